@@ -1,0 +1,4 @@
+"""llmkit's code generator: specs/ + templates/ -> generated/ and docs/providers/.
+
+`python -m codegen generate | check | diff OLD NEW`.
+"""

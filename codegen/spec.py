@@ -1,0 +1,109 @@
+"""Loading and validating provider specs.
+
+A spec that breaks the schema, names an override that does not exist, names a dialect with no
+adapter or a wire model its wire schema lacks, fails here with the file, the path inside it
+and the reason, before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["SpecError", "load_provider_specs", "load_wire_schemas", "validate_spec"]
+
+
+class SpecError(Exception):
+    """An invalid spec: `file`, `path` (inside the file) and `reason`."""
+
+    def __init__(self, file: str, path: str, reason: str) -> None:
+        super().__init__(f"{file}: at {path or '<root>'}: {reason}")
+        self.file = file
+        self.path = path
+        self.reason = reason
+
+
+def _json_path(parts: Any) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def load_yaml(path: Path, root: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise SpecError(str(path.relative_to(root)), "", f"not valid YAML: {exc}") from exc
+
+
+def validate_spec(data: Any, file: str, root: Path, wire_schemas: dict[str, dict[str, Any]]) -> None:
+    """Raise SpecError for the first problem in one provider spec."""
+    import jsonschema
+
+    schema = json.loads((root / "specs" / "schema.json").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path), e.message))
+    if errors:
+        err = errors[0]
+        raise SpecError(file, _json_path(err.absolute_path), err.message)
+    if Path(file).stem != data["id"]:
+        raise SpecError(file, "id", f"id {data['id']!r} must match the file name {Path(file).stem!r}")
+    dialect = data["dialect"]
+    if not (root / "llmkit" / "dialects" / f"{dialect}.py").is_file():
+        raise SpecError(file, "dialect", f"no adapter llmkit/dialects/{dialect}.py for dialect {dialect!r}")
+    for role, name in sorted((data.get("overrides") or {}).items()):
+        if not (root / "overrides" / f"{name}.py").is_file():
+            raise SpecError(
+                file, f"overrides.{role}", f"override {name!r} does not exist (expected overrides/{name}.py)"
+            )
+    wire = data.get("wire")
+    models: set[str] = set()
+    if wire is not None:
+        if wire not in wire_schemas:
+            raise SpecError(file, "wire", f"no wire schema specs/wire/{wire}.yaml")
+        models = set(wire_schemas[wire].get("components", {}).get("schemas", {}))
+    for op_name, op in sorted(data["operations"].items()):
+        for key in ("request", "response", "stream_event"):
+            ref = op.get(key)
+            if ref is None:
+                continue
+            if wire is None:
+                raise SpecError(file, f"operations.{op_name}.{key}", "names a wire model but the spec has no `wire`")
+            if ref not in models:
+                raise SpecError(
+                    file, f"operations.{op_name}.{key}", f"wire model {ref!r} is not in specs/wire/{wire}.yaml"
+                )
+        if op.get("stream", "none") != "none" and not op.get("stream_event"):
+            raise SpecError(file, f"operations.{op_name}", "a streamed operation needs `stream_event`")
+    seen: set[str] = set()
+    for i, m in enumerate(data["models"]):
+        for name in [m["id"], *m.get("aliases", [])]:
+            if name in seen:
+                raise SpecError(file, f"models[{i}]", f"model id {name!r} appears twice")
+            seen.add(name)
+
+
+def load_wire_schemas(root: Path) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for path in sorted((root / "specs" / "wire").glob("*.yaml")):
+        data = load_yaml(path, root)
+        if not isinstance(data, dict) or "components" not in data:
+            raise SpecError(str(path.relative_to(root)), "components", "a wire schema needs components.schemas")
+        out[path.stem] = data
+    return out
+
+
+def load_provider_specs(root: Path, wire_schemas: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every provider spec under root/specs/providers, validated, sorted by id."""
+    specs = []
+    for path in sorted((root / "specs" / "providers").glob("*.yaml")):
+        rel = str(path.relative_to(root))
+        data = load_yaml(path, root)
+        validate_spec(data, rel, root, wire_schemas)
+        data["_file"] = rel
+        specs.append(data)
+    return specs

@@ -1,0 +1,160 @@
+"""Runtime shapes of what codegen renders from specs/providers/*.yaml.
+
+Generated modules build these as constants; the runtime reads them. Frozen and slotted: a
+spec is data, fixed at generate time.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import attrs
+
+__all__ = [
+    "AuthSpec",
+    "Capabilities",
+    "Lifecycle",
+    "ModelInfo",
+    "Operation",
+    "Price",
+    "ProviderSpec",
+    "SettingSpec",
+]
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class AuthSpec:
+    """How a credential goes on the wire.
+
+    scheme: `header` puts `prefix + key` in `header`; `query` puts the key in query param
+    `param`; `none` sends nothing; `override` hands the job to the named override.
+    """
+
+    scheme: Literal["header", "query", "none", "override"]
+    header: str | None = None
+    prefix: str = ""
+    param: str | None = None
+    setting: str = "api_key"
+    required: bool = True
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class SettingSpec:
+    """A provider setting: its env vars, whether it is a secret, and a header it maps to."""
+
+    name: str
+    env: tuple[str, ...] = ()
+    secret: bool = False
+    header: str | None = None
+    default: str | None = None
+    description: str = ""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Operation:
+    """One endpoint: method, path template (`{model}` etc.), query and wire model names."""
+
+    name: str
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...] = ()
+    request: str | None = None
+    response: str | None = None
+    stream: Literal["sse", "ndjson", "none"] = "none"
+    stream_event: str | None = None
+    model_in_path: bool = False
+    description: str = ""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Price:
+    """USD per million tokens. None means the price is not public; never a guess."""
+
+    input: float | None = None
+    output: float | None = None
+    cached_input: float | None = None
+    cache_write: float | None = None
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Capabilities:
+    """What a provider or model can do; unset (None) inherits from the provider."""
+
+    chat: bool | None = None
+    streaming: bool | None = None
+    tools: bool | None = None
+    parallel_tool_calls: bool | None = None
+    vision: bool | None = None
+    json_object: bool | None = None
+    json_schema: bool | None = None
+    reasoning: bool | None = None
+    stream_usage: bool | None = None
+    temperature: bool | None = None
+    count_tokens: bool | None = None
+    embeddings: bool | None = None
+    prompt_caching: bool | None = None
+
+    def merged(self, over: Capabilities) -> Capabilities:
+        """These capabilities with every field that `over` sets replaced."""
+        changes = {
+            a.name: getattr(over, a.name)
+            for a in attrs.fields(Capabilities)
+            if getattr(over, a.name) is not None
+        }
+        return attrs.evolve(self, **changes)
+
+    def has(self, name: str) -> bool:
+        return bool(getattr(self, name))
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Lifecycle:
+    """Deprecated (with a replacement) or retired/closed on a date."""
+
+    status: Literal["active", "deprecated", "retired", "closed"]
+    date: str | None = None
+    replacement: str | None = None
+    note: str = ""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ModelInfo:
+    """A catalog entry: limits, prices and capabilities of one model."""
+
+    provider: str
+    id: str
+    context_window: int | None
+    max_output_tokens: int | None
+    price: Price
+    capabilities: Capabilities
+    lifecycle: Lifecycle | None = None
+    aliases: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ProviderSpec:
+    """Everything the runtime needs to talk to one provider."""
+
+    id: str
+    name: str
+    dialect: str
+    base_url: str | None
+    auth: AuthSpec
+    settings: tuple[SettingSpec, ...]
+    headers: tuple[tuple[str, str], ...]
+    operations: dict[str, Operation]
+    capabilities: Capabilities
+    quirks: frozenset[str] = frozenset()
+    overrides: tuple[tuple[str, str], ...] = ()
+    wire_module: str | None = None
+    docs_url: str = ""
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+    def setting(self, name: str) -> SettingSpec | None:
+        for s in self.settings:
+            if s.name == name:
+                return s
+        return None
+
+    def operation(self, name: str) -> Operation | None:
+        return self.operations.get(name)

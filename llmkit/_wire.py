@@ -1,0 +1,245 @@
+"""Runtime support for the generated attrs wire models (llmkit.generated.wire.*).
+
+Generated classes are declared with `_wire_model` and `_wire_field(<json name>)`. This module
+(un)structures them with cattrs:
+
+* unknown keys are kept in `additional_properties` (tolerant converter) or rejected with a
+  clear path (strict converter, used by the emulator to behave like a strict provider);
+* unions dispatch on the members' `type` literal; a member without a literal `type` (an
+  "unknown block" in the schema) catches new block types so they are kept, not fatal;
+* `None` fields are not sent, so only what the caller set goes on the wire.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+__all__ = [
+    "WireValidationError",
+    "_extra_field",
+    "_wire_field",
+    "_wire_model",
+    "structure",
+    "structure_strict",
+    "unstructure",
+]
+
+T = TypeVar("T")
+_WIRE = "llmkit.wire"
+_EXTRA = "llmkit.extra"
+
+
+class WireValidationError(ValueError):
+    """A body does not match its wire schema; `path` uses the wire (JSON) names."""
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(f"{message} at {path}")
+        self.reason = message
+        self.path = path
+
+
+def _wire_model(cls: type[T]) -> type[T]:
+    """Class decorator of every generated wire model."""
+    return attrs.define(kw_only=True, slots=True)(cls)
+
+
+def _wire_field(name: str, *, default: Any = attrs.NOTHING) -> Any:
+    """A field and the JSON name it has on the wire."""
+    return attrs.field(default=default, metadata={_WIRE: name})
+
+
+def _extra_field() -> Any:
+    """The `additional_properties` field: unknown keys, kept as they came."""
+    return attrs.field(factory=dict, repr=False, metadata={_EXTRA: True})
+
+
+def _is_wire_model(t: Any) -> bool:
+    return isinstance(t, type) and attrs.has(t) and any(_EXTRA in a.metadata for a in attrs.fields(t))
+
+
+def _is_union(t: Any) -> bool:
+    return get_origin(t) in (Union, types.UnionType)
+
+
+def _literal_tag(cls: type) -> Any:
+    """The single literal value of a model's `type` field, or None if it has no such tag."""
+    hints = typing.get_type_hints(cls)
+    hint = hints.get("type")
+    if get_origin(hint) is Literal and len(get_args(hint)) == 1:
+        return get_args(hint)[0]
+    return None
+
+
+class _Converter:
+    def __init__(self, strict: bool) -> None:
+        self.strict = strict
+        self.c = cattrs.Converter(forbid_extra_keys=strict)
+        self.c.register_structure_hook_factory(_is_wire_model, self._model_structure)
+        self.c.register_unstructure_hook_factory(_is_wire_model, self._model_unstructure)
+        self.c.register_structure_hook_factory(_is_union, self._union_structure)
+        self.c.register_structure_hook(Any, lambda v, _: v)
+
+    # -- models ------------------------------------------------------------------------------
+    def _model_structure(self, cls: type) -> Callable[[Any, Any], Any]:
+        typing.get_type_hints(cls)  # resolve string annotations early, with a clear error
+        attrs.resolve_types(cls)
+        fields = attrs.fields(cls)
+        renames = {
+            a.name: override(rename=a.metadata[_WIRE]) for a in fields if _WIRE in a.metadata
+        }
+        extra_name = next(a.name for a in fields if _EXTRA in a.metadata)
+        renames[extra_name] = override(omit=True)
+        known = frozenset(a.metadata[_WIRE] for a in fields if _WIRE in a.metadata)
+        base = make_dict_structure_fn(
+            cls, self.c, _cattrs_forbid_extra_keys=False, **renames  # type: ignore[arg-type]
+        )
+        strict = self.strict
+
+        def structure(value: Any, _: Any) -> Any:
+            if not isinstance(value, dict):
+                raise WireValidationError(f"expected an object for {cls.__name__}", "$")
+            extra = {k: v for k, v in value.items() if k not in known}
+            if extra and strict:
+                raise WireValidationError(f"unknown field {sorted(extra)[0]!r}", "$")
+            obj = base(value, cls)
+            if extra:
+                setattr(obj, extra_name, extra)
+            return obj
+
+        return structure
+
+    def _model_unstructure(self, cls: type) -> Callable[[Any], Any]:
+        attrs.resolve_types(cls)
+        fields = attrs.fields(cls)
+        extra_name = next(a.name for a in fields if _EXTRA in a.metadata)
+        overrides = {
+            a.name: override(rename=a.metadata[_WIRE], omit_if_default=a.default is None)
+            for a in fields
+            if _WIRE in a.metadata
+        }
+        overrides[extra_name] = override(omit=True)
+        base = make_dict_unstructure_fn(cls, self.c, **overrides)  # type: ignore[arg-type]
+
+        def unstructure(obj: Any) -> Any:
+            out = base(obj)
+            extra = getattr(obj, extra_name)
+            if extra:
+                out.update(extra)
+            return out
+
+        return unstructure
+
+    # -- unions ------------------------------------------------------------------------------
+    def _union_structure(self, union: Any) -> Callable[[Any, Any], Any]:
+        members = get_args(union)
+        models = [m for m in members if _is_wire_model(m)]
+        tags: dict[Any, type] = {}
+        fallback: type | None = None
+        for m in models:
+            tag = _literal_tag(m)
+            if tag is None:
+                fallback = m if fallback is None else fallback
+            else:
+                tags[tag] = m
+        others = [m for m in members if m not in models]
+        c = self.c
+
+        def structure(value: Any, _: Any) -> Any:
+            if value is None and type(None) in members:
+                return None
+            for o in others:
+                if _matches(value, o):
+                    return value if _is_plain(o) else c.structure(value, o)
+            if isinstance(value, dict) and models:
+                cls = tags.get(value.get("type")) if tags else None
+                if cls is None:
+                    if fallback is not None:
+                        return c.structure(value, fallback)
+                    if len(models) == 1:
+                        return c.structure(value, models[0])
+                    raise WireValidationError(
+                        f"unknown type {value.get('type')!r}; expected one of {sorted(map(str, tags))}",
+                        "$",
+                    )
+                return c.structure(value, cls)
+            raise WireValidationError(f"{type(value).__name__} does not match {union}", "$")
+
+        return structure
+
+
+def _is_plain(t: Any) -> bool:
+    return t in (str, int, float, bool, type(None), Any) or get_origin(t) is Literal
+
+
+def _matches(value: Any, t: Any) -> bool:
+    if t is Any:
+        return True
+    if t is type(None):
+        return value is None
+    if t is bool:
+        return isinstance(value, bool)
+    if t is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if t is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if t is str:
+        return isinstance(value, str)
+    origin = get_origin(t)
+    if origin is Literal:
+        return value in get_args(t)
+    if origin is list:
+        return isinstance(value, list)
+    if origin is dict:
+        return isinstance(value, dict) and not _is_wire_model(t)
+    return False
+
+
+_tolerant = _Converter(strict=False)
+_strict = _Converter(strict=True)
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """Build a wire model from a decoded JSON body, keeping unknown keys and block types."""
+    return _run(_tolerant, data, cls)
+
+
+def structure_strict(data: Any, cls: type[T]) -> T:
+    """Like `structure`, but an unknown key or a wrong type is a WireValidationError."""
+    return _run(_strict, data, cls)
+
+
+def _run(conv: _Converter, data: Any, cls: type[T]) -> T:
+    try:
+        return conv.c.structure(data, cls)
+    except WireValidationError:
+        raise
+    except Exception as exc:  # cattrs raises ExceptionGroups with python-name paths
+        raise WireValidationError(_describe(exc), "$") from exc
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup):
+        notes = []
+        for sub in exc.exceptions:
+            where = " ".join(str(n) for n in getattr(sub, "__notes__", []))
+            notes.append(f"{_describe(sub)}{' (' + where + ')' if where else ''}")
+        return "; ".join(notes)
+    return str(exc) or type(exc).__name__
+
+
+@lru_cache(maxsize=None)
+def _unstructure_fn(cls: type) -> Callable[[Any], Any]:
+    return _tolerant.c.get_unstructure_hook(cls)
+
+
+def unstructure(obj: Any) -> Any:
+    """A wire model back to its JSON-ready dict, wire names and unknown keys included."""
+    return _unstructure_fn(type(obj))(obj)

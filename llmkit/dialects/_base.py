@@ -1,0 +1,121 @@
+"""The contract every dialect adapter implements.
+
+An adapter maps unified types to one wire dialect and back, and nothing else: no I/O, no
+retries, no branching on a provider id (only on the spec's capabilities and quirk flags).
+The runtime owns transport; this keeps adapters pure and testable against fixtures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import attrs
+
+from .._errors import APIError
+from .._events import StreamAccumulator, StreamEvent
+from .._sse import SSEEvent
+from .._spec import ModelInfo, ProviderSpec
+from .._types import ChatRequest, ChatResponse
+
+__all__ = [
+    "CallContext",
+    "Dialect",
+    "ErrorInfo",
+    "StreamDecoder",
+    "WireRequest",
+    "encode_path_segment",
+    "expand_path",
+]
+
+
+@attrs.define(kw_only=True, slots=True)
+class CallContext:
+    """What an adapter may know about the call: provider spec, model id, settings values."""
+
+    spec: ProviderSpec
+    model: str
+    model_info: ModelInfo | None = None
+    settings: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def provider(self) -> str:
+        return self.spec.id
+
+    def quirk(self, name: str) -> bool:
+        return name in self.spec.quirks
+
+
+@attrs.define(kw_only=True, slots=True)
+class WireRequest:
+    """One HTTP request, relative to the provider's base URL. `path` is already encoded."""
+
+    method: str
+    path: str
+    body: Any = None
+    query: dict[str, str] = attrs.field(factory=dict)
+    headers: dict[str, str] = attrs.field(factory=dict)
+    stream: bool = False
+
+
+@attrs.define(kw_only=True, slots=True)
+class ErrorInfo:
+    """What an adapter read out of an error body."""
+
+    message: str
+    code: str | None = None
+    type: str | None = None
+    retry_after: float | None = None
+
+
+class StreamDecoder(Protocol):
+    """Turns a provider's stream events into unified events, accumulating as it goes."""
+
+    acc: StreamAccumulator
+
+    def feed(self, event: SSEEvent) -> list[StreamEvent]:
+        """Decode one SSE event. Raises APIError for an error inside the stream."""
+        ...
+
+    def end(self) -> list[StreamEvent]:
+        """The transport ended. Raises StreamError if the stream's terminator never came."""
+        ...
+
+
+class Dialect(Protocol):
+    """One wire dialect: request building, response parsing, stream decoding, errors."""
+
+    name: str
+
+    def chat_request(self, req: ChatRequest, ctx: CallContext) -> WireRequest: ...
+
+    def parse_chat(self, data: Any, ctx: CallContext) -> ChatResponse: ...
+
+    def stream_decoder(self, ctx: CallContext) -> StreamDecoder: ...
+
+    def error_info(self, status: int, data: Any) -> ErrorInfo: ...
+
+    def count_tokens_request(self, req: ChatRequest, ctx: CallContext) -> WireRequest: ...
+
+    def parse_count_tokens(self, data: Any, ctx: CallContext) -> int: ...
+
+
+def encode_path_segment(value: str) -> str:
+    """Percent-encode a value placed in a URL path (model ids contain `/`, `:` and `@`)."""
+    return quote(value, safe="")
+
+
+def expand_path(template: str, **values: str) -> str:
+    """Fill `{name}` placeholders of an operation path with percent-encoded values."""
+    out = template
+    for k, v in values.items():
+        out = out.replace("{" + k + "}", encode_path_segment(v))
+    return out
+
+
+def stream_error(provider: str, info: ErrorInfo, body: Any, status: int | None = None) -> APIError:
+    """An error the provider sent inside a 200 stream, typed by its code."""
+    from .._http_errors import error_for_status
+
+    return error_for_status(status, info, provider=provider, body=body, request_id=None)
