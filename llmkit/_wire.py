@@ -69,13 +69,27 @@ def _is_union(t: Any) -> bool:
     return get_origin(t) in (Union, types.UnionType)
 
 
-def _literal_tag(cls: type) -> Any:
-    """The single literal value of a model's `type` field, or None if it has no such tag."""
+def _literal_fields(cls: type) -> dict[str, tuple[str, Any]]:
+    """Fields typed as a single literal: python name -> (wire name, value)."""
     hints = typing.get_type_hints(cls)
-    hint = hints.get("type")
-    if get_origin(hint) is Literal and len(get_args(hint)) == 1:
-        return get_args(hint)[0]
-    return None
+    out = {}
+    for a in attrs.fields(cls):
+        hint = hints.get(a.name)
+        if get_origin(hint) is Literal and len(get_args(hint)) == 1 and _WIRE in a.metadata:
+            out[a.name] = (a.metadata[_WIRE], get_args(hint)[0])
+    return out
+
+
+def _discriminator(models: list[type]) -> str | None:
+    """The wire name that tags a union's members (`type`, else another shared literal)."""
+    per_model = [{w for w, _ in _literal_fields(m).values()} for m in models]
+    tagged = [names for names in per_model if names]
+    if not tagged:
+        return None
+    shared = set.intersection(*tagged)
+    if "type" in shared:
+        return "type"
+    return sorted(shared)[0] if shared else None
 
 
 class _Converter:
@@ -141,14 +155,15 @@ class _Converter:
     def _union_structure(self, union: Any) -> Callable[[Any, Any], Any]:
         members = get_args(union)
         models = [m for m in members if _is_wire_model(m)]
+        key = _discriminator(models) if models else None
         tags: dict[Any, type] = {}
         fallback: type | None = None
         for m in models:
-            tag = _literal_tag(m)
-            if tag is None:
-                fallback = m if fallback is None else fallback
-            else:
-                tags[tag] = m
+            lits = {w: v for w, v in _literal_fields(m).values()}
+            if key is not None and key in lits:
+                tags[lits[key]] = m
+            elif fallback is None:
+                fallback = m
         others = [m for m in members if m not in models]
         c = self.c
 
@@ -159,14 +174,14 @@ class _Converter:
                 if _matches(value, o):
                     return value if _is_plain(o) else c.structure(value, o)
             if isinstance(value, dict) and models:
-                cls = tags.get(value.get("type")) if tags else None
+                cls = tags.get(value.get(key)) if key is not None else None
                 if cls is None:
                     if fallback is not None:
                         return c.structure(value, fallback)
                     if len(models) == 1:
                         return c.structure(value, models[0])
                     raise WireValidationError(
-                        f"unknown type {value.get('type')!r}; expected one of {sorted(map(str, tags))}",
+                        f"unknown {key} {value.get(key or '')!r}; expected one of {sorted(map(str, tags))}",
                         "$",
                     )
                 return c.structure(value, cls)

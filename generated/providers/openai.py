@@ -11,9 +11,8 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from llmkit._native import AsyncNativeClient, NativeClient
-from llmkit.generated.wire import openai_chat as wire
-
 from llmkit._spec import AuthSpec, Capabilities, Operation, ProviderSpec, SettingSpec
+from llmkit.generated.wire import openai_chat as wire
 
 __all__ = ["SPEC", "AsyncOpenAIClient", "OpenAIClient"]
 

@@ -1,1 +1,348 @@
-"""placeholder"""
+"""The OpenAI chat-completions dialect (`POST {base}/chat/completions`).
+
+Most providers speak it; their differences are quirk flags in their specs, never branches on
+a provider id here. Responses go through the generated wire models, so a new finish reason
+or an unknown field is kept rather than fatal.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .._errors import BadRequestError, StreamError
+from .._events import (
+    FinishEvent,
+    ReasoningDelta,
+    StreamAccumulator,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallStart,
+    UsageEvent,
+)
+from .._http_errors import error_for_status
+from .._sse import SSEEvent
+from .._types import (
+    ChatRequest,
+    ChatResponse,
+    ContentPart,
+    FinishReason,
+    ImagePart,
+    Message,
+    ReasoningPart,
+    TextPart,
+    ToolCall,
+    Usage,
+    image_url,
+)
+from .._wire import structure
+from ..generated.wire import openai_chat as wire
+from ._base import CallContext, ErrorInfo, WireRequest
+
+__all__ = ["DIALECT", "OpenAIChatDialect"]
+
+_FINISH: dict[str, FinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "content_filter": "content_filter",
+    "error": "error",
+}
+
+
+def finish_reason(raw: str | None) -> FinishReason:
+    return _FINISH.get(raw or "", "other")
+
+
+def _content_parts(parts: list[ContentPart], provider: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for p in parts:
+        if isinstance(p, TextPart):
+            out.append({"type": "text", "text": p.text})
+        elif isinstance(p, ImagePart):
+            img: dict[str, Any] = {"url": image_url(p)}
+            if p.detail:
+                img["detail"] = p.detail
+            out.append({"type": "image_url", "image_url": img})
+        elif isinstance(p, ReasoningPart):
+            continue  # reasoning is not sent back in this dialect
+        else:
+            raise BadRequestError(f"{provider} chat does not accept document parts", provider=provider)
+    return out
+
+
+def _message(m: Message, provider: str) -> dict[str, Any]:
+    if m.role == "tool":
+        return {"role": "tool", "tool_call_id": m.tool_call_id, "content": m.text}
+    out: dict[str, Any] = {"role": m.role}
+    if m.role == "assistant":
+        text = m.text
+        out["content"] = text if text or not m.tool_calls else None
+        if m.tool_calls:
+            out["tool_calls"] = [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {
+                        "name": c.name,
+                        "arguments": c.raw_arguments
+                        if c.raw_arguments is not None
+                        else json.dumps(c.arguments, ensure_ascii=False),
+                    },
+                }
+                for c in m.tool_calls
+            ]
+    elif isinstance(m.content, str):
+        out["content"] = m.content
+    elif m.role in ("system", "developer"):
+        out["content"] = m.text
+    else:
+        out["content"] = _content_parts(m.content, provider)
+    if m.name is not None:
+        out["name"] = m.name
+    return out
+
+
+def _tool_choice(choice: str | dict[str, Any]) -> Any:
+    if isinstance(choice, str):
+        if choice in ("auto", "none", "required"):
+            return choice
+        if choice == "any":
+            return "required"
+        return {"type": "function", "function": {"name": choice}}
+    if choice.get("type") == "function":
+        return choice
+    if "name" in choice:
+        return {"type": "function", "function": {"name": choice["name"]}}
+    return choice
+
+
+class OpenAIChatDialect:
+    """Adapter for OpenAI chat completions and its compatible family."""
+
+    name = "openai_chat"
+
+    def chat_request(self, req: ChatRequest, ctx: CallContext) -> WireRequest:
+        body: dict[str, Any] = {
+            "model": req.model,
+            "messages": [_message(m, ctx.provider) for m in req.messages],
+        }
+        if req.max_tokens is not None:
+            key = "max_tokens" if ctx.quirk("max_tokens_field") else "max_completion_tokens"
+            body[key] = req.max_tokens
+        for name in ("temperature", "top_p", "seed", "user", "parallel_tool_calls", "reasoning_effort"):
+            v = getattr(req, name)
+            if v is not None:
+                body[name] = v
+        if req.stop:
+            body["stop"] = req.stop
+        if req.tools:
+            body["tools"] = [_tool(t) for t in req.tools]
+        if req.tool_choice is not None:
+            body["tool_choice"] = _tool_choice(req.tool_choice)
+        if req.response_format is not None:
+            body["response_format"] = req.response_format
+        if req.stream:
+            body["stream"] = True
+            caps = ctx.model_info.capabilities if ctx.model_info else ctx.spec.capabilities
+            if caps.stream_usage:
+                body["stream_options"] = {"include_usage": True}
+        if req.provider_options:
+            body.update(req.provider_options)
+        if req.extra_body:
+            body.update(req.extra_body)
+        op = ctx.spec.operations["create_chat_completion"]
+        return WireRequest(method=op.method, path=op.path, body=body, stream=req.stream)
+
+    def parse_chat(self, data: Any, ctx: CallContext) -> ChatResponse:
+        resp = structure(data, wire.CreateChatCompletionResponse)
+        if not resp.choices:
+            raise BadRequestError(
+                f"{ctx.provider} returned no choices", provider=ctx.provider, body=data
+            )
+        choice = resp.choices[0]
+        msg = choice.message
+        parts: list[ContentPart] = []
+        if msg.reasoning_content:
+            parts.append(ReasoningPart(text=msg.reasoning_content))
+        calls = [
+            ToolCall(
+                id=c.id,
+                name=c.function.name,
+                arguments=_parse_args(c.function.arguments, ctx.provider),
+                raw_arguments=c.function.arguments,
+            )
+            for c in msg.tool_calls or []
+        ]
+        text = msg.content or ""
+        content: str | list[ContentPart]
+        if parts:
+            content = [*parts, TextPart(text=text)] if text else parts
+        else:
+            content = text
+        raw_finish = choice.finish_reason
+        return ChatResponse(
+            id=resp.id,
+            provider=ctx.provider,
+            model=resp.model,
+            message=Message(role="assistant", content=content, tool_calls=calls),
+            finish_reason=finish_reason(raw_finish),
+            raw_finish_reason=raw_finish,
+            usage=_usage(resp.usage),
+            raw=data,
+        )
+
+    def stream_decoder(self, ctx: CallContext) -> _Decoder:
+        return _Decoder(ctx)
+
+    def error_info(self, status: int, data: Any) -> ErrorInfo:
+        err = data.get("error") if isinstance(data, dict) else None
+        if isinstance(err, dict):
+            code = err.get("code")
+            return ErrorInfo(
+                message=str(err.get("message") or data),
+                code=None if code is None else str(code),
+                type=err.get("type"),
+            )
+        if isinstance(err, str):
+            return ErrorInfo(message=err)
+        if isinstance(data, dict) and isinstance(data.get("message"), str):
+            return ErrorInfo(message=data["message"], code=_str(data.get("code")), type=_str(data.get("type")))
+        return ErrorInfo(message=json.dumps(data)[:500])
+
+    def count_tokens_request(self, req: ChatRequest, ctx: CallContext) -> WireRequest:
+        raise NotImplementedError("the openai_chat dialect has no token counting endpoint")
+
+    def parse_count_tokens(self, data: Any, ctx: CallContext) -> int:
+        raise NotImplementedError("the openai_chat dialect has no token counting endpoint")
+
+
+def _str(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
+def _tool(t: dict[str, Any]) -> dict[str, Any]:
+    fn = {k: t[k] for k in ("name", "description", "parameters", "strict") if k in t}
+    return {"type": "function", "function": fn}
+
+
+def _parse_args(raw: str, provider: str) -> dict[str, Any]:
+    try:
+        args = json.loads(raw) if raw.strip() else {}
+    except ValueError as exc:
+        raise BadRequestError(f"{provider} returned tool arguments that are not JSON: {exc}", provider=provider)
+    if not isinstance(args, dict):
+        raise BadRequestError(f"{provider} returned tool arguments that are not an object", provider=provider)
+    return args
+
+
+def _usage(u: wire.CompletionUsage | None) -> Usage:
+    if u is None:
+        return Usage()
+    pd = u.prompt_tokens_details
+    cd = u.completion_tokens_details
+    return Usage(
+        input_tokens=u.prompt_tokens,
+        output_tokens=u.completion_tokens,
+        cached_input_tokens=(pd.cached_tokens or 0) if pd else 0,
+        cache_write_tokens=(pd.cache_write_tokens or 0) if pd else 0,
+        reasoning_tokens=(cd.reasoning_tokens or 0) if cd else 0,
+    )
+
+
+class _Decoder:
+    """Chat-completion chunks -> unified events; `[DONE]` is the required terminator."""
+
+    def __init__(self, ctx: CallContext) -> None:
+        self.ctx = ctx
+        self.acc = StreamAccumulator(ctx.provider, ctx.model)
+        self.done = False
+        self.finish_raw: str | None = None
+        self.saw_finish = False
+
+    def _emit(self, out: list[StreamEvent], ev: StreamEvent) -> None:
+        self.acc.add(ev)
+        out.append(ev)
+
+    def feed(self, event: SSEEvent) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        data = event.data
+        if event.event == "raw":
+            self._raise_error_body(data)
+        if self.done:
+            return out
+        if data.strip() == "[DONE]":
+            self.done = True
+            self._close(out)
+            return out
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            raise StreamError(f"{self.ctx.provider} sent a stream event that is not JSON: {data[:200]!r}",
+                              provider=self.ctx.provider)
+        if isinstance(payload, dict) and payload.get("error"):
+            info = DIALECT.error_info(0, payload)
+            raise error_for_status(None, info, provider=self.ctx.provider, body=payload, request_id=None)
+        chunk = structure(payload, wire.ChatCompletionChunk)
+        if self.acc.id is None:
+            self.acc.id = chunk.id
+        if chunk.model:
+            self.acc.model = chunk.model
+        for choice in chunk.choices:
+            if choice.index != 0:
+                continue
+            d = choice.delta
+            if d.reasoning_content:
+                self._emit(out, ReasoningDelta(text=d.reasoning_content))
+            if d.content:
+                self._emit(out, TextDelta(text=d.content))
+            for tc in d.tool_calls or []:
+                fn = tc.function
+                if tc.index not in self.acc.calls:
+                    self._emit(out, ToolCallStart(index=tc.index, id=tc.id or "", name=(fn.name if fn else "") or ""))
+                if fn is not None and fn.arguments:
+                    self._emit(out, ToolCallDelta(index=tc.index, arguments=fn.arguments))
+            if choice.finish_reason is not None:
+                self.finish_raw = choice.finish_reason
+                self.saw_finish = True
+                for index in self.acc.open_calls():
+                    self._emit(out, self.acc.close_tool_call(index))
+        if chunk.usage is not None:
+            self._emit(out, UsageEvent(usage=_usage(chunk.usage)))
+        return out
+
+    def _close(self, out: list[StreamEvent]) -> None:
+        for index in self.acc.open_calls():
+            end = self.acc.close_tool_call(index)
+            self._emit(out, end)
+        if not self.saw_finish:
+            raise StreamError(f"{self.ctx.provider} stream ended without a finish reason",
+                              provider=self.ctx.provider)
+        self._emit(out, FinishEvent(finish_reason=finish_reason(self.finish_raw), raw_finish_reason=self.finish_raw))
+
+    def _raise_error_body(self, text: str) -> None:
+        try:
+            payload = json.loads(text)
+        except ValueError:
+            return
+        if isinstance(payload, dict) and "error" in payload:
+            info = DIALECT.error_info(0, payload)
+            raise error_for_status(None, info, provider=self.ctx.provider, body=payload, request_id=None)
+
+    def end(self) -> list[StreamEvent]:
+        if not self.done:
+            if self.ctx.quirk("stream_no_done") and self.saw_finish:
+                out: list[StreamEvent] = []
+                self.done = True
+                self._close(out)
+                return out
+            raise StreamError(
+                f"{self.ctx.provider} stream ended before `data: [DONE]`: the answer may be cut short",
+                provider=self.ctx.provider,
+            )
+        return []
+
+
+DIALECT = OpenAIChatDialect()

@@ -1,0 +1,164 @@
+"""Lazy lookup of provider specs, dialect adapters and catalog entries.
+
+Nothing here runs at `import llmkit`: a provider's generated module is imported the first
+time a call names it, and the catalog the first time a call needs a model's limits.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from ._errors import ConfigError
+
+if TYPE_CHECKING:
+    from ._spec import Capabilities, ModelInfo, ProviderSpec
+    from .dialects._base import Dialect
+
+__all__ = [
+    "ModelDeprecationWarning",
+    "custom_spec",
+    "dialect",
+    "known_provider_ids",
+    "model_info",
+    "provider_capabilities",
+    "provider_spec",
+    "split_model",
+]
+
+
+class ModelDeprecationWarning(FutureWarning):
+    """A deprecated model was used; shown once per model per process."""
+
+
+def split_model(model: str) -> tuple[str, str]:
+    """`provider/model` split at the first slash (model ids contain slashes)."""
+    if not isinstance(model, str):
+        raise ConfigError(f"a model must be a 'provider/model' string, got {type(model).__name__}")
+    provider, sep, name = model.partition("/")
+    if not sep or not provider or not name:
+        raise ConfigError(
+            f"bad model string {model!r}: expected 'provider/model', e.g. 'openai/gpt-4o-mini'"
+        )
+    return provider, name
+
+
+def known_provider_ids() -> list[str]:
+    from .generated.dispatch import PROVIDERS
+
+    return sorted(PROVIDERS)
+
+
+@lru_cache(maxsize=None)
+def provider_spec(provider: str) -> ProviderSpec:
+    """The generated spec of a built-in provider; ConfigError naming the known ids if unknown."""
+    from .generated.dispatch import PROVIDERS
+
+    module = PROVIDERS.get(provider)
+    if module is None:
+        raise ConfigError(
+            f"unknown provider {provider!r}. Known providers: {', '.join(sorted(PROVIDERS))}. "
+            "For your own OpenAI-compatible server pass "
+            f"providers={{{provider!r}: {{'dialect': 'openai_chat', 'base_url': ...}}}}."
+        )
+    spec: ProviderSpec = importlib.import_module(module).SPEC
+    return spec
+
+
+def custom_spec(provider: str, settings: dict[str, Any]) -> ProviderSpec:
+    """A spec for a user's own OpenAI-compatible endpoint, modelled on the openai spec."""
+    import attrs
+
+    from ._spec import AuthSpec, Capabilities
+
+    if settings.get("dialect") != "openai_chat":
+        raise ConfigError(
+            f"custom provider {provider!r} needs 'dialect': 'openai_chat' (the only dialect a "
+            "custom endpoint can use)"
+        )
+    if not settings.get("base_url"):
+        raise ConfigError(f"custom provider {provider!r} needs a 'base_url'")
+    base = provider_spec("openai")
+    return attrs.evolve(
+        base,
+        id=provider,
+        name=provider,
+        base_url=None,
+        settings=tuple(
+            attrs.evolve(s, env=()) for s in base.settings if s.name in ("api_key", "base_url")
+        ),
+        auth=AuthSpec(scheme="header", header="Authorization", prefix="Bearer ", required=False),
+        capabilities=Capabilities(
+            chat=True, streaming=True, tools=True, vision=True, json_object=True,
+            json_schema=True, stream_usage=True, temperature=True, parallel_tool_calls=True,
+            reasoning=True,
+        ),
+    )
+
+
+@lru_cache(maxsize=None)
+def dialect(name: str) -> Dialect:
+    from .generated.dispatch import DIALECTS
+
+    module = DIALECTS.get(name) or f"llmkit.dialects.{name}"
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        raise ConfigError(f"no adapter for wire dialect {name!r}") from exc
+    d: Dialect = mod.DIALECT
+    return d
+
+
+@lru_cache(maxsize=None)
+def _catalog_index() -> dict[tuple[str, str], ModelInfo]:
+    from .generated.catalog import MODELS
+
+    index: dict[tuple[str, str], ModelInfo] = {}
+    for m in MODELS:
+        index[(m.provider, m.id)] = m
+        for alias in m.aliases:
+            index[(m.provider, alias)] = m
+    return index
+
+
+def provider_capabilities(provider: str) -> Capabilities | None:
+    from .generated.catalog import PROVIDER_CAPABILITIES
+
+    return PROVIDER_CAPABILITIES.get(provider)
+
+
+_warned: set[tuple[str, str]] = set()
+
+
+def model_info(provider: str, model: str) -> ModelInfo | None:
+    """The catalog entry, after lifecycle checks: retired raises, deprecated warns once."""
+    info = _catalog_index().get((provider, model))
+    if info is None or info.lifecycle is None:
+        return info
+    lc = info.lifecycle
+    if lc.status in ("retired", "closed"):
+        instead = f"; use {provider}/{lc.replacement} instead" if lc.replacement else ""
+        raise ConfigError(
+            f"model {provider}/{model} was retired on {lc.date or 'an unknown date'}{instead}",
+            provider=provider,
+        )
+    if lc.status == "deprecated" and (provider, model) not in _warned:
+        _warned.add((provider, model))
+        instead = f"; move to {provider}/{lc.replacement}" if lc.replacement else ""
+        warnings.warn(
+            f"model {provider}/{model} is deprecated"
+            f"{' and shuts down on ' + lc.date if lc.date else ''}{instead}",
+            ModelDeprecationWarning,
+            stacklevel=4,
+        )
+    return info
+
+
+def reset_caches() -> None:
+    """Forget loaded specs (tests that regenerate code use this)."""
+    provider_spec.cache_clear()
+    dialect.cache_clear()
+    _catalog_index.cache_clear()
+

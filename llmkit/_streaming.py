@@ -1,0 +1,193 @@
+"""Chat streams: iterate typed events, read `.text_stream`, or `get_final_response()`.
+
+A stream is a context manager and closes its connection on exit, on error and when fully
+consumed. A cut connection, an error event or a missing terminator raises; a stream never
+ends quietly with a short answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from typing import Any
+
+import httpx
+
+from ._errors import StreamError
+from ._events import StreamEvent, TextDelta
+from ._sse import SSEDecoder
+from ._types import ChatResponse
+from .dialects._base import StreamDecoder
+
+__all__ = ["AsyncChatStream", "ChatStream"]
+
+
+def _broken(provider: str, exc: Exception) -> StreamError:
+    return StreamError(f"stream from {provider} broke: {type(exc).__name__}: {exc}", provider=provider)
+
+
+class ChatStream:
+    """A streamed chat answer (sync). Iterate it for StreamEvents."""
+
+    def __init__(
+        self,
+        opener: AbstractContextManager[httpx.Response],
+        decoder: StreamDecoder,
+        provider: str,
+        on_done: Callable[[ChatResponse], None] | None = None,
+    ) -> None:
+        self._opener = opener
+        self._decoder = decoder
+        self.provider = provider
+        self._on_done = on_done
+        self._response: httpx.Response | None = None
+        self._iter: Iterator[StreamEvent] | None = None
+        self._final: ChatResponse | None = None
+        self._closed = False
+
+    def _open(self) -> httpx.Response:
+        if self._response is None:
+            self._response = self._opener.__enter__()
+        return self._response
+
+    def _events(self) -> Iterator[StreamEvent]:
+        resp = self._open()
+        sse = SSEDecoder()
+        try:
+            try:
+                for chunk in resp.iter_raw():
+                    for ev in sse.feed(chunk):
+                        yield from self._decoder.feed(ev)
+                for ev in sse.flush():
+                    yield from self._decoder.feed(ev)
+            except httpx.HTTPError as exc:
+                raise _broken(self.provider, exc) from exc
+            yield from self._decoder.end()
+            self._final = self._decoder.acc.response()
+            if self._on_done is not None:
+                self._on_done(self._final)
+        finally:
+            self.close()
+
+    def __iter__(self) -> Iterator[StreamEvent]:
+        if self._iter is None:
+            self._iter = self._events()
+        return self._iter
+
+    def __next__(self) -> StreamEvent:
+        return next(iter(self))
+
+    @property
+    def text_stream(self) -> Iterator[str]:
+        """Only the answer text, piece by piece."""
+        for ev in self:
+            if isinstance(ev, TextDelta):
+                yield ev.text
+
+    def get_final_response(self) -> ChatResponse:
+        """Read the rest of the stream; the same ChatResponse a non-streamed call returns."""
+        for _ in self:
+            pass
+        if self._final is None:
+            raise StreamError("the stream was closed before it finished", provider=self.provider)
+        return self._final
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._response is not None:
+            self._opener.__exit__(None, None, None)
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._iter is not None:
+            self._iter.close()
+        self.close()
+
+
+class AsyncChatStream:
+    """A streamed chat answer (async). `async for` it for StreamEvents."""
+
+    def __init__(
+        self,
+        opener: AbstractAsyncContextManager[httpx.Response],
+        decoder: StreamDecoder,
+        provider: str,
+        on_done: Callable[[ChatResponse], None] | None = None,
+    ) -> None:
+        self._opener = opener
+        self._decoder = decoder
+        self.provider = provider
+        self._on_done = on_done
+        self._response: httpx.Response | None = None
+        self._iter: AsyncIterator[StreamEvent] | None = None
+        self._final: ChatResponse | None = None
+        self._closed = False
+
+    async def _events(self) -> AsyncIterator[StreamEvent]:
+        if self._response is None:
+            self._response = await self._opener.__aenter__()
+        resp = self._response
+        sse = SSEDecoder()
+        try:
+            try:
+                async for chunk in resp.aiter_raw():
+                    for ev in sse.feed(chunk):
+                        for out in self._decoder.feed(ev):
+                            yield out
+                for ev in sse.flush():
+                    for out in self._decoder.feed(ev):
+                        yield out
+            except httpx.HTTPError as exc:
+                raise _broken(self.provider, exc) from exc
+            for out in self._decoder.end():
+                yield out
+            self._final = self._decoder.acc.response()
+            if self._on_done is not None:
+                self._on_done(self._final)
+        finally:
+            await self.aclose()
+
+    def __aiter__(self) -> AsyncIterator[StreamEvent]:
+        if self._iter is None:
+            self._iter = self._events()
+        return self._iter
+
+    async def __anext__(self) -> StreamEvent:
+        return await self.__aiter__().__anext__()
+
+    @property
+    def text_stream(self) -> AsyncIterator[str]:
+        """Only the answer text, piece by piece (`async for t in stream.text_stream`)."""
+        return self._text()
+
+    async def _text(self) -> AsyncIterator[str]:
+        async for ev in self:
+            if isinstance(ev, TextDelta):
+                yield ev.text
+
+    async def get_final_response(self) -> ChatResponse:
+        async for _ in self:
+            pass
+        if self._final is None:
+            raise StreamError("the stream was closed before it finished", provider=self.provider)
+        return self._final
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._response is not None:
+            await self._opener.__aexit__(None, None, None)
+
+    async def __aenter__(self) -> AsyncChatStream:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        if self._iter is not None:
+            await self._iter.aclose()  # type: ignore[attr-defined]
+        await self.aclose()
+
