@@ -12,6 +12,20 @@ from llmkit._spec import Capabilities, Lifecycle, ModelInfo, Price
 __all__ = ["MODELS", "PROVIDER_CAPABILITIES", "PROVIDER_INFO"]
 
 PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
+    "gemini": Capabilities(
+        chat=True,
+        streaming=True,
+        tools=True,
+        parallel_tool_calls=True,
+        vision=True,
+        json_object=True,
+        json_schema=True,
+        reasoning=True,
+        stream_usage=True,
+        temperature=True,
+        count_tokens=True,
+        prompt_caching=True,
+    ),
     "openai": Capabilities(
         chat=True,
         streaming=True,
@@ -29,6 +43,14 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
 }
 
 PROVIDER_INFO: dict[str, dict[str, object]] = {
+    "gemini": {
+        "name": "Google Gemini",
+        "dialect": "gemini",
+        "base_url": "https://generativelanguage.googleapis.com/v1beta",
+        "docs_url": "https://ai.google.dev/api",
+        "env": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+        "price_source": "ai.google.dev/gemini-api/docs/pricing, paid standard tier for prompts <= 200k tokens (recalled, late 2025); long-prompt (>200k) tiers are not modelled",
+    },
     "openai": {
         "name": "OpenAI",
         "dialect": "openai_chat",
@@ -40,6 +62,61 @@ PROVIDER_INFO: dict[str, dict[str, object]] = {
 }
 
 MODELS: tuple[ModelInfo, ...] = (
+    ModelInfo(
+        provider="gemini",
+        id="gemini-2.5-pro",
+        aliases=(),
+        context_window=1048576,
+        max_output_tokens=65536,
+        price=Price(input=1.25, output=10.0, cached_input=0.125),
+        capabilities=PROVIDER_CAPABILITIES["gemini"].merged(Capabilities()),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="gemini",
+        id="gemini-2.5-flash",
+        aliases=(),
+        context_window=1048576,
+        max_output_tokens=65536,
+        price=Price(input=0.3, output=2.5, cached_input=0.03),
+        capabilities=PROVIDER_CAPABILITIES["gemini"].merged(Capabilities()),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="gemini",
+        id="gemini-2.5-flash-lite",
+        aliases=(),
+        context_window=1048576,
+        max_output_tokens=65536,
+        price=Price(input=0.1, output=0.4, cached_input=0.01),
+        capabilities=PROVIDER_CAPABILITIES["gemini"].merged(Capabilities()),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="gemini",
+        id="gemini-3-pro-preview",
+        aliases=(),
+        context_window=1048576,
+        max_output_tokens=65536,
+        price=Price(input=2.0, output=12.0, cached_input=0.2),
+        capabilities=PROVIDER_CAPABILITIES["gemini"].merged(Capabilities()),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="gemini",
+        id="gemini-2.0-flash",
+        aliases=(),
+        context_window=1048576,
+        max_output_tokens=8192,
+        price=Price(input=0.1, output=0.4, cached_input=0.025),
+        capabilities=PROVIDER_CAPABILITIES["gemini"].merged(Capabilities(reasoning=False)),
+        lifecycle=Lifecycle(
+            status="retired",
+            date="2026-06-01",
+            replacement="gemini-2.5-flash",
+            note="Gemini API shutdown date; Vertex AI dates differ",
+        ),
+    ),
     ModelInfo(
         provider="openai",
         id="gpt-5",

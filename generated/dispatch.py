@@ -6,13 +6,16 @@ from __future__ import annotations
 __all__ = ["CLIENT_CLASSES", "DIALECTS", "PROVIDERS"]
 
 PROVIDERS: dict[str, str] = {
+    "gemini": "llmkit.generated.providers.gemini",
     "openai": "llmkit.generated.providers.openai",
 }
 
 CLIENT_CLASSES: dict[str, tuple[str, str]] = {
+    "gemini": ("GoogleGeminiClient", "AsyncGoogleGeminiClient"),
     "openai": ("OpenAIClient", "AsyncOpenAIClient"),
 }
 
 DIALECTS: dict[str, str] = {
+    "gemini": "llmkit.dialects.gemini",
     "openai_chat": "llmkit.dialects.openai_chat",
 }

@@ -80,7 +80,12 @@ class BudgetExceededError(LLMKitError):
 
 
 class APIError(LLMKitError):
-    """The provider answered with an error (HTTP status or an error inside a stream)."""
+    """The provider answered with an error (HTTP status or an error inside a stream).
+
+    `retry_after` is the server's wait hint in seconds, when it sent one.
+    """
+
+    retry_after: float | None = None
 
 
 class BadRequestError(APIError):

@@ -77,6 +77,10 @@ def error_for_status(
         return NotFoundError(msg, **kw)
     if status == 429:
         return RateLimitError(msg, retry_after=retry_after or info.retry_after, **kw)
+    if status in (408, 409):
+        err = APIError(msg, **kw)
+        err.retry_after = retry_after
+        return err
     if status in (400, 413, 422):
         if any(h in low for h in _CONTEXT_HINTS) or status == 413:
             return ContextLengthError(msg, **kw)
@@ -84,7 +88,9 @@ def error_for_status(
             return ContentFilterError(msg, **kw)
         return BadRequestError(msg, **kw)
     if status >= 500:
-        return ServerError(msg, **kw)
+        err = ServerError(msg, **kw)
+        err.retry_after = retry_after
+        return err
     if 400 <= status < 500:
         return BadRequestError(msg, **kw)
     return APIError(msg, **kw)

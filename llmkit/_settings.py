@@ -101,6 +101,8 @@ def resolve_settings(spec: ProviderSpec, given: Mapping[str, Any] | None) -> Res
     values: dict[str, Any] = {}
     for s in spec.settings:
         v = given.get(s.name)
+        if v == "":
+            v = None  # an empty value is a missing one, not a credential
         if v is None:
             for env in s.env:
                 if os.environ.get(env):
@@ -110,9 +112,8 @@ def resolve_settings(spec: ProviderSpec, given: Mapping[str, Any] | None) -> Res
             v = s.default
         if v is not None:
             values[s.name] = Secret(v) if s.secret and isinstance(v, str) else v
-    for name in ("api_key",):
-        if name in given and given[name] is not None and name not in values:
-            values[name] = Secret(str(given[name]))
+    if given.get("api_key") and "api_key" not in values:
+        values["api_key"] = Secret(str(given["api_key"]))
     if "api_key" in values and not isinstance(values["api_key"], Secret):
         values["api_key"] = Secret(str(values["api_key"]))
     base_url = given.get("base_url") or values.get("base_url") or spec.base_url

@@ -121,7 +121,7 @@ class _Base:
         if isinstance(exc, APIError) and exc.status in RETRY_STATUSES:
             if exc.code == "insufficient_quota":
                 return None
-            hint = getattr(exc, "retry_after", None)
+            hint = exc.retry_after
             if hint is not None:
                 return None if hint > MAX_RETRY_AFTER else hint
             return _backoff(attempt)
