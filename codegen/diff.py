@@ -23,15 +23,23 @@ def load_tree(ref: str, root: Path) -> dict[str, dict[str, Any]]:
         return {p.stem: yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(base.glob("*.yaml"))}
     listing = subprocess.run(
         ["git", "ls-tree", "--name-only", f"{ref}:specs/providers"],
-        cwd=root, capture_output=True, text=True,
+        cwd=root,
+        capture_output=True,
+        text=True,
     )
     if listing.returncode != 0:
-        raise SystemExit(f"codegen diff: {ref!r} is neither a directory nor a git revision with specs/providers")
+        raise SystemExit(
+            f"codegen diff: {ref!r} is neither a directory nor a git revision with specs/providers"
+        )
     out = {}
     for name in sorted(listing.stdout.split()):
         if name.endswith(".yaml"):
             text = subprocess.run(
-                ["git", "show", f"{ref}:specs/providers/{name}"], cwd=root, capture_output=True, text=True, check=True
+                ["git", "show", f"{ref}:specs/providers/{name}"],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                check=True,
             ).stdout
             out[name[:-5]] = yaml.safe_load(text)
     return out
@@ -47,7 +55,9 @@ def _model_changes(pid: str, old: dict[str, Any], new: dict[str, Any]) -> list[s
     nm = {m["id"]: m for m in new.get("models", [])}
     for mid in sorted(nm.keys() - om.keys()):
         m = nm[mid]
-        lines.append(f"{pid}: model added `{mid}` (context {_fmt(m.get('context_window'))}, price {m.get('price', {})})")
+        lines.append(
+            f"{pid}: model added `{mid}` (context {_fmt(m.get('context_window'))}, price {m.get('price', {})})"
+        )
     for mid in sorted(om.keys() - nm.keys()):
         lines.append(f"{pid}: model removed `{mid}`")
     for mid in sorted(om.keys() & nm.keys()):
@@ -94,6 +104,10 @@ def diff_specs(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -
                 lines.append(f"{pid}: capability {key} {_fmt(ca.get(key))} -> {_fmt(cb.get(key))}")
         sa, sb = a.get("settings") or {}, b.get("settings") or {}
         if sa != sb:
-            lines.append(f"{pid}: settings {sorted(sa)} -> {sorted(sb)}" if sa.keys() != sb.keys() else f"{pid}: settings changed (env vars or headers)")
+            lines.append(
+                f"{pid}: settings {sorted(sa)} -> {sorted(sb)}"
+                if sa.keys() != sb.keys()
+                else f"{pid}: settings changed (env vars or headers)"
+            )
         lines.extend(_model_changes(pid, a, b))
     return lines

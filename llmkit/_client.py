@@ -79,7 +79,9 @@ class _Core:
         provider, model_id = split_model(model)
         spec = self._spec(provider)
         info = model_info(provider, model_id)
-        caps = info.capabilities if info is not None else (provider_capabilities(provider) or spec.capabilities)
+        caps = (
+            info.capabilities if info is not None else (provider_capabilities(provider) or spec.capabilities)
+        )
         req = _chat_request(model_id, coerce_messages(messages), params)
         check_features(req, provider, caps)
         d = dialect(spec.dialect)
@@ -150,7 +152,9 @@ def _coerce_tool(t: Any, i: int) -> dict[str, Any]:
         raise ConfigError(f"tools[{i}] must be a dict")
     fn = t.get("function") if t.get("type") == "function" else t
     if not isinstance(fn, Mapping) or not fn.get("name"):
-        raise ConfigError(f"tools[{i}] needs a function name: {{'type': 'function', 'function': {{'name': ...}}}}")
+        raise ConfigError(
+            f"tools[{i}] needs a function name: {{'type': 'function', 'function': {{'name': ...}}}}"
+        )
     params = fn.get("parameters") or fn.get("input_schema") or {"type": "object", "properties": {}}
     out: dict[str, Any] = {"name": fn["name"], "parameters": dict(params)}
     if fn.get("description"):
@@ -172,10 +176,15 @@ def _coerce_response_format(rf: Any) -> dict[str, Any]:
     if kind == "json_schema":
         js = rf.get("json_schema")
         if not isinstance(js, Mapping) or not isinstance(js.get("schema"), Mapping):
-            raise ConfigError("response_format json_schema needs {'json_schema': {'name': ..., 'schema': {...}}}")
+            raise ConfigError(
+                "response_format json_schema needs {'json_schema': {'name': ..., 'schema': {...}}}"
+            )
         return {"type": "json_schema", "json_schema": {"name": js.get("name", "response"), **js}}
     if kind == "object" or "properties" in rf:
-        return {"type": "json_schema", "json_schema": {"name": "response", "schema": dict(rf), "strict": True}}
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": "response", "schema": dict(rf), "strict": True},
+        }
     raise ConfigError(f"unknown response_format type {kind!r}; use 'json_object' or 'json_schema'")
 
 
@@ -210,11 +219,18 @@ class Client(_Core):
         return t
 
     @overload
-    def chat(self, model: str | Sequence[str], messages: MessagesArg, *, stream: Literal[False] = ...,
-             **params: Any) -> ChatResponse: ...
+    def chat(
+        self,
+        model: str | Sequence[str],
+        messages: MessagesArg,
+        *,
+        stream: Literal[False] = ...,
+        **params: Any,
+    ) -> ChatResponse: ...
     @overload
-    def chat(self, model: str | Sequence[str], messages: MessagesArg, *, stream: Literal[True],
-             **params: Any) -> ChatStream: ...
+    def chat(
+        self, model: str | Sequence[str], messages: MessagesArg, *, stream: Literal[True], **params: Any
+    ) -> ChatStream: ...
 
     def chat(
         self,
@@ -249,16 +265,28 @@ class Client(_Core):
                 errors.append(exc)
         raise AssertionError("unreachable")
 
-    def _chat_once(self, model: str, messages: MessagesArg, params: dict[str, Any],
-                   extra_headers: Mapping[str, str] | None, timeout: float | None) -> ChatResponse:
+    def _chat_once(
+        self,
+        model: str,
+        messages: MessagesArg,
+        params: dict[str, Any],
+        extra_headers: Mapping[str, str] | None,
+        timeout: float | None,
+    ) -> ChatResponse:
         provider, spec, d, ctx, _req, wire = self._prepare(model, messages, params)
         t = self._transport(provider, spec)
         http = t.send(wire, extra_headers=extra_headers, timeout=timeout)
         return self._finish(d.parse_chat(_json(http, provider), ctx), ctx)
 
-    def _stream(self, model: str, messages: MessagesArg, params: dict[str, Any],
-                extra_headers: Mapping[str, str] | None, timeout: float | None,
-                errors: list[Exception]) -> ChatStream:
+    def _stream(
+        self,
+        model: str,
+        messages: MessagesArg,
+        params: dict[str, Any],
+        extra_headers: Mapping[str, str] | None,
+        timeout: float | None,
+        errors: list[Exception],
+    ) -> ChatStream:
         provider, spec, d, ctx, _req, wire = self._prepare(model, messages, params)
         t = self._transport(provider, spec)
         decoder = d.stream_decoder(ctx)
@@ -350,8 +378,9 @@ class AsyncClient(_Core):
                         self._finish(resp, ctx)
                         resp.errors = errors
 
-                    s = AsyncChatStream(t.stream(wire, extra_headers=extra_headers, timeout=timeout),
-                                        decoder, provider, done)
+                    s = AsyncChatStream(
+                        t.stream(wire, extra_headers=extra_headers, timeout=timeout), decoder, provider, done
+                    )
                     s._response = await s._opener.__aenter__()
                     return s
                 http = await t.send(wire, extra_headers=extra_headers, timeout=timeout)
@@ -424,4 +453,3 @@ def _json(resp: httpx.Response, provider: str) -> Any:
             provider=provider,
             status=resp.status_code,
         ) from exc
-

@@ -120,11 +120,11 @@ class ServerError(APIError):
     """5xx or 529: the provider failed or is overloaded."""
 
 
-class TimeoutError(LLMKitError):  # noqa: A001 - pinned public name
+class TimeoutError(LLMKitError):
     """The request did not complete within the configured timeout."""
 
 
-class ConnectionError(LLMKitError):  # noqa: A001 - pinned public name
+class ConnectionError(LLMKitError):
     """The provider could not be reached (refused, reset, DNS, TLS)."""
 
 

@@ -96,7 +96,9 @@ class FinishEvent:
     type: Literal["finish"] = "finish"
 
 
-StreamEvent = TextDelta | ReasoningDelta | ToolCallStart | ToolCallDelta | ToolCallEnd | UsageEvent | FinishEvent
+StreamEvent = (
+    TextDelta | ReasoningDelta | ToolCallStart | ToolCallDelta | ToolCallEnd | UsageEvent | FinishEvent
+)
 
 
 class _PendingCall:
@@ -171,9 +173,12 @@ class StreamAccumulator:
                 f"tool call {call.name!r} arguments are not valid JSON: {exc}", provider=self.provider
             )
         if not isinstance(args, dict):
-            raise StreamError(f"tool call {call.name!r} arguments are not a JSON object", provider=self.provider)
-        tc = ToolCall(id=call.id, name=call.name, arguments=args, raw_arguments=raw,
-                      provider_data=call.provider_data)
+            raise StreamError(
+                f"tool call {call.name!r} arguments are not a JSON object", provider=self.provider
+            )
+        tc = ToolCall(
+            id=call.id, name=call.name, arguments=args, raw_arguments=raw, provider_data=call.provider_data
+        )
         return ToolCallEnd(index=index, tool_call=tc)
 
     def open_calls(self) -> list[int]:

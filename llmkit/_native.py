@@ -13,8 +13,8 @@ from typing import Any, ClassVar, TypeVar
 import attrs
 
 from ._errors import StreamError
-from ._sse import SSEDecoder
 from ._spec import Operation, ProviderSpec
+from ._sse import SSEDecoder
 from ._transport import AsyncProviderTransport, ProviderTransport
 from ._wire import structure, unstructure
 from .dialects._base import WireRequest, expand_path
@@ -56,14 +56,31 @@ class NativeClient:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(provider={self.spec.id!r})"
 
-    def _call(self, op: Operation, body: Any, cls: type[T] | None, *, path_params: Mapping[str, str],
-              extra_headers: Mapping[str, str] | None, extra_query: Mapping[str, str] | None) -> Any:
-        resp = self._transport.send(_request(op, body, path_params, False),
-                                    extra_headers=extra_headers, extra_query=extra_query)
+    def _call(
+        self,
+        op: Operation,
+        body: Any,
+        cls: type[T] | None,
+        *,
+        path_params: Mapping[str, str],
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, str] | None,
+    ) -> Any:
+        resp = self._transport.send(
+            _request(op, body, path_params, False), extra_headers=extra_headers, extra_query=extra_query
+        )
         return _parse(resp.content, cls)
 
-    def _stream(self, op: Operation, body: Any, cls: type[T], *, path_params: Mapping[str, str],
-                extra_headers: Mapping[str, str] | None, extra_query: Mapping[str, str] | None) -> Iterator[T]:
+    def _stream(
+        self,
+        op: Operation,
+        body: Any,
+        cls: type[T],
+        *,
+        path_params: Mapping[str, str],
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, str] | None,
+    ) -> Iterator[T]:
         req = _request(op, body, path_params, True)
         with self._transport.stream(req, extra_headers=extra_headers, extra_query=extra_query) as resp:
             sse = SSEDecoder()
@@ -88,15 +105,31 @@ class AsyncNativeClient:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(provider={self.spec.id!r})"
 
-    async def _call(self, op: Operation, body: Any, cls: type[T] | None, *, path_params: Mapping[str, str],
-                    extra_headers: Mapping[str, str] | None, extra_query: Mapping[str, str] | None) -> Any:
-        resp = await self._transport.send(_request(op, body, path_params, False),
-                                          extra_headers=extra_headers, extra_query=extra_query)
+    async def _call(
+        self,
+        op: Operation,
+        body: Any,
+        cls: type[T] | None,
+        *,
+        path_params: Mapping[str, str],
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, str] | None,
+    ) -> Any:
+        resp = await self._transport.send(
+            _request(op, body, path_params, False), extra_headers=extra_headers, extra_query=extra_query
+        )
         return _parse(resp.content, cls)
 
-    async def _stream(self, op: Operation, body: Any, cls: type[T], *, path_params: Mapping[str, str],
-                      extra_headers: Mapping[str, str] | None,
-                      extra_query: Mapping[str, str] | None) -> AsyncIterator[T]:
+    async def _stream(
+        self,
+        op: Operation,
+        body: Any,
+        cls: type[T],
+        *,
+        path_params: Mapping[str, str],
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, str] | None,
+    ) -> AsyncIterator[T]:
         req = _request(op, body, path_params, True)
         async with self._transport.stream(req, extra_headers=extra_headers, extra_query=extra_query) as resp:
             sse = SSEDecoder()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import warnings
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigError
@@ -39,9 +39,7 @@ def split_model(model: str) -> tuple[str, str]:
         raise ConfigError(f"a model must be a 'provider/model' string, got {type(model).__name__}")
     provider, sep, name = model.partition("/")
     if not sep or not provider or not name:
-        raise ConfigError(
-            f"bad model string {model!r}: expected 'provider/model', e.g. 'openai/gpt-4o-mini'"
-        )
+        raise ConfigError(f"bad model string {model!r}: expected 'provider/model', e.g. 'openai/gpt-4o-mini'")
     return provider, name
 
 
@@ -51,7 +49,7 @@ def known_provider_ids() -> list[str]:
     return sorted(PROVIDERS)
 
 
-@lru_cache(maxsize=None)
+@cache
 def provider_spec(provider: str) -> ProviderSpec:
     """The generated spec of a built-in provider; ConfigError naming the known ids if unknown."""
     from .generated.dispatch import PROVIDERS
@@ -86,19 +84,24 @@ def custom_spec(provider: str, settings: dict[str, Any]) -> ProviderSpec:
         id=provider,
         name=provider,
         base_url=None,
-        settings=tuple(
-            attrs.evolve(s, env=()) for s in base.settings if s.name in ("api_key", "base_url")
-        ),
+        settings=tuple(attrs.evolve(s, env=()) for s in base.settings if s.name in ("api_key", "base_url")),
         auth=AuthSpec(scheme="header", header="Authorization", prefix="Bearer ", required=False),
         capabilities=Capabilities(
-            chat=True, streaming=True, tools=True, vision=True, json_object=True,
-            json_schema=True, stream_usage=True, temperature=True, parallel_tool_calls=True,
+            chat=True,
+            streaming=True,
+            tools=True,
+            vision=True,
+            json_object=True,
+            json_schema=True,
+            stream_usage=True,
+            temperature=True,
+            parallel_tool_calls=True,
             reasoning=True,
         ),
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def dialect(name: str) -> Dialect:
     from .generated.dispatch import DIALECTS
 
@@ -111,7 +114,7 @@ def dialect(name: str) -> Dialect:
     return d
 
 
-@lru_cache(maxsize=None)
+@cache
 def _catalog_index() -> dict[tuple[str, str], ModelInfo]:
     from .generated.catalog import MODELS
 
@@ -126,7 +129,8 @@ def _catalog_index() -> dict[tuple[str, str], ModelInfo]:
 def provider_capabilities(provider: str) -> Capabilities | None:
     from .generated.catalog import PROVIDER_CAPABILITIES
 
-    return PROVIDER_CAPABILITIES.get(provider)
+    caps: Capabilities | None = PROVIDER_CAPABILITIES.get(provider)
+    return caps
 
 
 _warned: set[tuple[str, str]] = set()
@@ -161,4 +165,3 @@ def reset_caches() -> None:
     provider_spec.cache_clear()
     dialect.cache_clear()
     _catalog_index.cache_clear()
-

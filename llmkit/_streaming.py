@@ -7,7 +7,7 @@ ends quietly with a short answer.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any
 
@@ -41,7 +41,7 @@ class ChatStream:
         self.provider = provider
         self._on_done = on_done
         self._response: httpx.Response | None = None
-        self._iter: Iterator[StreamEvent] | None = None
+        self._iter: Generator[StreamEvent, None, None] | None = None
         self._final: ChatResponse | None = None
         self._closed = False
 
@@ -50,7 +50,7 @@ class ChatStream:
             self._response = self._opener.__enter__()
         return self._response
 
-    def _events(self) -> Iterator[StreamEvent]:
+    def _events(self) -> Generator[StreamEvent, None, None]:
         resp = self._open()
         sse = SSEDecoder()
         try:
@@ -123,11 +123,11 @@ class AsyncChatStream:
         self.provider = provider
         self._on_done = on_done
         self._response: httpx.Response | None = None
-        self._iter: AsyncIterator[StreamEvent] | None = None
+        self._iter: AsyncGenerator[StreamEvent, None] | None = None
         self._final: ChatResponse | None = None
         self._closed = False
 
-    async def _events(self) -> AsyncIterator[StreamEvent]:
+    async def _events(self) -> AsyncGenerator[StreamEvent, None]:
         if self._response is None:
             self._response = await self._opener.__aenter__()
         resp = self._response
@@ -188,6 +188,5 @@ class AsyncChatStream:
 
     async def __aexit__(self, *exc: Any) -> None:
         if self._iter is not None:
-            await self._iter.aclose()  # type: ignore[attr-defined]
+            await self._iter.aclose()
         await self.aclose()
-

@@ -129,7 +129,9 @@ class _Base:
 
     def transport_error(self, exc: httpx.HTTPError) -> Exception:
         if isinstance(exc, httpx.TimeoutException):
-            return TimeoutError(f"request to {self.provider} timed out ({type(exc).__name__})", provider=self.provider)
+            return TimeoutError(
+                f"request to {self.provider} timed out ({type(exc).__name__})", provider=self.provider
+            )
         if isinstance(exc, httpx.UnsupportedProtocol):
             return ConfigError(f"bad base_url for {self.provider}: {exc}", provider=self.provider)
         return ConnectionError(
@@ -145,7 +147,7 @@ def _backoff(attempt: int) -> float:
 
 def _request_id(headers: httpx.Headers) -> str | None:
     for name in ("x-request-id", "request-id", "x-amzn-requestid", "x-goog-request-id", "cf-ray"):
-        v = headers.get(name)
+        v: str | None = headers.get(name)
         if v:
             return v
     return None
@@ -154,27 +156,40 @@ def _request_id(headers: httpx.Headers) -> str | None:
 class ProviderTransport(_Base):
     """Synchronous transport of one provider inside one Client."""
 
-    def __init__(self, settings: ResolvedSettings, dialect: Dialect, http: httpx.Client | None = None) -> None:
+    def __init__(
+        self, settings: ResolvedSettings, dialect: Dialect, http: httpx.Client | None = None
+    ) -> None:
         super().__init__(settings, dialect)
         self.http = http or httpx.Client(timeout=settings.timeout, follow_redirects=False, verify=True)
 
     def close(self) -> None:
         self.http.close()
 
-    def _build(self, req: WireRequest, extra_headers: Mapping[str, str] | None,
-               extra_query: Mapping[str, str] | None, timeout: float | None) -> httpx.Request:
+    def _build(
+        self,
+        req: WireRequest,
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, str] | None,
+        timeout: float | None,
+    ) -> httpx.Request:
         return self.http.build_request(
             req.method,
             self.url(req),
             params=self.query(req, extra_query) or None,
             headers=self.headers(req, extra_headers),
             content=self.content(req),
-            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,  # type: ignore[arg-type]
+            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
         )
 
-    def send(self, req: WireRequest, *, extra_headers: Mapping[str, str] | None = None,
-             extra_query: Mapping[str, str] | None = None, timeout: float | None = None,
-             max_retries: int | None = None) -> httpx.Response:
+    def send(
+        self,
+        req: WireRequest,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> httpx.Response:
         """Send with retries; returns a successful, fully read response."""
         retries = self.settings.max_retries if max_retries is None else max_retries
         attempt = 0
@@ -193,9 +208,15 @@ class ProviderTransport(_Base):
             attempt += 1
 
     @contextmanager
-    def stream(self, req: WireRequest, *, extra_headers: Mapping[str, str] | None = None,
-               extra_query: Mapping[str, str] | None = None, timeout: float | None = None,
-               max_retries: int | None = None) -> Iterator[httpx.Response]:
+    def stream(
+        self,
+        req: WireRequest,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> Iterator[httpx.Response]:
         """Open a streamed response (retrying only until the status line is good)."""
         retries = self.settings.max_retries if max_retries is None else max_retries
         attempt = 0
@@ -226,27 +247,40 @@ class ProviderTransport(_Base):
 class AsyncProviderTransport(_Base):
     """Asynchronous transport of one provider inside one AsyncClient."""
 
-    def __init__(self, settings: ResolvedSettings, dialect: Dialect, http: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self, settings: ResolvedSettings, dialect: Dialect, http: httpx.AsyncClient | None = None
+    ) -> None:
         super().__init__(settings, dialect)
         self.http = http or httpx.AsyncClient(timeout=settings.timeout, follow_redirects=False, verify=True)
 
     async def aclose(self) -> None:
         await self.http.aclose()
 
-    def _build(self, req: WireRequest, extra_headers: Mapping[str, str] | None,
-               extra_query: Mapping[str, str] | None, timeout: float | None) -> httpx.Request:
+    def _build(
+        self,
+        req: WireRequest,
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, str] | None,
+        timeout: float | None,
+    ) -> httpx.Request:
         return self.http.build_request(
             req.method,
             self.url(req),
             params=self.query(req, extra_query) or None,
             headers=self.headers(req, extra_headers),
             content=self.content(req),
-            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,  # type: ignore[arg-type]
+            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
         )
 
-    async def send(self, req: WireRequest, *, extra_headers: Mapping[str, str] | None = None,
-                   extra_query: Mapping[str, str] | None = None, timeout: float | None = None,
-                   max_retries: int | None = None) -> httpx.Response:
+    async def send(
+        self,
+        req: WireRequest,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> httpx.Response:
         retries = self.settings.max_retries if max_retries is None else max_retries
         attempt = 0
         while True:
@@ -264,15 +298,23 @@ class AsyncProviderTransport(_Base):
             attempt += 1
 
     @asynccontextmanager
-    async def stream(self, req: WireRequest, *, extra_headers: Mapping[str, str] | None = None,
-                     extra_query: Mapping[str, str] | None = None, timeout: float | None = None,
-                     max_retries: int | None = None) -> AsyncIterator[httpx.Response]:
+    async def stream(
+        self,
+        req: WireRequest,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncIterator[httpx.Response]:
         retries = self.settings.max_retries if max_retries is None else max_retries
         attempt = 0
         while True:
             resp: httpx.Response | None = None
             try:
-                resp = await self.http.send(self._build(req, extra_headers, extra_query, timeout), stream=True)
+                resp = await self.http.send(
+                    self._build(req, extra_headers, extra_query, timeout), stream=True
+                )
                 if resp.status_code < 400:
                     break
                 body = await resp.aread()

@@ -343,9 +343,7 @@ def _part_from_dict(p: Any, i: int, j: int) -> ContentPart:
             )
         return ImagePart(url=p.get("url"))
     if kind in ("reasoning", "thinking"):
-        return ReasoningPart(
-            text=p.get("text") or p.get("thinking") or "", signature=p.get("signature")
-        )
+        return ReasoningPart(text=p.get("text") or p.get("thinking") or "", signature=p.get("signature"))
     if kind == "document":
         return DocumentPart(url=p.get("url"), media_type=p.get("media_type"))
     raise ConfigError(

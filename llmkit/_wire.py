@@ -15,7 +15,6 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 import attrs
@@ -106,14 +105,15 @@ class _Converter:
         typing.get_type_hints(cls)  # resolve string annotations early, with a clear error
         attrs.resolve_types(cls)
         fields = attrs.fields(cls)
-        renames = {
-            a.name: override(rename=a.metadata[_WIRE]) for a in fields if _WIRE in a.metadata
-        }
+        renames = {a.name: override(rename=a.metadata[_WIRE]) for a in fields if _WIRE in a.metadata}
         extra_name = next(a.name for a in fields if _EXTRA in a.metadata)
         renames[extra_name] = override(omit=True)
         known = frozenset(a.metadata[_WIRE] for a in fields if _WIRE in a.metadata)
-        base = make_dict_structure_fn(
-            cls, self.c, _cattrs_forbid_extra_keys=False, **renames  # type: ignore[arg-type]
+        base: Callable[[Any, Any], Any] = make_dict_structure_fn(
+            cls,
+            self.c,
+            _cattrs_forbid_extra_keys=False,
+            **renames,  # type: ignore[arg-type]
         )
         strict = self.strict
 
@@ -140,7 +140,7 @@ class _Converter:
             if _WIRE in a.metadata
         }
         overrides[extra_name] = override(omit=True)
-        base = make_dict_unstructure_fn(cls, self.c, **overrides)  # type: ignore[arg-type]
+        base: Callable[[Any], Any] = make_dict_unstructure_fn(cls, self.c, **overrides)  # type: ignore[arg-type]
 
         def unstructure(obj: Any) -> Any:
             out = base(obj)
@@ -250,11 +250,6 @@ def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-@lru_cache(maxsize=None)
-def _unstructure_fn(cls: type) -> Callable[[Any], Any]:
-    return _tolerant.c.get_unstructure_hook(cls)
-
-
 def unstructure(obj: Any) -> Any:
     """A wire model back to its JSON-ready dict, wire names and unknown keys included."""
-    return _unstructure_fn(type(obj))(obj)
+    return _tolerant.c.unstructure(obj)

@@ -44,12 +44,16 @@ def main(out: Any = None) -> int:
             model = MODELS[provider]
             print(f"== {model}", file=out)
             resp = client.chat(model, [{"role": "user", "content": "Hello from llmkit!"}], max_tokens=64)
-            print(f"chat:      {resp.text!r}  ({resp.usage.input_tokens} in / "
-                  f"{resp.usage.output_tokens} out, ${resp.cost_usd or 0:.8f})", file=out)
+            print(
+                f"chat:      {resp.text!r}  ({resp.usage.input_tokens} in / "
+                f"{resp.usage.output_tokens} out, ${resp.cost_usd or 0:.8f})",
+                file=out,
+            )
 
             print("stream:    ", end="", file=out)
-            with client.chat(model, [{"role": "user", "content": "Stream this answer please"}],
-                             stream=True, max_tokens=64) as stream:
+            with client.chat(
+                model, [{"role": "user", "content": "Stream this answer please"}], stream=True, max_tokens=64
+            ) as stream:
                 for piece in stream.text_stream:
                     print(piece, end="", file=out, flush=True)
                 final = stream.get_final_response()

@@ -102,8 +102,11 @@ def test_unknown_wire_model_and_dialect(repo: Path) -> None:
     _edit_spec(repo, "openai", lambda d: d["operations"]["list_models"].update(response="Nope"))
     with pytest.raises(SpecError, match="wire model 'Nope' is not in specs/wire/openai_chat.yaml"):
         load_provider_specs(repo, load_wire_schemas(repo))
-    _edit_spec(repo, "openai", lambda d: (d["operations"]["list_models"].update(response="ModelList"),
-                                          d.update(dialect="martian")))
+    _edit_spec(
+        repo,
+        "openai",
+        lambda d: (d["operations"]["list_models"].update(response="ModelList"), d.update(dialect="martian")),
+    )
     with pytest.raises(SpecError, match="no adapter llmkit/dialects/martian.py"):
         load_provider_specs(repo, load_wire_schemas(repo))
 
@@ -123,6 +126,7 @@ def test_diff_summarises_a_spec_change(repo: Path, capsys) -> None:
         d["models"].append({"id": "gpt-9", "context_window": 1000})
         d["operations"]["embed"] = {"method": "POST", "path": "/embeddings"}
         d["base_url"] = "https://eu.api.openai.com/v1"
+
     _edit_spec(repo, "openai", change)
     lines = diff_specs(old, load_tree(str(repo), repo))
     assert "openai: base_url https://api.openai.com/v1 -> https://eu.api.openai.com/v1" in lines
@@ -138,17 +142,30 @@ def test_diff_summarises_a_spec_change(repo: Path, capsys) -> None:
 
 
 def test_diff_between_git_revisions() -> None:
-    out = subprocess.run([sys.executable, "-m", "codegen", "diff", "HEAD", "HEAD"], cwd=ROOT,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "codegen", "diff", "HEAD", "HEAD"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == "no spec changes"
 
 
 def test_generated_wire_models_keep_unknowns() -> None:
-    from llmkit._wire import structure, structure_strict, unstructure, WireValidationError
+    from llmkit._wire import WireValidationError, structure, structure_strict, unstructure
     from llmkit.generated.wire import openai_chat as wire
 
-    raw = {"id": "x", "object": "chat.completion", "created": 1, "model": "m", "brand_new": [1],
-           "choices": [{"index": 0, "finish_reason": "novel", "message": {"role": "assistant", "content": "hi"}}]}
+    raw = {
+        "id": "x",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "m",
+        "brand_new": [1],
+        "choices": [
+            {"index": 0, "finish_reason": "novel", "message": {"role": "assistant", "content": "hi"}}
+        ],
+    }
     resp = structure(raw, wire.CreateChatCompletionResponse)
     assert resp.additional_properties == {"brand_new": [1]}
     assert resp.choices[0].finish_reason == "novel"

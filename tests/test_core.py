@@ -34,7 +34,9 @@ def test_unknown_setting_and_bad_values() -> None:
     with pytest.raises(llmkit.ConfigError, match="timeout"):
         llmkit.Client(providers={"openai": {"api_key": "x", "timeout": "soon"}}).chat("openai/gpt-4o", "x")
     with pytest.raises(llmkit.ConfigError, match="base_url"):
-        llmkit.Client(providers={"openai": {"api_key": "x", "base_url": "ftp://x"}}).chat("openai/gpt-4o", "x")
+        llmkit.Client(providers={"openai": {"api_key": "x", "base_url": "ftp://x"}}).chat(
+            "openai/gpt-4o", "x"
+        )
 
 
 def test_missing_key_is_a_clear_error_before_any_request() -> None:
@@ -82,8 +84,9 @@ def test_secrets_never_show() -> None:
 
 
 def test_key_not_in_errors(emu) -> None:
-    c = llmkit.Client(providers={"openai": {"api_key": "sk-leak-me", "base_url": emu.base_url("openai"),
-                                            "max_retries": 0}})
+    c = llmkit.Client(
+        providers={"openai": {"api_key": "sk-leak-me", "base_url": emu.base_url("openai"), "max_retries": 0}}
+    )
     emu.queue_error("openai", 401, "Incorrect API key provided")
     with pytest.raises(llmkit.AuthenticationError) as info:
         c.chat("openai/gpt-4o", "x")
@@ -97,8 +100,9 @@ def test_connection_refused_is_typed() -> None:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    c = llmkit.Client(providers={"openai": {"api_key": "x", "base_url": f"http://127.0.0.1:{port}/v1",
-                                            "max_retries": 0}})
+    c = llmkit.Client(
+        providers={"openai": {"api_key": "x", "base_url": f"http://127.0.0.1:{port}/v1", "max_retries": 0}}
+    )
     with pytest.raises(llmkit.ConnectionError, match="could not reach openai"):
         c.chat("openai/gpt-4o", "x")
 
@@ -128,7 +132,9 @@ def test_deprecated_model_warns_once(monkeypatch) -> None:
 
     info = model_info("openai", "gpt-4o")
     assert info is not None
-    dep = attrs.evolve(info, lifecycle=Lifecycle(status="deprecated", date="2027-01-01", replacement="gpt-4.1"))
+    dep = attrs.evolve(
+        info, lifecycle=Lifecycle(status="deprecated", date="2027-01-01", replacement="gpt-4.1")
+    )
     index = dict(_registry._catalog_index())
     index[("openai", "gpt-4o")] = dep
     monkeypatch.setattr(_registry, "_catalog_index", lambda: index)
@@ -173,7 +179,11 @@ def test_cached_tokens_cost() -> None:
 
 
 def test_message_to_dict_round_trip() -> None:
-    m = llmkit.Message(role="assistant", content="hi",
-                       tool_calls=[llmkit.ToolCall(id="c1", name="f", arguments={"a": 1})])
-    assert m.to_dict() == {"role": "assistant", "content": "hi", "tool_calls": [
-        {"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}]}
+    m = llmkit.Message(
+        role="assistant", content="hi", tool_calls=[llmkit.ToolCall(id="c1", name="f", arguments={"a": 1})]
+    )
+    assert m.to_dict() == {
+        "role": "assistant",
+        "content": "hi",
+        "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}],
+    }

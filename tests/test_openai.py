@@ -17,20 +17,51 @@ WEATHER = {
     "function": {
         "name": "get_current_weather",
         "description": "Weather now",
-        "parameters": {"type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]},
+        "parameters": {
+            "type": "object",
+            "properties": {"location": {"type": "string"}},
+            "required": ["location"],
+        },
     },
 }
 
 # Verbatim shapes from the OpenAI reference (wire-facts-core.md §1).
 TOOL_RESPONSE = {
-    "id": "chatcmpl-abc123", "object": "chat.completion", "created": 1699896916, "model": "gpt-4o-mini",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": None,
-                 "tool_calls": [{"id": "call_abc123", "type": "function", "function": {
-                     "name": "get_current_weather", "arguments": "{\n\"location\": \"Boston, MA\"\n}"}}]},
-                 "logprobs": None, "finish_reason": "tool_calls"}],
-    "usage": {"prompt_tokens": 82, "completion_tokens": 17, "total_tokens": 99,
-              "completion_tokens_details": {"reasoning_tokens": 0, "accepted_prediction_tokens": 0,
-                                            "rejected_prediction_tokens": 0}},
+    "id": "chatcmpl-abc123",
+    "object": "chat.completion",
+    "created": 1699896916,
+    "model": "gpt-4o-mini",
+    "choices": [
+        {
+            "index": 0,
+            "message": {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_abc123",
+                        "type": "function",
+                        "function": {
+                            "name": "get_current_weather",
+                            "arguments": '{\n"location": "Boston, MA"\n}',
+                        },
+                    }
+                ],
+            },
+            "logprobs": None,
+            "finish_reason": "tool_calls",
+        }
+    ],
+    "usage": {
+        "prompt_tokens": 82,
+        "completion_tokens": 17,
+        "total_tokens": 99,
+        "completion_tokens_details": {
+            "reasoning_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
+    },
 }
 STREAM = (
     'data: {"id":"chatcmpl-123","object":"chat.completion.chunk","created":1694268190,"model":"gpt-4o-mini","system_fingerprint":"fp_44709d6fcb","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n'
@@ -42,8 +73,15 @@ STREAM = (
 
 
 def test_plain_chat_exact_wire(emu, client) -> None:
-    resp = client.chat(MODEL, [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "Hi"}],
-                       max_tokens=20, temperature=0.2, stop="END", seed=7, user="u1")
+    resp = client.chat(
+        MODEL,
+        [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "Hi"}],
+        max_tokens=20,
+        temperature=0.2,
+        stop="END",
+        seed=7,
+        user="u1",
+    )
     req = emu.last_request
     assert req.method == "POST"
     assert req.path == "/openai/v1/chat/completions"
@@ -53,7 +91,11 @@ def test_plain_chat_exact_wire(emu, client) -> None:
     assert req.json() == {
         "model": "gpt-4o-mini",
         "messages": [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "Hi"}],
-        "max_completion_tokens": 20, "temperature": 0.2, "seed": 7, "user": "u1", "stop": ["END"],
+        "max_completion_tokens": 20,
+        "temperature": 0.2,
+        "seed": 7,
+        "user": "u1",
+        "stop": ["END"],
     }
     assert resp.text == "You said: Hi"
     assert resp.finish_reason == "stop"
@@ -64,15 +106,16 @@ def test_plain_chat_exact_wire(emu, client) -> None:
 
 def test_tool_call_response_fixture_parsed(emu, client) -> None:
     emu.queue_json("openai", TOOL_RESPONSE)
-    resp = client.chat(MODEL, "Weather in Boston?", tools=[WEATHER], tool_choice="required",
-                       parallel_tool_calls=False)
+    resp = client.chat(
+        MODEL, "Weather in Boston?", tools=[WEATHER], tool_choice="required", parallel_tool_calls=False
+    )
     body = emu.last_request.json()
     assert body["tools"] == [WEATHER]
     assert body["tool_choice"] == "required" and body["parallel_tool_calls"] is False
     assert resp.finish_reason == "tool_calls"
     assert resp.tool_calls[0].id == "call_abc123"
     assert resp.tool_calls[0].arguments == {"location": "Boston, MA"}
-    assert resp.tool_calls[0].raw_arguments == "{\n\"location\": \"Boston, MA\"\n}"
+    assert resp.tool_calls[0].raw_arguments == '{\n"location": "Boston, MA"\n}'
     assert resp.text == ""
     assert resp.usage.input_tokens == 82 and resp.usage.output_tokens == 17
     assert resp.raw == TOOL_RESPONSE
@@ -80,25 +123,47 @@ def test_tool_call_response_fixture_parsed(emu, client) -> None:
 
 def test_tool_round_trip_sends_assistant_calls_and_tool_result(emu, client) -> None:
     first = client.chat(MODEL, "Weather in Paris?", tools=[WEATHER], tool_choice="get_current_weather")
-    assert emu.last_request.json()["tool_choice"] == {"type": "function", "function": {"name": "get_current_weather"}}
+    assert emu.last_request.json()["tool_choice"] == {
+        "type": "function",
+        "function": {"name": "get_current_weather"},
+    }
     call = first.tool_calls[0]
-    history = [{"role": "user", "content": "Weather in Paris?"}, first.message,
-               {"role": "tool", "tool_call_id": call.id, "content": "18C"}]
+    history = [
+        {"role": "user", "content": "Weather in Paris?"},
+        first.message,
+        {"role": "tool", "tool_call_id": call.id, "content": "18C"},
+    ]
     second = client.chat(MODEL, history, tools=[WEATHER])
     sent = emu.last_request.json()["messages"]
-    assert sent[1] == {"role": "assistant", "content": None, "tool_calls": [
-        {"id": "call_emu0", "type": "function", "function": {"name": "get_current_weather",
-                                                             "arguments": '{"location": "Paris"}'}}]}
+    assert sent[1] == {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": "call_emu0",
+                "type": "function",
+                "function": {"name": "get_current_weather", "arguments": '{"location": "Paris"}'},
+            }
+        ],
+    }
     assert sent[2] == {"role": "tool", "tool_call_id": "call_emu0", "content": "18C"}
     assert second.text == "The tool returned: 18C"
 
 
 def test_vision_parts_on_the_wire(emu, client) -> None:
-    resp = client.chat(MODEL, [llmkit.Message(role="user", content=[
-        llmkit.TextPart(text="What is this?"),
-        llmkit.ImagePart(url="https://example.com/cat.png", detail="low"),
-        llmkit.ImagePart(data=b"\x89PNG", media_type="image/png"),
-    ])])
+    resp = client.chat(
+        MODEL,
+        [
+            llmkit.Message(
+                role="user",
+                content=[
+                    llmkit.TextPart(text="What is this?"),
+                    llmkit.ImagePart(url="https://example.com/cat.png", detail="low"),
+                    llmkit.ImagePart(data=b"\x89PNG", media_type="image/png"),
+                ],
+            )
+        ],
+    )
     assert emu.last_request.json()["messages"][0]["content"] == [
         {"type": "text", "text": "What is this?"},
         {"type": "image_url", "image_url": {"url": "https://example.com/cat.png", "detail": "low"}},
@@ -108,8 +173,12 @@ def test_vision_parts_on_the_wire(emu, client) -> None:
 
 
 def test_structured_output_json_schema(emu, client) -> None:
-    schema = {"type": "object", "properties": {"city": {"type": "string"}, "temp": {"type": "integer"}},
-              "required": ["city", "temp"], "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "temp": {"type": "integer"}},
+        "required": ["city", "temp"],
+        "additionalProperties": False,
+    }
     rf = {"type": "json_schema", "json_schema": {"name": "weather", "schema": schema, "strict": True}}
     resp = client.chat(MODEL, "Weather in Rome", response_format=rf)
     assert emu.last_request.json()["response_format"] == rf
@@ -153,21 +222,60 @@ def test_streamed_tool_calls_assembled(emu, client) -> None:
 
 def test_parallel_streamed_tool_calls_by_index(emu, client) -> None:
     def chunk(delta, finish=None):
-        return "data: " + json.dumps({"id": "c", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}) + "\n\n"
-    emu.queue_stream("openai", [
-        chunk({"tool_calls": [{"index": 0, "id": "a", "type": "function", "function": {"name": "f", "arguments": ""}}]}),
-        chunk({"tool_calls": [{"index": 1, "id": "b", "type": "function", "function": {"name": "g", "arguments": "{\"y\""}}]}),
-        chunk({"tool_calls": [{"index": 0, "function": {"arguments": "{\"x\": 1}"}}]}),
-        chunk({"tool_calls": [{"index": 1, "function": {"arguments": ": 2}"}}]}),
-        chunk({}, "tool_calls"), "data: [DONE]\n\n",
-    ])
+        return (
+            "data: "
+            + json.dumps({"id": "c", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+            + "\n\n"
+        )
+
+    emu.queue_stream(
+        "openai",
+        [
+            chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": 0,
+                            "id": "a",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": ""},
+                        }
+                    ]
+                }
+            ),
+            chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": 1,
+                            "id": "b",
+                            "type": "function",
+                            "function": {"name": "g", "arguments": '{"y"'},
+                        }
+                    ]
+                }
+            ),
+            chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"x": 1}'}}]}),
+            chunk({"tool_calls": [{"index": 1, "function": {"arguments": ": 2}"}}]}),
+            chunk({}, "tool_calls"),
+            "data: [DONE]\n\n",
+        ],
+    )
     final = client.chat(MODEL, "x", tools=[WEATHER], stream=True).get_final_response()
-    assert [(c.id, c.name, c.arguments) for c in final.tool_calls] == [("a", "f", {"x": 1}), ("b", "g", {"y": 2})]
+    assert [(c.id, c.name, c.arguments) for c in final.tool_calls] == [
+        ("a", "f", {"x": 1}),
+        ("b", "g", {"y": 2}),
+    ]
 
 
 def test_error_inside_200_stream(emu, client) -> None:
-    emu.queue_stream("openai", [STREAM.split(b"\n\n")[0] + b"\n\n",
-                                b'data: {"error": {"message": "The server had an error", "type": "server_error", "code": null}}\n\n'])
+    emu.queue_stream(
+        "openai",
+        [
+            STREAM.split(b"\n\n")[0] + b"\n\n",
+            b'data: {"error": {"message": "The server had an error", "type": "server_error", "code": null}}\n\n',
+        ],
+    )
     stream = client.chat(MODEL, "Hi", stream=True)
     with pytest.raises(llmkit.ServerError, match="The server had an error"):
         list(stream)
@@ -190,13 +298,16 @@ def test_unknown_finish_reason_and_fields_kept(emu, client) -> None:
     assert resp.finish_reason == "other" and resp.raw_finish_reason == "brand_new_reason"
 
 
-@pytest.mark.parametrize(("status", "error", "extra"), [
-    (400, llmkit.BadRequestError, {}),
-    (401, llmkit.AuthenticationError, {}),
-    (404, llmkit.NotFoundError, {}),
-    (429, llmkit.RateLimitError, {"retry-after": "3"}),
-    (500, llmkit.ServerError, {}),
-])
+@pytest.mark.parametrize(
+    ("status", "error", "extra"),
+    [
+        (400, llmkit.BadRequestError, {}),
+        (401, llmkit.AuthenticationError, {}),
+        (404, llmkit.NotFoundError, {}),
+        (429, llmkit.RateLimitError, {"retry-after": "3"}),
+        (500, llmkit.ServerError, {}),
+    ],
+)
 def test_error_mapping(emu, client, status, error, extra) -> None:
     emu.queue_error("openai", status, "nope", headers={"x-request-id": "req_42", **extra})
     with pytest.raises(error) as info:
@@ -209,9 +320,18 @@ def test_error_mapping(emu, client, status, error, extra) -> None:
 
 
 def test_context_length_error(emu, client) -> None:
-    emu.queue_json("openai", {"error": {"message": "This model's maximum context length is 128000 tokens.",
-                                        "type": "invalid_request_error", "param": "messages",
-                                        "code": "context_length_exceeded"}}, status=400)
+    emu.queue_json(
+        "openai",
+        {
+            "error": {
+                "message": "This model's maximum context length is 128000 tokens.",
+                "type": "invalid_request_error",
+                "param": "messages",
+                "code": "context_length_exceeded",
+            }
+        },
+        status=400,
+    )
     with pytest.raises(llmkit.ContextLengthError):
         client.chat(MODEL, "x")
 
@@ -237,7 +357,9 @@ def test_retries_count_exactly(emu) -> None:
 def test_html_error_page_from_a_proxy(emu, client) -> None:
     emu.queue(
         "openai",
-        EmuResponse(status=502, headers={"content-type": "text/html"}, body=b"<html><body>Bad gateway</body></html>"),
+        EmuResponse(
+            status=502, headers={"content-type": "text/html"}, body=b"<html><body>Bad gateway</body></html>"
+        ),
     )
     with pytest.raises(llmkit.ServerError, match="non-JSON body"):
         client.chat(MODEL, "x")
@@ -265,8 +387,12 @@ def test_unsupported_features_fail_before_any_request(emu, client) -> None:
 
 def test_reasoning_model_gets_reasoning_effort(emu, client) -> None:
     client.chat("openai/o4-mini", "think", reasoning_effort="low", max_tokens=100)
-    assert emu.last_request.json() == {"model": "o4-mini", "messages": [{"role": "user", "content": "think"}],
-                                       "max_completion_tokens": 100, "reasoning_effort": "low"}
+    assert emu.last_request.json() == {
+        "model": "o4-mini",
+        "messages": [{"role": "user", "content": "think"}],
+        "max_completion_tokens": 100,
+        "reasoning_effort": "low",
+    }
 
 
 def test_extra_headers_and_provider_headers(emu) -> None:
@@ -281,21 +407,32 @@ def test_native_client_typed(emu, client) -> None:
     from llmkit.generated.wire import openai_chat as wire
 
     native = client.native("openai")
-    out = native.create_chat_completion(wire.CreateChatCompletionRequest(
-        model="gpt-4o-mini", messages=[wire.UserMessage(content="hey")], max_completion_tokens=5))
+    out = native.create_chat_completion(
+        wire.CreateChatCompletionRequest(
+            model="gpt-4o-mini", messages=[wire.UserMessage(content="hey")], max_completion_tokens=5
+        )
+    )
     assert isinstance(out, wire.CreateChatCompletionResponse)
     assert out.choices[0].message.content == "You said: hey"
-    assert emu.last_request.json() == {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hey"}],
-                                       "max_completion_tokens": 5}
-    chunks = list(native.create_chat_completion_stream({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "yo"}]}))
+    assert emu.last_request.json() == {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": "hey"}],
+        "max_completion_tokens": 5,
+    }
+    chunks = list(
+        native.create_chat_completion_stream(
+            {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "yo"}]}
+        )
+    )
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "You said: yo"
     model = native.retrieve_model("gpt-4o")
     assert model.id == "gpt-4o" and emu.last_request.path == "/openai/v1/models/gpt-4o"
 
 
 def test_custom_openai_compatible_provider(emu) -> None:
-    c = llmkit.Client(providers={"mybox": {"dialect": "openai_chat", "base_url": emu.base_url("openai"),
-                                           "api_key": "k"}})
+    c = llmkit.Client(
+        providers={"mybox": {"dialect": "openai_chat", "base_url": emu.base_url("openai"), "api_key": "k"}}
+    )
     resp = c.chat("mybox/gpt-4o-mini", "hello")
     assert resp.provider == "mybox" and resp.text == "You said: hello"
     assert resp.cost_usd is None  # no catalog price for a custom endpoint
@@ -310,6 +447,7 @@ def test_async_chat_and_stream(emu) -> None:
             pieces = [t async for t in s.text_stream]
             final = await s.get_final_response()
             return r.text, final.text, pieces
+
     text, final, pieces = asyncio.run(run())
     assert text == "You said: async hi"
     assert final == "You said: async stream" == "".join(pieces)
@@ -326,4 +464,5 @@ def test_async_errors_and_tools(emu) -> None:
             native = ac.native("openai")
             models = await native.list_models()
             assert "gpt-4o" in [m.id for m in models.data]
+
     asyncio.run(run())

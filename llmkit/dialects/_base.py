@@ -15,8 +15,8 @@ import attrs
 
 from .._errors import APIError
 from .._events import StreamAccumulator, StreamEvent
-from .._sse import SSEEvent
 from .._spec import ModelInfo, ProviderSpec
+from .._sse import SSEEvent
 from .._types import ChatRequest, ChatResponse
 
 __all__ = [

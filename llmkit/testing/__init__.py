@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ._server import EmuRequest, EmuResponse, Emulator
+from ._server import Emulator, EmuRequest, EmuResponse
 
 __all__ = ["EmuRequest", "EmuResponse", "Emulator", "emulator"]
 

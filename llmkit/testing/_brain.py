@@ -54,7 +54,7 @@ def count_tokens(text: str) -> int:
 
 
 def _guess_string(name: str, text: str) -> str:
-    caps = re.findall(r"\b[A-Z][a-zA-Zà-ÿ]+\b", text)
+    caps: list[str] = re.findall(r"\b[A-Z][a-zA-Zà-ÿ]+\b", text)
     if caps and any(k in name.lower() for k in ("city", "location", "place", "country", "name")):
         return caps[-1]
     return caps[-1] if caps else "example"
@@ -64,7 +64,7 @@ def synthesize(schema: Any, text: str, name: str = "value") -> Any:
     """A value that satisfies a JSON Schema, filled from the prompt where it can."""
     if not isinstance(schema, dict):
         return None
-    if "enum" in schema and schema["enum"]:
+    if schema.get("enum"):
         return schema["enum"][0]
     if "const" in schema:
         return schema["const"]
@@ -118,9 +118,7 @@ def plan(conv: Conversation) -> Plan:
         if len(words) > conv.max_tokens:
             p.text = " ".join(words[: conv.max_tokens])
             p.truncated = True
-    p.output_tokens = max(
-        count_tokens(p.text) + sum(count_tokens(json.dumps(a)) for _, a in p.tool_calls), 1
-    )
+    p.output_tokens = max(count_tokens(p.text) + sum(count_tokens(json.dumps(a)) for _, a in p.tool_calls), 1)
     return p
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from .._wire import WireValidationError, structure_strict
 from ..generated.wire import openai_chat as wire
 from ._brain import Conversation, Plan, chunks, plan
-from ._server import EmuRequest, EmuResponse, Emulator
+from ._server import Emulator, EmuRequest, EmuResponse
 
 __all__ = ["HANDLER", "OpenAIHandler"]
 
@@ -58,8 +58,11 @@ class OpenAIHandler:
     def _auth(self, req: EmuRequest, emu: Emulator) -> EmuResponse | None:
         auth = req.headers.get("authorization", "")
         if not auth.startswith("Bearer ") or not auth[7:]:
-            return self.error(401, "You didn't provide an API key. You need to provide your API key in an "
-                                   "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+            return self.error(
+                401,
+                "You didn't provide an API key. You need to provide your API key in an "
+                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+            )
         if emu.require_key is not None and auth[7:] != emu.require_key:
             return self.error(401, "Incorrect API key provided.")
         return None
@@ -71,16 +74,20 @@ class OpenAIHandler:
         if req.subpath == "/chat/completions" and req.method == "POST":
             return self._chat(req)
         if req.subpath == "/models" and req.method == "GET":
-            data = [{"id": m, "object": "model", "created": 1700000000, "owned_by": "system"}
-                    for m in sorted(_known_models(self.provider))]
+            data = [
+                {"id": m, "object": "model", "created": 1700000000, "owned_by": "system"}
+                for m in sorted(_known_models(self.provider))
+            ]
             return EmuResponse.json({"object": "list", "data": data})
         if req.subpath.startswith("/models/") and req.method == "GET":
             from urllib.parse import unquote
 
-            mid = unquote(req.subpath[len("/models/"):])
+            mid = unquote(req.subpath[len("/models/") :])
             if mid not in _known_models(self.provider):
                 return self.error(404, f"The model '{mid}' does not exist", param="model")
-            return EmuResponse.json({"id": mid, "object": "model", "created": 1700000000, "owned_by": "system"})
+            return EmuResponse.json(
+                {"id": mid, "object": "model", "created": 1700000000, "owned_by": "system"}
+            )
         return self.error(404, f"Invalid URL ({req.method} {req.path})")
 
     def _chat(self, req: EmuRequest) -> EmuResponse:
@@ -98,17 +105,26 @@ class OpenAIHandler:
                 return self.error(400, f"Unrecognized request argument supplied: {field}", param=field)
             return self.error(400, f"Invalid request: {exc.reason}")
         if body.model not in _known_models(self.provider):
-            return self.error(404, f"The model `{body.model}` does not exist or you do not have access to it.",
-                              param="model")
+            return self.error(
+                404,
+                f"The model `{body.model}` does not exist or you do not have access to it.",
+                param="model",
+            )
         if body.max_tokens is not None and body.model in _reasoning_models(self.provider):
-            return self.error(400, "Unsupported parameter: 'max_tokens' is not supported with this model. "
-                                   "Use 'max_completion_tokens' instead.", param="max_tokens")
+            return self.error(
+                400,
+                "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead.",
+                param="max_tokens",
+            )
         if not body.messages:
             return self.error(400, "[] is too short - 'messages'", param="messages")
         p = plan(_conversation(body, data))
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
-            return EmuResponse.sse(_stream_events(body.model, p, include_usage), {"x-request-id": "req_emu_stream"})
+            return EmuResponse.sse(
+                _stream_events(body.model, p, include_usage), {"x-request-id": "req_emu_stream"}
+            )
         return EmuResponse.json(_response(body.model, p), headers={"x-request-id": "req_emu"})
 
 
@@ -135,7 +151,9 @@ def _conversation(body: wire.CreateChatCompletionRequest, raw: dict[str, Any]) -
         conv.last_is_tool_result = True
         conv.tool_result_text = _text_of(last.content)
     conv.all_text = " ".join(texts)
-    conv.tools = [{"name": t.function.name, "parameters": t.function.parameters or {}} for t in body.tools or []]
+    conv.tools = [
+        {"name": t.function.name, "parameters": t.function.parameters or {}} for t in body.tools or []
+    ]
     tc = body.tool_choice
     if isinstance(tc, wire.NamedToolChoice):
         conv.tool_choice = tc.function.name
@@ -163,21 +181,33 @@ def _usage(p: Plan) -> dict[str, Any]:
         "completion_tokens": p.output_tokens + reasoning,
         "total_tokens": p.input_tokens + p.output_tokens + reasoning,
         "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": reasoning, "audio_tokens": 0,
-                                      "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": reasoning,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
     }
 
 
 def _calls(p: Plan) -> list[dict[str, Any]]:
     return [
-        {"id": f"call_emu{i}", "type": "function",
-         "function": {"name": name, "arguments": json.dumps(args, ensure_ascii=False)}}
+        {
+            "id": f"call_emu{i}",
+            "type": "function",
+            "function": {"name": name, "arguments": json.dumps(args, ensure_ascii=False)},
+        }
         for i, (name, args) in enumerate(p.tool_calls)
     ]
 
 
 def _response(model: str, p: Plan) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": p.text or None, "refusal": None, "annotations": []}
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": p.text or None,
+        "refusal": None,
+        "annotations": [],
+    }
     if p.tool_calls:
         message["tool_calls"] = _calls(p)
     return {
@@ -193,13 +223,21 @@ def _response(model: str, p: Plan) -> dict[str, Any]:
 
 
 def _stream_events(model: str, p: Plan, include_usage: bool) -> list[str]:
-    base = {"id": "chatcmpl-emu", "object": "chat.completion.chunk", "created": 1700000000, "model": model,
-            "system_fingerprint": "fp_emu"}
+    base = {
+        "id": "chatcmpl-emu",
+        "object": "chat.completion.chunk",
+        "created": 1700000000,
+        "model": model,
+        "system_fingerprint": "fp_emu",
+    }
     usage_null = {"usage": None} if include_usage else {}
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
-        c = {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
-             **usage_null}
+        c = {
+            **base,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+            **usage_null,
+        }
         return f"data: {json.dumps(c, ensure_ascii=False)}\n\n"
 
     out = [chunk({"role": "assistant", "content": "", "refusal": None})]
@@ -207,8 +245,20 @@ def _stream_events(model: str, p: Plan, include_usage: bool) -> list[str]:
         out.extend(chunk({"content": piece}) for piece in chunks(p.text))
     for i, call in enumerate(_calls(p)):
         args = call["function"]["arguments"]
-        out.append(chunk({"tool_calls": [{"index": i, "id": call["id"], "type": "function",
-                                          "function": {"name": call["function"]["name"], "arguments": ""}}]}))
+        out.append(
+            chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": i,
+                            "id": call["id"],
+                            "type": "function",
+                            "function": {"name": call["function"]["name"], "arguments": ""},
+                        }
+                    ]
+                }
+            )
+        )
         half = len(args) // 2
         for piece in (args[:half], args[half:]):
             out.append(chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}))

@@ -20,7 +20,7 @@ import attrs
 __all__ = ["EmuRequest", "EmuResponse", "Emulator", "ProviderHandler"]
 
 # One module per emulated provider, each exposing HANDLER (a ProviderHandler).
-_HANDLER_MODULES = ("_openai_emu",)
+_HANDLER_MODULES = ("_openai_emu", "_gemini_emu")
 
 
 @attrs.define(kw_only=True)
@@ -104,7 +104,10 @@ class Emulator:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="llmkit-emulator", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="llmkit-emulator",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -159,18 +162,36 @@ class Emulator:
         with self._lock:
             self._queues.setdefault(provider, collections.deque()).append(response)
 
-    def queue_json(self, provider: str, body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> None:
+    def queue_json(
+        self, provider: str, body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> None:
         self.queue(provider, EmuResponse.json(body, status, headers))
 
-    def queue_stream(self, provider: str, chunks: Iterable[bytes | str], status: int = 200,
-                     content_type: str = "text/event-stream", headers: Mapping[str, str] | None = None) -> None:
+    def queue_stream(
+        self,
+        provider: str,
+        chunks: Iterable[bytes | str],
+        status: int = 200,
+        content_type: str = "text/event-stream",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Serve these exact bytes as a stream, one write per chunk (split them anywhere)."""
         h = {"content-type": content_type, **(headers or {})}
-        self.queue(provider, EmuResponse(status=status, headers=h,
-                                         chunks=[c.encode() if isinstance(c, str) else c for c in chunks]))
+        self.queue(
+            provider,
+            EmuResponse(
+                status=status, headers=h, chunks=[c.encode() if isinstance(c, str) else c for c in chunks]
+            ),
+        )
 
-    def queue_error(self, provider: str, status: int, message: str = "emulated error",
-                    kind: str | None = None, headers: Mapping[str, str] | None = None) -> None:
+    def queue_error(
+        self,
+        provider: str,
+        status: int,
+        message: str = "emulated error",
+        kind: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         """The provider's own error shape for `status`."""
         resp = self._handlers[provider].error(status, message, kind or "")
         resp.headers.update(headers or {})
@@ -200,7 +221,7 @@ class Emulator:
                     headers=headers,
                     body=body,
                     provider=h.provider,
-                    subpath=path[len(h.prefix):],
+                    subpath=path[len(h.prefix) :],
                 )
                 with self._lock:
                     self.requests.append(req)
