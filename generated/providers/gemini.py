@@ -23,14 +23,7 @@ SPEC = ProviderSpec(
     base_url="https://generativelanguage.googleapis.com/v1beta",
     docs_url="https://ai.google.dev/api",
     wire_module="llmkit.generated.wire.gemini",
-    auth=AuthSpec(
-        scheme="header",
-        header="x-goog-api-key",
-        prefix="",
-        param=None,
-        setting="api_key",
-        required=True,
-    ),
+    auth=AuthSpec(scheme="header", header="x-goog-api-key", prefix="", param=None, setting="api_key", required=True),
     settings=(
         SettingSpec(
             name="api_key",

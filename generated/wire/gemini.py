@@ -16,15 +16,7 @@ class Blob:
 
 
 BlockReason: TypeAlias = (
-    Literal[
-        "BLOCK_REASON_UNSPECIFIED",
-        "SAFETY",
-        "OTHER",
-        "BLOCKLIST",
-        "PROHIBITED_CONTENT",
-        "IMAGE_SAFETY",
-    ]
-    | str
+    Literal["BLOCK_REASON_UNSPECIFIED", "SAFETY", "OTHER", "BLOCKLIST", "PROHIBITED_CONTENT", "IMAGE_SAFETY"] | str
 )
 """
 Why the prompt was blocked (open enum).
@@ -75,9 +67,7 @@ class CountTokensRequest:
     """Either `contents`, or a whole `generateContentRequest` (to count a system instruction and tools)."""
 
     contents: list[Content] | None = _wire_field("contents", default=None)
-    generate_content_request: GenerateContentRequest | None = _wire_field(
-        "generateContentRequest", default=None
-    )
+    generate_content_request: GenerateContentRequest | None = _wire_field("generateContentRequest", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 
@@ -85,12 +75,8 @@ class CountTokensRequest:
 class CountTokensResponse:
     total_tokens: int | None = _wire_field("totalTokens", default=None)
     cached_content_token_count: int | None = _wire_field("cachedContentTokenCount", default=None)
-    prompt_tokens_details: list[ModalityTokenCount] | None = _wire_field(
-        "promptTokensDetails", default=None
-    )
-    cache_tokens_details: list[ModalityTokenCount] | None = _wire_field(
-        "cacheTokensDetails", default=None
-    )
+    prompt_tokens_details: list[ModalityTokenCount] | None = _wire_field("promptTokensDetails", default=None)
+    cache_tokens_details: list[ModalityTokenCount] | None = _wire_field("cacheTokensDetails", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 
@@ -154,9 +140,7 @@ class FunctionCall:
 
 @_wire_model
 class FunctionCallingConfig:
-    mode: Literal["MODE_UNSPECIFIED", "AUTO", "ANY", "NONE", "VALIDATED"] | None = _wire_field(
-        "mode", default=None
-    )
+    mode: Literal["MODE_UNSPECIFIED", "AUTO", "ANY", "NONE", "VALIDATED"] | None = _wire_field("mode", default=None)
     allowed_function_names: list[str] | None = _wire_field("allowedFunctionNames", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
@@ -233,9 +217,7 @@ class GenerationConfig:
     frequency_penalty: float | None = _wire_field("frequencyPenalty", default=None)
     response_logprobs: bool | None = _wire_field("responseLogprobs", default=None)
     logprobs: int | None = _wire_field("logprobs", default=None)
-    enable_enhanced_civic_answers: bool | None = _wire_field(
-        "enableEnhancedCivicAnswers", default=None
-    )
+    enable_enhanced_civic_answers: bool | None = _wire_field("enableEnhancedCivicAnswers", default=None)
     speech_config: dict[str, Any] | None = _wire_field("speechConfig", default=None)
     image_config: dict[str, Any] | None = _wire_field("imageConfig", default=None)
     media_resolution: str | None = _wire_field("mediaResolution", default=None)
@@ -282,9 +264,7 @@ class Model:
     description: str | None = _wire_field("description", default=None)
     input_token_limit: int | None = _wire_field("inputTokenLimit", default=None)
     output_token_limit: int | None = _wire_field("outputTokenLimit", default=None)
-    supported_generation_methods: list[str] | None = _wire_field(
-        "supportedGenerationMethods", default=None
-    )
+    supported_generation_methods: list[str] | None = _wire_field("supportedGenerationMethods", default=None)
     thinking: bool | None = _wire_field("thinking", default=None)
     temperature: float | None = _wire_field("temperature", default=None)
     max_temperature: float | None = _wire_field("maxTemperature", default=None)
@@ -303,9 +283,7 @@ class Part:
     function_call: FunctionCall | None = _wire_field("functionCall", default=None)
     function_response: FunctionResponse | None = _wire_field("functionResponse", default=None)
     executable_code: ExecutableCode | None = _wire_field("executableCode", default=None)
-    code_execution_result: CodeExecutionResult | None = _wire_field(
-        "codeExecutionResult", default=None
-    )
+    code_execution_result: CodeExecutionResult | None = _wire_field("codeExecutionResult", default=None)
     video_metadata: VideoMetadata | None = _wire_field("videoMetadata", default=None)
     thought: bool | None = _wire_field("thought", default=None)
     """True on a thought-summary part."""
@@ -365,13 +343,9 @@ class ThinkingConfig:
 
 @_wire_model
 class Tool:
-    function_declarations: list[FunctionDeclaration] | None = _wire_field(
-        "functionDeclarations", default=None
-    )
+    function_declarations: list[FunctionDeclaration] | None = _wire_field("functionDeclarations", default=None)
     google_search: GoogleSearch | None = _wire_field("googleSearch", default=None)
-    google_search_retrieval: dict[str, Any] | None = _wire_field(
-        "googleSearchRetrieval", default=None
-    )
+    google_search_retrieval: dict[str, Any] | None = _wire_field("googleSearchRetrieval", default=None)
     code_execution: CodeExecution | None = _wire_field("codeExecution", default=None)
     url_context: dict[str, Any] | None = _wire_field("urlContext", default=None)
     computer_use: dict[str, Any] | None = _wire_field("computerUse", default=None)
@@ -382,9 +356,7 @@ class Tool:
 
 @_wire_model
 class ToolConfig:
-    function_calling_config: FunctionCallingConfig | None = _wire_field(
-        "functionCallingConfig", default=None
-    )
+    function_calling_config: FunctionCallingConfig | None = _wire_field("functionCallingConfig", default=None)
     retrieval_config: dict[str, Any] | None = _wire_field("retrievalConfig", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
@@ -400,15 +372,9 @@ class UsageMetadata:
     cached_content_token_count: int | None = _wire_field("cachedContentTokenCount", default=None)
     """Part of promptTokenCount."""
     tool_use_prompt_token_count: int | None = _wire_field("toolUsePromptTokenCount", default=None)
-    prompt_tokens_details: list[ModalityTokenCount] | None = _wire_field(
-        "promptTokensDetails", default=None
-    )
-    candidates_tokens_details: list[ModalityTokenCount] | None = _wire_field(
-        "candidatesTokensDetails", default=None
-    )
-    cache_tokens_details: list[ModalityTokenCount] | None = _wire_field(
-        "cacheTokensDetails", default=None
-    )
+    prompt_tokens_details: list[ModalityTokenCount] | None = _wire_field("promptTokensDetails", default=None)
+    candidates_tokens_details: list[ModalityTokenCount] | None = _wire_field("candidatesTokensDetails", default=None)
+    cache_tokens_details: list[ModalityTokenCount] | None = _wire_field("cacheTokensDetails", default=None)
     tool_use_prompt_tokens_details: list[ModalityTokenCount] | None = _wire_field(
         "toolUsePromptTokensDetails", default=None
     )
