@@ -20,7 +20,7 @@ import attrs
 __all__ = ["EmuRequest", "EmuResponse", "Emulator", "ProviderHandler"]
 
 # One module per emulated provider, each exposing HANDLER (a ProviderHandler).
-_HANDLER_MODULES = ("_openai_emu", "_gemini_emu")
+_HANDLER_MODULES = ("_openai_emu", "_gemini_emu", "_anthropic_emu")
 
 
 @attrs.define(kw_only=True)
@@ -81,8 +81,9 @@ class Emulator:
     an error) to test how your code handles it.
     """
 
-    def __init__(self, api_key: str = "test-key", *, require_key: str | None = None) -> None:
+    def __init__(self, api_key: str = "test-key", *, require_key: str | None = None, port: int = 0) -> None:
         self.api_key = api_key
+        self._port = port
         self.require_key = require_key
         self.requests: list[EmuRequest] = []
         self._queues: dict[str, collections.deque[EmuResponse | Callable[[EmuRequest], EmuResponse]]] = {}
@@ -101,7 +102,7 @@ class Emulator:
         if self._server is not None:
             return self
         handler = _make_handler(self)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -162,9 +163,7 @@ class Emulator:
         with self._lock:
             self._queues.setdefault(provider, collections.deque()).append(response)
 
-    def queue_json(
-        self, provider: str, body: Any, status: int = 200, headers: Mapping[str, str] | None = None
-    ) -> None:
+    def queue_json(self, provider: str, body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> None:
         self.queue(provider, EmuResponse.json(body, status, headers))
 
     def queue_stream(
@@ -179,9 +178,7 @@ class Emulator:
         h = {"content-type": content_type, **(headers or {})}
         self.queue(
             provider,
-            EmuResponse(
-                status=status, headers=h, chunks=[c.encode() if isinstance(c, str) else c for c in chunks]
-            ),
+            EmuResponse(status=status, headers=h, chunks=[c.encode() if isinstance(c, str) else c for c in chunks]),
         )
 
     def queue_error(
@@ -236,6 +233,7 @@ class Emulator:
 def _make_handler(emu: Emulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls between header and body writes
         server_version = "llmkit-emulator"
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
