@@ -12,6 +12,20 @@ from llmkit._spec import Capabilities, Lifecycle, ModelInfo, Price
 __all__ = ["MODELS", "PROVIDER_CAPABILITIES", "PROVIDER_INFO"]
 
 PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
+    "anthropic": Capabilities(
+        chat=True,
+        streaming=True,
+        tools=True,
+        parallel_tool_calls=True,
+        vision=True,
+        json_object=True,
+        json_schema=True,
+        reasoning=True,
+        stream_usage=True,
+        temperature=True,
+        count_tokens=True,
+        prompt_caching=True,
+    ),
     "gemini": Capabilities(
         chat=True,
         streaming=True,
@@ -43,6 +57,14 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
 }
 
 PROVIDER_INFO: dict[str, dict[str, object]] = {
+    "anthropic": {
+        "name": "Anthropic",
+        "dialect": "anthropic_messages",
+        "base_url": "https://api.anthropic.com",
+        "docs_url": "https://docs.anthropic.com/en/api/messages",
+        "env": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"),
+        "price_source": "anthropic.com/pricing as recalled (late 2025); cached_input = cache read, cache_write = 5-minute cache write",
+    },
     "gemini": {
         "name": "Google Gemini",
         "dialect": "gemini",
@@ -62,6 +84,66 @@ PROVIDER_INFO: dict[str, dict[str, object]] = {
 }
 
 MODELS: tuple[ModelInfo, ...] = (
+    ModelInfo(
+        provider="anthropic",
+        id="claude-sonnet-4-5",
+        aliases=("claude-sonnet-4-5-20250929",),
+        context_window=200000,
+        max_output_tokens=64000,
+        price=Price(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75),
+        capabilities=PROVIDER_CAPABILITIES["anthropic"].merged(Capabilities()),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="anthropic",
+        id="claude-haiku-4-5",
+        aliases=("claude-haiku-4-5-20251001",),
+        context_window=200000,
+        max_output_tokens=64000,
+        price=Price(input=1.0, output=5.0, cached_input=0.1, cache_write=1.25),
+        capabilities=PROVIDER_CAPABILITIES["anthropic"].merged(Capabilities()),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="anthropic",
+        id="claude-opus-4-5",
+        aliases=("claude-opus-4-5-20251101",),
+        context_window=200000,
+        max_output_tokens=64000,
+        price=Price(input=5.0, output=25.0, cached_input=0.5, cache_write=6.25),
+        capabilities=PROVIDER_CAPABILITIES["anthropic"].merged(Capabilities()),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="anthropic",
+        id="claude-opus-4-1",
+        aliases=("claude-opus-4-1-20250805",),
+        context_window=200000,
+        max_output_tokens=32000,
+        price=Price(input=15.0, output=75.0, cached_input=1.5, cache_write=18.75),
+        capabilities=PROVIDER_CAPABILITIES["anthropic"].merged(Capabilities()),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="anthropic",
+        id="claude-sonnet-4-20250514",
+        aliases=(),
+        context_window=200000,
+        max_output_tokens=64000,
+        price=Price(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75),
+        capabilities=PROVIDER_CAPABILITIES["anthropic"].merged(Capabilities()),
+        lifecycle=Lifecycle(status="retired", date="2026-06-15", replacement="claude-sonnet-4-5"),
+    ),
+    ModelInfo(
+        provider="anthropic",
+        id="claude-3-5-haiku-20241022",
+        aliases=(),
+        context_window=200000,
+        max_output_tokens=8192,
+        price=Price(input=0.8, output=4.0, cached_input=0.08, cache_write=1.0),
+        capabilities=PROVIDER_CAPABILITIES["anthropic"].merged(Capabilities(reasoning=False)),
+        lifecycle=Lifecycle(status="retired", date="2026-02-19", replacement="claude-haiku-4-5"),
+    ),
     ModelInfo(
         provider="gemini",
         id="gemini-2.5-pro",
@@ -124,9 +206,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=400000,
         max_output_tokens=128000,
         price=Price(input=1.25, output=10.0, cached_input=0.125),
-        capabilities=PROVIDER_CAPABILITIES["openai"].merged(
-            Capabilities(reasoning=True, temperature=False)
-        ),
+        capabilities=PROVIDER_CAPABILITIES["openai"].merged(Capabilities(reasoning=True, temperature=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -136,9 +216,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=400000,
         max_output_tokens=128000,
         price=Price(input=0.25, output=2.0, cached_input=0.025),
-        capabilities=PROVIDER_CAPABILITIES["openai"].merged(
-            Capabilities(reasoning=True, temperature=False)
-        ),
+        capabilities=PROVIDER_CAPABILITIES["openai"].merged(Capabilities(reasoning=True, temperature=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -148,9 +226,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=400000,
         max_output_tokens=128000,
         price=Price(input=0.05, output=0.4, cached_input=0.005),
-        capabilities=PROVIDER_CAPABILITIES["openai"].merged(
-            Capabilities(reasoning=True, temperature=False)
-        ),
+        capabilities=PROVIDER_CAPABILITIES["openai"].merged(Capabilities(reasoning=True, temperature=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -210,9 +286,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=200000,
         max_output_tokens=100000,
         price=Price(input=2.0, output=8.0, cached_input=0.5),
-        capabilities=PROVIDER_CAPABILITIES["openai"].merged(
-            Capabilities(reasoning=True, temperature=False)
-        ),
+        capabilities=PROVIDER_CAPABILITIES["openai"].merged(Capabilities(reasoning=True, temperature=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -222,9 +296,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=200000,
         max_output_tokens=100000,
         price=Price(input=1.1, output=4.4, cached_input=0.275),
-        capabilities=PROVIDER_CAPABILITIES["openai"].merged(
-            Capabilities(reasoning=True, temperature=False)
-        ),
+        capabilities=PROVIDER_CAPABILITIES["openai"].merged(Capabilities(reasoning=True, temperature=False)),
         lifecycle=None,
     ),
     ModelInfo(

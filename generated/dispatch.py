@@ -6,16 +6,19 @@ from __future__ import annotations
 __all__ = ["CLIENT_CLASSES", "DIALECTS", "PROVIDERS"]
 
 PROVIDERS: dict[str, str] = {
+    "anthropic": "llmkit.generated.providers.anthropic",
     "gemini": "llmkit.generated.providers.gemini",
     "openai": "llmkit.generated.providers.openai",
 }
 
 CLIENT_CLASSES: dict[str, tuple[str, str]] = {
+    "anthropic": ("AnthropicClient", "AsyncAnthropicClient"),
     "gemini": ("GoogleGeminiClient", "AsyncGoogleGeminiClient"),
     "openai": ("OpenAIClient", "AsyncOpenAIClient"),
 }
 
 DIALECTS: dict[str, str] = {
+    "anthropic_messages": "llmkit.dialects.anthropic_messages",
     "gemini": "llmkit.dialects.gemini",
     "openai_chat": "llmkit.dialects.openai_chat",
 }
