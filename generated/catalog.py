@@ -70,7 +70,7 @@ PROVIDER_INFO: dict[str, dict[str, object]] = {
         "dialect": "gemini",
         "base_url": "https://generativelanguage.googleapis.com/v1beta",
         "docs_url": "https://ai.google.dev/api",
-        "env": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+        "env": ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GEMINI_BASE_URL"),
         "price_source": "ai.google.dev/gemini-api/docs/pricing, paid standard tier for prompts <= 200k tokens (recalled, late 2025); long-prompt (>200k) tiers are not modelled",
     },
     "openai": {

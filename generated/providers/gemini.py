@@ -35,11 +35,11 @@ SPEC = ProviderSpec(
         ),
         SettingSpec(
             name="base_url",
-            env=(),
+            env=("GEMINI_BASE_URL",),
             secret=False,
             header=None,
             default=None,
-            description="Override the API root, e.g. a proxy or https://generativelanguage.googleapis.com/v1",
+            description="Override the API root (version included), e.g. a proxy or https://generativelanguage.googleapis.com/v1",
         ),
     ),
     headers=(),
