@@ -559,3 +559,28 @@ def test_async_chat_and_stream(emu) -> None:
     assert text == "You said: Hi async"
     assert texts == ["Here you go!\n\n1.  **English:** Hi\n", "**Italian:** Ciao"]
     assert final == "Here you go!\n\n1.  **English:** Hi\n**Italian:** Ciao"
+
+
+def test_daily_quota_is_not_retried() -> None:
+    from llmkit.testing import emulator
+
+    body = {"error": {"code": 429, "message": "You exceeded your current quota", "status": "RESOURCE_EXHAUSTED",
+                      "details": [{"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [
+                          {"quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                           "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier"}]},
+                          {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.01s"}]}}
+    with emulator() as emu:
+        client = emu.client(max_retries=2)
+        emu.queue_json("gemini", body, status=429)
+        emu.queue_json("gemini", _response([{"text": "ok"}]))
+        with pytest.raises(llmkit.RateLimitError) as info:
+            client.chat(MODEL, "Hi")
+        assert info.value.code == "insufficient_quota" and info.value.retry_after == 0.01
+        assert len(emu.requests) == 1
+        body["error"]["details"][0]["violations"][0]["quotaId"] = "GenerateRequestsPerMinutePerProjectPerModel"
+        emu.reset()
+        emu.queue_json("gemini", body, status=429)
+        emu.queue_json("gemini", _response([{"text": "ok"}]))
+        assert client.chat(MODEL, "Hi").text == "ok"  # a per-minute quota is retried after retryDelay
+        assert len(emu.requests) == 2
+        client.close()
