@@ -288,13 +288,11 @@ def test_thought_parts_and_signatures_parsed(emu, client) -> None:
     assert resp.text == "Answer here."
     assert resp.reasoning == "Let me think."
     assert resp.message.content == [ReasoningPart(text="Let me think."), ReasoningPart(signature="c2ln"),
-                                    TextPart(text="Answer"), TextPart(text=" here."),
-                                    ReasoningPart(signature="b25seQ==")]
+                                    TextPart(text="Answer here."), ReasoningPart(signature="b25seQ==")]
     client.chat(MODEL, [{"role": "user", "content": "Hi"}, resp.message, {"role": "user", "content": "More"}])
     assert emu.last_request.json()["contents"][1] == {"role": "model", "parts": [
         {"text": "Let me think.", "thought": True},
-        {"text": "Answer", "thoughtSignature": "c2ln"},
-        {"text": " here."},
+        {"text": "Answer here.", "thoughtSignature": "c2ln"},
         {"thoughtSignature": "b25seQ=="},
     ]}
 

@@ -105,8 +105,12 @@ class _Parsed:
             elif p.thought:
                 self.items.append(ReasoningPart(text=p.text or "", signature=sig))
             elif p.text is not None:
+                last = self.items[-1] if self.items else None
                 if sig:
                     self.items.append(ReasoningPart(signature=sig))
+                elif isinstance(last, TextPart):  # one text block, as a finished stream has
+                    last.text += p.text
+                    continue
                 self.items.append(TextPart(text=p.text))
             elif p.inline_data is not None:
                 blob = p.inline_data
