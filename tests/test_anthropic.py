@@ -209,6 +209,20 @@ def test_thinking_signature_echoed_on_next_turn(emu, client) -> None:
     assert emu.last_request.json()["messages"][1] == {"role": "assistant", "content": [{"type": "redacted_thinking", "data": "EmwKAhgB"}]}
 
 
+def test_convert_messages_orders_thinking_first_and_drops_empty_text() -> None:
+    from llmkit._types import TextPart, ToolCall
+    from llmkit.dialects.anthropic_messages import convert_messages
+
+    turn = Message(role="assistant", content=[TextPart(text="Answer."), ReasoningPart(text="Think.", signature="sig")],
+                   tool_calls=[ToolCall(id="t1", name="f", arguments={"a": 1})])
+    user = Message(role="user", content=[TextPart(text=""), TextPart(text="Go")])
+    assert convert_messages([user, turn]) == (None, [
+        {"role": "user", "content": [{"type": "text", "text": "Go"}]},
+        {"role": "assistant", "content": [{"type": "thinking", "thinking": "Think.", "signature": "sig"},
+                                          {"type": "text", "text": "Answer."},
+                                          {"type": "tool_use", "id": "t1", "name": "f", "input": {"a": 1}}]}])
+
+
 def test_reasoning_effort_budgets_and_max_tokens_defaults(emu, client) -> None:
     client.chat(MODEL, "Hi", reasoning_effort="high")
     assert emu.last_request.json()["thinking"] == {"type": "enabled", "budget_tokens": 16384}

@@ -88,11 +88,13 @@ def _document(p: DocumentPart) -> dict[str, Any]:
 
 
 def _blocks(parts: list[ContentPart]) -> list[dict[str, Any]]:
-    """User-side content blocks; reasoning is never sent from a user turn."""
+    """User-side content blocks. Reasoning is never sent from a user turn, and empty text is
+    dropped (Anthropic rejects empty text blocks)."""
     out: list[dict[str, Any]] = []
     for p in parts:
         if isinstance(p, TextPart):
-            out.append(_cache({"type": "text", "text": p.text}, p.cache_control))
+            if p.text:
+                out.append(_cache({"type": "text", "text": p.text}, p.cache_control))
         elif isinstance(p, ImagePart):
             out.append(_image(p))
         elif isinstance(p, DocumentPart):
