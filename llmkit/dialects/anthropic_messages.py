@@ -64,14 +64,17 @@ _FINISH: dict[str, FinishReason] = {
     "end_turn": "stop",
     "stop_sequence": "stop",
     "max_tokens": "length",
-    "model_context_window_exceeded": "length",
+    "model_context_window_exceeded": "length",  # output cut by the context window: a length stop
     "tool_use": "tool_calls",
     "refusal": "content_filter",
 }
 
 
 def finish_reason(raw: str | None, json_mode: bool = False) -> FinishReason:
-    """Unified finish reason; a forced JSON tool call is a normal stop, not a tool call."""
+    """Unified finish reason; a forced JSON tool call is a normal stop, not a tool call.
+
+    pause_turn and reasons newer than this table map to "other"; the raw value is kept.
+    """
     if json_mode and raw == "tool_use":
         return "stop"
     return _FINISH.get(raw or "", "other")
