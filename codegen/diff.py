@@ -28,9 +28,7 @@ def load_tree(ref: str, root: Path) -> dict[str, dict[str, Any]]:
         text=True,
     )
     if listing.returncode != 0:
-        raise SystemExit(
-            f"codegen diff: {ref!r} is neither a directory nor a git revision with specs/providers"
-        )
+        raise SystemExit(f"codegen diff: {ref!r} is neither a directory nor a git revision with specs/providers")
     out = {}
     for name in sorted(listing.stdout.split()):
         if name.endswith(".yaml"):

@@ -72,9 +72,7 @@ def validate_spec(data: Any, file: str, root: Path, wire_schemas: dict[str, dict
             if ref is None:
                 continue
             if wire is None:
-                raise SpecError(
-                    file, f"operations.{op_name}.{key}", "names a wire model but the spec has no `wire`"
-                )
+                raise SpecError(file, f"operations.{op_name}.{key}", "names a wire model but the spec has no `wire`")
             if ref not in models:
                 raise SpecError(
                     file,
@@ -96,9 +94,7 @@ def load_wire_schemas(root: Path) -> dict[str, dict[str, Any]]:
     for path in sorted((root / "specs" / "wire").glob("*.yaml")):
         data = load_yaml(path, root)
         if not isinstance(data, dict) or "components" not in data:
-            raise SpecError(
-                str(path.relative_to(root)), "components", "a wire schema needs components.schemas"
-            )
+            raise SpecError(str(path.relative_to(root)), "components", "a wire schema needs components.schemas")
         out[path.stem] = data
     return out
 

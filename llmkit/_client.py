@@ -51,9 +51,7 @@ class _Core:
     def __init__(self, providers: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         if providers is not None and not isinstance(providers, Mapping):
             raise ConfigError("providers must be a dict: {provider_id: {setting: value}}")
-        self._provider_settings: dict[str, dict[str, Any]] = {
-            k: dict(v) for k, v in (providers or {}).items()
-        }
+        self._provider_settings: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (providers or {}).items()}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -67,9 +65,7 @@ class _Core:
             except ConfigError:
                 return custom_spec(provider, given)
             if given["dialect"] != builtin.dialect:
-                raise ConfigError(
-                    f"provider {provider!r} speaks {builtin.dialect!r}; its dialect cannot be changed"
-                )
+                raise ConfigError(f"provider {provider!r} speaks {builtin.dialect!r}; its dialect cannot be changed")
             return builtin
         return provider_spec(provider)
 
@@ -79,9 +75,7 @@ class _Core:
         provider, model_id = split_model(model)
         spec = self._spec(provider)
         info = model_info(provider, model_id)
-        caps = (
-            info.capabilities if info is not None else (provider_capabilities(provider) or spec.capabilities)
-        )
+        caps = info.capabilities if info is not None else (provider_capabilities(provider) or spec.capabilities)
         req = _chat_request(model_id, coerce_messages(messages), params)
         check_features(req, provider, caps)
         d = dialect(spec.dialect)
@@ -152,9 +146,7 @@ def _coerce_tool(t: Any, i: int) -> dict[str, Any]:
         raise ConfigError(f"tools[{i}] must be a dict")
     fn = t.get("function") if t.get("type") == "function" else t
     if not isinstance(fn, Mapping) or not fn.get("name"):
-        raise ConfigError(
-            f"tools[{i}] needs a function name: {{'type': 'function', 'function': {{'name': ...}}}}"
-        )
+        raise ConfigError(f"tools[{i}] needs a function name: {{'type': 'function', 'function': {{'name': ...}}}}")
     params = fn.get("parameters") or fn.get("input_schema") or {"type": "object", "properties": {}}
     out: dict[str, Any] = {"name": fn["name"], "parameters": dict(params)}
     if fn.get("description"):
@@ -176,9 +168,7 @@ def _coerce_response_format(rf: Any) -> dict[str, Any]:
     if kind == "json_schema":
         js = rf.get("json_schema")
         if not isinstance(js, Mapping) or not isinstance(js.get("schema"), Mapping):
-            raise ConfigError(
-                "response_format json_schema needs {'json_schema': {'name': ..., 'schema': {...}}}"
-            )
+            raise ConfigError("response_format json_schema needs {'json_schema': {'name': ..., 'schema': {...}}}")
         return {"type": "json_schema", "json_schema": {"name": js.get("name", "response"), **js}}
     if kind == "object" or "properties" in rf:
         return {

@@ -96,9 +96,7 @@ class FinishEvent:
     type: Literal["finish"] = "finish"
 
 
-StreamEvent = (
-    TextDelta | ReasoningDelta | ToolCallStart | ToolCallDelta | ToolCallEnd | UsageEvent | FinishEvent
-)
+StreamEvent = TextDelta | ReasoningDelta | ToolCallStart | ToolCallDelta | ToolCallEnd | UsageEvent | FinishEvent
 
 
 class _PendingCall:
@@ -143,17 +141,13 @@ class StreamAccumulator:
                 last.signature = event.signature
                 last.redacted = event.redacted
             else:
-                self.parts.append(
-                    ReasoningPart(text=event.text, signature=event.signature, redacted=event.redacted)
-                )
+                self.parts.append(ReasoningPart(text=event.text, signature=event.signature, redacted=event.redacted))
         elif isinstance(event, ToolCallStart):
             self.calls[event.index] = _PendingCall(event.id, event.name)
         elif isinstance(event, ToolCallDelta):
             call = self.calls.get(event.index)
             if call is None:
-                raise StreamError(
-                    f"tool call delta for index {event.index} before its start", provider=self.provider
-                )
+                raise StreamError(f"tool call delta for index {event.index} before its start", provider=self.provider)
             call.args.append(event.arguments)
         elif isinstance(event, UsageEvent):
             self.usage = event.usage
@@ -169,16 +163,10 @@ class StreamAccumulator:
         try:
             args = json.loads(raw) if raw.strip() else {}
         except ValueError as exc:
-            raise StreamError(
-                f"tool call {call.name!r} arguments are not valid JSON: {exc}", provider=self.provider
-            )
+            raise StreamError(f"tool call {call.name!r} arguments are not valid JSON: {exc}", provider=self.provider)
         if not isinstance(args, dict):
-            raise StreamError(
-                f"tool call {call.name!r} arguments are not a JSON object", provider=self.provider
-            )
-        tc = ToolCall(
-            id=call.id, name=call.name, arguments=args, raw_arguments=raw, provider_data=call.provider_data
-        )
+            raise StreamError(f"tool call {call.name!r} arguments are not a JSON object", provider=self.provider)
+        tc = ToolCall(id=call.id, name=call.name, arguments=args, raw_arguments=raw, provider_data=call.provider_data)
         return ToolCallEnd(index=index, tool_call=tc)
 
     def open_calls(self) -> list[int]:

@@ -71,7 +71,7 @@ def error_for_status(
         if "invalid_request" in kind:
             return BadRequestError(msg, **kw)
         return APIError(msg, **kw)
-    if status in (401, 403):
+    if status in (401, 403) or "api_key_invalid" in low:
         return AuthenticationError(msg, **kw)
     if status == 404:
         return NotFoundError(msg, **kw)

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, TypeVar
 import attrs
 
 from ._errors import StreamError
+from ._http_errors import error_for_status
 from ._spec import Operation, ProviderSpec
 from ._sse import SSEDecoder
 from ._transport import AsyncProviderTransport, ProviderTransport
@@ -24,12 +25,14 @@ __all__ = ["AsyncNativeClient", "NativeClient"]
 T = TypeVar("T")
 
 
-def _request(op: Operation, body: Any, path_params: Mapping[str, str], stream: bool) -> WireRequest:
+def _request(
+    op: Operation, body: Any, path_params: Mapping[str, str], stream: bool, stream_flag: bool = False
+) -> WireRequest:
     if body is not None and attrs.has(type(body)):
         body = unstructure(body)
     elif body is not None:
         body = dict(body)
-    if stream and body is not None:
+    if stream_flag and body is not None:
         body["stream"] = True
     return WireRequest(
         method=op.method,
@@ -77,21 +80,22 @@ class NativeClient:
         body: Any,
         cls: type[T],
         *,
+        stream_flag: bool,
         path_params: Mapping[str, str],
         extra_headers: Mapping[str, str] | None,
         extra_query: Mapping[str, str] | None,
     ) -> Iterator[T]:
-        req = _request(op, body, path_params, True)
+        req = _request(op, body, path_params, True, stream_flag)
         with self._transport.stream(req, extra_headers=extra_headers, extra_query=extra_query) as resp:
             sse = SSEDecoder()
             for chunk in resp.iter_raw():
                 for ev in sse.feed(chunk):
                     if ev.data.strip() == "[DONE]":
                         return
-                    yield _event(ev.data, cls, self.spec.id)
+                    yield _event(ev.data, cls, self._transport)
             for ev in sse.flush():
                 if ev.data.strip() != "[DONE]":
-                    yield _event(ev.data, cls, self.spec.id)
+                    yield _event(ev.data, cls, self._transport)
 
 
 class AsyncNativeClient:
@@ -126,25 +130,35 @@ class AsyncNativeClient:
         body: Any,
         cls: type[T],
         *,
+        stream_flag: bool,
         path_params: Mapping[str, str],
         extra_headers: Mapping[str, str] | None,
         extra_query: Mapping[str, str] | None,
     ) -> AsyncIterator[T]:
-        req = _request(op, body, path_params, True)
+        req = _request(op, body, path_params, True, stream_flag)
         async with self._transport.stream(req, extra_headers=extra_headers, extra_query=extra_query) as resp:
             sse = SSEDecoder()
             async for chunk in resp.aiter_raw():
                 for ev in sse.feed(chunk):
                     if ev.data.strip() == "[DONE]":
                         return
-                    yield _event(ev.data, cls, self.spec.id)
+                    yield _event(ev.data, cls, self._transport)
             for ev in sse.flush():
                 if ev.data.strip() != "[DONE]":
-                    yield _event(ev.data, cls, self.spec.id)
+                    yield _event(ev.data, cls, self._transport)
 
 
-def _event(data: str, cls: type[T], provider: str) -> T:
+def _event(data: str, cls: type[T], transport: ProviderTransport | AsyncProviderTransport) -> T:
+    """One stream event as its wire model; an error event (or raw error body) raises typed."""
+    provider = transport.provider
     try:
-        return structure(json.loads(data), cls)
+        payload = json.loads(data)
+    except ValueError as exc:
+        raise StreamError(f"{provider} sent a stream event that is not JSON: {exc}", provider=provider)
+    if isinstance(payload, dict) and ("error" in payload or payload.get("type") == "error"):
+        info = transport.dialect.error_info(0, payload)
+        raise error_for_status(None, info, provider=provider, body=payload, request_id=None)
+    try:
+        return structure(payload, cls)
     except ValueError as exc:
         raise StreamError(f"{provider} sent a stream event that does not parse: {exc}", provider=provider)

@@ -73,8 +73,7 @@ def custom_spec(provider: str, settings: dict[str, Any]) -> ProviderSpec:
 
     if settings.get("dialect") != "openai_chat":
         raise ConfigError(
-            f"custom provider {provider!r} needs 'dialect': 'openai_chat' (the only dialect a "
-            "custom endpoint can use)"
+            f"custom provider {provider!r} needs 'dialect': 'openai_chat' (the only dialect a custom endpoint can use)"
         )
     if not settings.get("base_url"):
         raise ConfigError(f"custom provider {provider!r} needs a 'base_url'")
@@ -152,8 +151,7 @@ def model_info(provider: str, model: str) -> ModelInfo | None:
         _warned.add((provider, model))
         instead = f"; move to {provider}/{lc.replacement}" if lc.replacement else ""
         warnings.warn(
-            f"model {provider}/{model} is deprecated"
-            f"{' and shuts down on ' + lc.date if lc.date else ''}{instead}",
+            f"model {provider}/{model} is deprecated{' and shuts down on ' + lc.date if lc.date else ''}{instead}",
             ModelDeprecationWarning,
             stacklevel=4,
         )

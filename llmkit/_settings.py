@@ -119,8 +119,7 @@ def resolve_settings(spec: ProviderSpec, given: Mapping[str, Any] | None) -> Res
     base_url = given.get("base_url") or values.get("base_url") or spec.base_url
     if not base_url:
         raise ConfigError(
-            f"provider {spec.id!r} has no default endpoint: pass providers={{{spec.id!r}: "
-            "{'base_url': ...}}",
+            f"provider {spec.id!r} has no default endpoint: pass providers={{{spec.id!r}: {{'base_url': ...}}}}",
             provider=spec.id,
         )
     if not str(base_url).startswith(("http://", "https://")):

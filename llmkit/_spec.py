@@ -97,9 +97,7 @@ class Capabilities:
     def merged(self, over: Capabilities) -> Capabilities:
         """These capabilities with every field that `over` sets replaced."""
         changes = {
-            a.name: getattr(over, a.name)
-            for a in attrs.fields(Capabilities)
-            if getattr(over, a.name) is not None
+            a.name: getattr(over, a.name) for a in attrs.fields(Capabilities) if getattr(over, a.name) is not None
         }
         return attrs.evolve(self, **changes)
 

@@ -129,9 +129,7 @@ class _Base:
 
     def transport_error(self, exc: httpx.HTTPError) -> Exception:
         if isinstance(exc, httpx.TimeoutException):
-            return TimeoutError(
-                f"request to {self.provider} timed out ({type(exc).__name__})", provider=self.provider
-            )
+            return TimeoutError(f"request to {self.provider} timed out ({type(exc).__name__})", provider=self.provider)
         if isinstance(exc, httpx.UnsupportedProtocol):
             return ConfigError(f"bad base_url for {self.provider}: {exc}", provider=self.provider)
         return ConnectionError(
@@ -156,9 +154,7 @@ def _request_id(headers: httpx.Headers) -> str | None:
 class ProviderTransport(_Base):
     """Synchronous transport of one provider inside one Client."""
 
-    def __init__(
-        self, settings: ResolvedSettings, dialect: Dialect, http: httpx.Client | None = None
-    ) -> None:
+    def __init__(self, settings: ResolvedSettings, dialect: Dialect, http: httpx.Client | None = None) -> None:
         super().__init__(settings, dialect)
         self.http = http or httpx.Client(timeout=settings.timeout, follow_redirects=False, verify=True)
 
@@ -247,9 +243,7 @@ class ProviderTransport(_Base):
 class AsyncProviderTransport(_Base):
     """Asynchronous transport of one provider inside one AsyncClient."""
 
-    def __init__(
-        self, settings: ResolvedSettings, dialect: Dialect, http: httpx.AsyncClient | None = None
-    ) -> None:
+    def __init__(self, settings: ResolvedSettings, dialect: Dialect, http: httpx.AsyncClient | None = None) -> None:
         super().__init__(settings, dialect)
         self.http = http or httpx.AsyncClient(timeout=settings.timeout, follow_redirects=False, verify=True)
 
@@ -312,9 +306,7 @@ class AsyncProviderTransport(_Base):
         while True:
             resp: httpx.Response | None = None
             try:
-                resp = await self.http.send(
-                    self._build(req, extra_headers, extra_query, timeout), stream=True
-                )
+                resp = await self.http.send(self._build(req, extra_headers, extra_query, timeout), stream=True)
                 if resp.status_code < 400:
                     break
                 body = await resp.aread()

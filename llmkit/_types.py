@@ -131,14 +131,7 @@ class Message:
         else:
             out["content"] = [_part_to_dict(p) for p in self.content]
         if self.tool_calls:
-            out["tool_calls"] = [
-                {
-                    "id": c.id,
-                    "type": "function",
-                    "function": {"name": c.name, "arguments": _dump_args(c)},
-                }
-                for c in self.tool_calls
-            ]
+            out["tool_calls"] = [_call_to_dict(c) for c in self.tool_calls]
         if self.tool_call_id is not None:
             out["tool_call_id"] = self.tool_call_id
         if self.name is not None:
@@ -226,6 +219,13 @@ class ChatRequest:
     user: str | None = None
     extra_body: dict[str, Any] | None = None
     provider_options: dict[str, Any] | None = None
+
+
+def _call_to_dict(c: ToolCall) -> dict[str, Any]:
+    d: dict[str, Any] = {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": _dump_args(c)}}
+    if c.provider_data:
+        d["provider_data"] = c.provider_data  # e.g. Gemini thought signatures, needed on the next turn
+    return d
 
 
 def _dump_args(call: ToolCall) -> str:
@@ -342,13 +342,14 @@ def _part_from_dict(p: Any, i: int, j: int) -> ContentPart:
                 media_type=p.get("media_type"),
             )
         return ImagePart(url=p.get("url"))
+    if kind == "redacted_thinking":
+        return ReasoningPart(redacted=str(p.get("data", "")))
     if kind in ("reasoning", "thinking"):
         return ReasoningPart(text=p.get("text") or p.get("thinking") or "", signature=p.get("signature"))
     if kind == "document":
         return DocumentPart(url=p.get("url"), media_type=p.get("media_type"))
     raise ConfigError(
-        f"messages[{i}].content[{j}] has unknown type {kind!r}; "
-        "use 'text', 'image_url', 'reasoning' or 'document'"
+        f"messages[{i}].content[{j}] has unknown type {kind!r}; use 'text', 'image_url', 'reasoning' or 'document'"
     )
 
 
@@ -368,6 +369,7 @@ def _call_from_dict(c: Any, i: int) -> ToolCall:
         name=str(fn.get("name", "")),
         arguments=parsed,
         raw_arguments=args if isinstance(args, str) else None,
+        provider_data=c.get("provider_data"),
     )
 
 

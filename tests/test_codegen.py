@@ -162,9 +162,7 @@ def test_generated_wire_models_keep_unknowns() -> None:
         "created": 1,
         "model": "m",
         "brand_new": [1],
-        "choices": [
-            {"index": 0, "finish_reason": "novel", "message": {"role": "assistant", "content": "hi"}}
-        ],
+        "choices": [{"index": 0, "finish_reason": "novel", "message": {"role": "assistant", "content": "hi"}}],
     }
     resp = structure(raw, wire.CreateChatCompletionResponse)
     assert resp.additional_properties == {"brand_new": [1]}

@@ -34,9 +34,7 @@ def test_unknown_setting_and_bad_values() -> None:
     with pytest.raises(llmkit.ConfigError, match="timeout"):
         llmkit.Client(providers={"openai": {"api_key": "x", "timeout": "soon"}}).chat("openai/gpt-4o", "x")
     with pytest.raises(llmkit.ConfigError, match="base_url"):
-        llmkit.Client(providers={"openai": {"api_key": "x", "base_url": "ftp://x"}}).chat(
-            "openai/gpt-4o", "x"
-        )
+        llmkit.Client(providers={"openai": {"api_key": "x", "base_url": "ftp://x"}}).chat("openai/gpt-4o", "x")
 
 
 def test_missing_key_is_a_clear_error_before_any_request() -> None:
@@ -132,9 +130,7 @@ def test_deprecated_model_warns_once(monkeypatch) -> None:
 
     info = model_info("openai", "gpt-4o")
     assert info is not None
-    dep = attrs.evolve(
-        info, lifecycle=Lifecycle(status="deprecated", date="2027-01-01", replacement="gpt-4.1")
-    )
+    dep = attrs.evolve(info, lifecycle=Lifecycle(status="deprecated", date="2027-01-01", replacement="gpt-4.1"))
     index = dict(_registry._catalog_index())
     index[("openai", "gpt-4o")] = dep
     monkeypatch.setattr(_registry, "_catalog_index", lambda: index)

@@ -75,9 +75,16 @@ def _sse(*chunks: dict) -> bytes:
 def test_plain_chat_exact_wire(emu, client) -> None:
     resp = client.chat(
         MODEL,
-        [{"role": "system", "content": "Be terse."}, {"role": "developer", "content": "No emoji."},
-         {"role": "user", "content": "Hello Paris"}],
-        max_tokens=20, temperature=0.2, top_p=0.9, stop="END", seed=7,
+        [
+            {"role": "system", "content": "Be terse."},
+            {"role": "developer", "content": "No emoji."},
+            {"role": "user", "content": "Hello Paris"},
+        ],
+        max_tokens=20,
+        temperature=0.2,
+        top_p=0.9,
+        stop="END",
+        seed=7,
     )
     req = emu.last_request
     assert req.method == "POST"
@@ -89,8 +96,13 @@ def test_plain_chat_exact_wire(emu, client) -> None:
     assert req.json() == {
         "contents": [{"role": "user", "parts": [{"text": "Hello Paris"}]}],
         "systemInstruction": {"parts": [{"text": "Be terse."}, {"text": "No emoji."}]},
-        "generationConfig": {"maxOutputTokens": 20, "temperature": 0.2, "topP": 0.9, "seed": 7,
-                             "stopSequences": ["END"]},
+        "generationConfig": {
+            "maxOutputTokens": 20,
+            "temperature": 0.2,
+            "topP": 0.9,
+            "seed": 7,
+            "stopSequences": ["END"],
+        },
     }
     assert resp.text == "You said: Hello Paris"
     assert resp.finish_reason == "stop" and resp.raw_finish_reason == "STOP"
@@ -116,8 +128,10 @@ def test_stream_request_uses_alt_sse(emu, client) -> None:
     assert req.path == STREAM_PATH
     assert req.query == {"alt": "sse"}
     assert req.headers["accept"] == "text/event-stream"
-    assert req.json() == {"contents": [{"role": "user", "parts": [{"text": "Hi"}]}],
-                          "generationConfig": {"maxOutputTokens": 50}}
+    assert req.json() == {
+        "contents": [{"role": "user", "parts": [{"text": "Hi"}]}],
+        "generationConfig": {"maxOutputTokens": 50},
+    }
 
 
 @pytest.mark.parametrize(
@@ -128,8 +142,10 @@ def test_stream_request_uses_alt_sse(emu, client) -> None:
         ("required", {"mode": "ANY"}),
         ("any", {"mode": "ANY"}),
         ("get_weather", {"mode": "ANY", "allowedFunctionNames": ["get_weather"]}),
-        ({"type": "function", "function": {"name": "get_weather"}},
-         {"mode": "ANY", "allowedFunctionNames": ["get_weather"]}),
+        (
+            {"type": "function", "function": {"name": "get_weather"}},
+            {"mode": "ANY", "allowedFunctionNames": ["get_weather"]},
+        ),
     ],
 )
 def test_tools_and_tool_choice(emu, client, choice, config) -> None:
@@ -143,22 +159,31 @@ def test_tools_and_tool_choice(emu, client, choice, config) -> None:
         assert resp.finish_reason == "tool_calls" and resp.raw_finish_reason == "STOP"
         call = resp.tool_calls[0]
         assert (call.id, call.name, call.arguments) == ("call_0", "get_weather", {"city": "Paris"})
-        assert call.provider_data == {"thoughtSignature": base64.b64encode(b"emu-signature:get_weather").decode(),
-                                      "synthetic_id": True}
+        assert call.provider_data == {
+            "thoughtSignature": base64.b64encode(b"emu-signature:get_weather").decode(),
+            "synthetic_id": True,
+        }
 
 
 def test_function_response_turn_echoes_signature(emu, client) -> None:
     first = client.chat("gemini/gemini-3-pro-preview", "Weather in Paris?", tools=[WEATHER])
     sig = first.tool_calls[0].provider_data["thoughtSignature"]
-    history = [{"role": "user", "content": "Weather in Paris?"}, first.message,
-               {"role": "tool", "tool_call_id": first.tool_calls[0].id, "content": "sunny, 21°C"}]
+    history = [
+        {"role": "user", "content": "Weather in Paris?"},
+        first.message,
+        {"role": "tool", "tool_call_id": first.tool_calls[0].id, "content": "sunny, 21°C"},
+    ]
     resp = client.chat("gemini/gemini-3-pro-preview", history, tools=[WEATHER])
     assert emu.last_request.json()["contents"] == [
         {"role": "user", "parts": [{"text": "Weather in Paris?"}]},
-        {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}},
-                                     "thoughtSignature": sig}]},
-        {"role": "user", "parts": [{"functionResponse": {"name": "get_weather",
-                                                         "response": {"result": "sunny, 21°C"}}}]},
+        {
+            "role": "model",
+            "parts": [{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}, "thoughtSignature": sig}],
+        },
+        {
+            "role": "user",
+            "parts": [{"functionResponse": {"name": "get_weather", "response": {"result": "sunny, 21°C"}}}],
+        },
     ]
     assert resp.text == "The tool returned: sunny, 21°C"
 
@@ -166,8 +191,11 @@ def test_function_response_turn_echoes_signature(emu, client) -> None:
 def test_gemini3_rejects_a_call_without_its_signature(emu, client) -> None:
     first = client.chat("gemini/gemini-3-pro-preview", "Weather in Paris?", tools=[WEATHER])
     first.tool_calls[0].provider_data = {"synthetic_id": True}
-    history = [{"role": "user", "content": "Weather in Paris?"}, first.message,
-               {"role": "tool", "tool_call_id": "call_0", "content": "sunny"}]
+    history = [
+        {"role": "user", "content": "Weather in Paris?"},
+        first.message,
+        {"role": "tool", "tool_call_id": "call_0", "content": "sunny"},
+    ]
     with pytest.raises(llmkit.BadRequestError, match="missing a thought_signature"):
         client.chat("gemini/gemini-3-pro-preview", history, tools=[WEATHER])
 
@@ -175,23 +203,33 @@ def test_gemini3_rejects_a_call_without_its_signature(emu, client) -> None:
 def test_consecutive_tool_results_merge_into_one_turn(emu, client) -> None:
     history = [
         {"role": "user", "content": "Weather and time in Paris?"},
-        {"role": "assistant", "content": "", "tool_calls": [
-            {"id": "a", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
-            {"id": "b", "type": "function", "function": {"name": "get_time", "arguments": "{}"}},
-        ]},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {"id": "a", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
+                {"id": "b", "type": "function", "function": {"name": "get_time", "arguments": "{}"}},
+            ],
+        },
         {"role": "tool", "tool_call_id": "a", "content": '{"temp": 21}'},
         {"role": "tool", "tool_call_id": "b", "content": "noon"},
     ]
     resp = client.chat(MODEL, history)
     assert emu.last_request.json()["contents"][1:] == [
-        {"role": "model", "parts": [
-            {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}, "id": "a"}},
-            {"functionCall": {"name": "get_time", "args": {}, "id": "b"}},
-        ]},
-        {"role": "user", "parts": [
-            {"functionResponse": {"name": "get_weather", "response": {"temp": 21}, "id": "a"}},
-            {"functionResponse": {"name": "get_time", "response": {"result": "noon"}, "id": "b"}},
-        ]},
+        {
+            "role": "model",
+            "parts": [
+                {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}, "id": "a"}},
+                {"functionCall": {"name": "get_time", "args": {}, "id": "b"}},
+            ],
+        },
+        {
+            "role": "user",
+            "parts": [
+                {"functionResponse": {"name": "get_weather", "response": {"temp": 21}, "id": "a"}},
+                {"functionResponse": {"name": "get_time", "response": {"result": "noon"}, "id": "b"}},
+            ],
+        },
     ]
     assert resp.text == 'The tool returned: {"temp": 21} noon'
 
@@ -204,31 +242,48 @@ def test_tool_result_without_known_name_fails_before_sending(emu, client) -> Non
 
 def test_image_turn_inline_and_file_data(emu, client) -> None:
     png = b"\x89PNG\r\n\x1a\nfake"
-    msg = Message(role="user", content=[
-        TextPart(text="Compare"),
-        ImagePart(data=png, media_type="image/png"),
-        ImagePart(url="data:image/webp;base64,UklGRg=="),
-        ImagePart(url="https://example.com/cat.PNG?size=2"),
-        ImagePart(url="https://example.com/photo"),
-    ])
+    msg = Message(
+        role="user",
+        content=[
+            TextPart(text="Compare"),
+            ImagePart(data=png, media_type="image/png"),
+            ImagePart(url="data:image/webp;base64,UklGRg=="),
+            ImagePart(url="https://example.com/cat.PNG?size=2"),
+            ImagePart(url="https://example.com/photo"),
+        ],
+    )
     resp = client.chat(MODEL, [msg])
-    assert emu.last_request.json()["contents"] == [{"role": "user", "parts": [
-        {"text": "Compare"},
-        {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(png).decode()}},
-        {"inlineData": {"mimeType": "image/webp", "data": "UklGRg=="}},
-        {"fileData": {"mimeType": "image/png", "fileUri": "https://example.com/cat.PNG?size=2"}},
-        {"fileData": {"mimeType": "image/jpeg", "fileUri": "https://example.com/photo"}},
-    ]}]
+    assert emu.last_request.json()["contents"] == [
+        {
+            "role": "user",
+            "parts": [
+                {"text": "Compare"},
+                {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(png).decode()}},
+                {"inlineData": {"mimeType": "image/webp", "data": "UklGRg=="}},
+                {"fileData": {"mimeType": "image/png", "fileUri": "https://example.com/cat.PNG?size=2"}},
+                {"fileData": {"mimeType": "image/jpeg", "fileUri": "https://example.com/photo"}},
+            ],
+        }
+    ]
     assert resp.text == "You said: Compare (I see 4 images.)"
 
 
 def test_structured_output_json_schema_and_json_object(emu, client) -> None:
-    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
-              "additionalProperties": False}
-    resp = client.chat(MODEL, "Capital of France is Paris",
-                       response_format={"type": "json_schema", "json_schema": {"name": "c", "schema": schema}})
-    assert emu.last_request.json()["generationConfig"] == {"responseMimeType": "application/json",
-                                                           "responseJsonSchema": schema}
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    }
+    resp = client.chat(
+        MODEL,
+        "Capital of France is Paris",
+        response_format={"type": "json_schema", "json_schema": {"name": "c", "schema": schema}},
+    )
+    assert emu.last_request.json()["generationConfig"] == {
+        "responseMimeType": "application/json",
+        "responseJsonSchema": schema,
+    }
     assert json.loads(resp.text) == {"city": "Paris"}
     resp = client.chat(MODEL, "Hi", response_format={"type": "json_object"})
     assert emu.last_request.json()["generationConfig"] == {"responseMimeType": "application/json"}
@@ -238,14 +293,16 @@ def test_structured_output_json_schema_and_json_object(emu, client) -> None:
 def test_thinking_config_budget_and_effort(emu, client) -> None:
     resp = client.chat(MODEL, "Hi there", reasoning_budget=2048)
     assert emu.last_request.json()["generationConfig"] == {
-        "thinkingConfig": {"thinkingBudget": 2048, "includeThoughts": True}}
+        "thinkingConfig": {"thinkingBudget": 2048, "includeThoughts": True}
+    }
     assert resp.reasoning == "The user wrote 2 words; answer plainly."
     assert resp.text == "You said: Hi there"
     assert resp.usage.reasoning_tokens == 7
     assert resp.usage.output_tokens == 4 + 7
     client.chat(MODEL, "Hi", reasoning_effort="high")
     assert emu.last_request.json()["generationConfig"] == {
-        "thinkingConfig": {"thinkingBudget": 24576, "includeThoughts": True}}
+        "thinkingConfig": {"thinkingBudget": 24576, "includeThoughts": True}
+    }
     client.chat(MODEL, "Hi", reasoning_budget=0)
     assert emu.last_request.json()["generationConfig"] == {"thinkingConfig": {"thinkingBudget": 0}}
     with pytest.raises(llmkit.BadRequestError, match="Budget 0 is invalid"):
@@ -254,12 +311,13 @@ def test_thinking_config_budget_and_effort(emu, client) -> None:
 
 def test_provider_options_merge_into_nested_config(emu, client) -> None:
     safety = [{"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"}]
-    client.chat(MODEL, "Hi", max_tokens=5,
-                provider_options={"generationConfig": {"topK": 40}, "safetySettings": safety})
+    client.chat(
+        MODEL, "Hi", max_tokens=5, provider_options={"generationConfig": {"topK": 40}, "safetySettings": safety}
+    )
     body = emu.last_request.json()
     assert body["generationConfig"] == {"maxOutputTokens": 5, "topK": 40}
     assert body["safetySettings"] == safety
-    with pytest.raises(llmkit.BadRequestError, match='Unknown name "bogus" at \'generation_config\''):
+    with pytest.raises(llmkit.BadRequestError, match="Unknown name \"bogus\" at 'generation_config'"):
         client.chat(MODEL, "Hi", extra_body={"generationConfig": {"bogus": 1}})
 
 
@@ -267,9 +325,14 @@ def test_provider_options_merge_into_nested_config(emu, client) -> None:
 
 
 def test_usage_with_thoughts_cached_and_cost(emu, client) -> None:
-    usage = {"promptTokenCount": 2000, "candidatesTokenCount": 100, "thoughtsTokenCount": 50,
-             "cachedContentTokenCount": 1000, "totalTokenCount": 2150,
-             "cacheTokensDetails": [{"modality": "TEXT", "tokenCount": 1000}]}
+    usage = {
+        "promptTokenCount": 2000,
+        "candidatesTokenCount": 100,
+        "thoughtsTokenCount": 50,
+        "cachedContentTokenCount": 1000,
+        "totalTokenCount": 2150,
+        "cacheTokensDetails": [{"modality": "TEXT", "tokenCount": 1000}],
+    }
     emu.queue_json("gemini", _response([{"text": "ok"}], usage=usage))
     resp = client.chat(MODEL, "Hi")
     u = resp.usage
@@ -278,36 +341,60 @@ def test_usage_with_thoughts_cached_and_cost(emu, client) -> None:
 
 
 def test_thought_parts_and_signatures_parsed(emu, client) -> None:
-    emu.queue_json("gemini", _response([
-        {"text": "Let me think.", "thought": True},
-        {"text": "Answer", "thoughtSignature": "c2ln"},
-        {"text": " here."},
-        {"thoughtSignature": "b25seQ=="},
-    ]))
+    emu.queue_json(
+        "gemini",
+        _response(
+            [
+                {"text": "Let me think.", "thought": True},
+                {"text": "Answer", "thoughtSignature": "c2ln"},
+                {"text": " here."},
+                {"thoughtSignature": "b25seQ=="},
+            ]
+        ),
+    )
     resp = client.chat(MODEL, "Hi")
     assert resp.text == "Answer here."
     assert resp.reasoning == "Let me think."
-    assert resp.message.content == [ReasoningPart(text="Let me think."), ReasoningPart(signature="c2ln"),
-                                    TextPart(text="Answer here."), ReasoningPart(signature="b25seQ==")]
+    assert resp.message.content == [
+        ReasoningPart(text="Let me think."),
+        ReasoningPart(signature="c2ln"),
+        TextPart(text="Answer here."),
+        ReasoningPart(signature="b25seQ=="),
+    ]
     client.chat(MODEL, [{"role": "user", "content": "Hi"}, resp.message, {"role": "user", "content": "More"}])
-    assert emu.last_request.json()["contents"][1] == {"role": "model", "parts": [
-        {"text": "Let me think.", "thought": True},
-        {"text": "Answer here.", "thoughtSignature": "c2ln"},
-        {"thoughtSignature": "b25seQ=="},
-    ]}
+    assert emu.last_request.json()["contents"][1] == {
+        "role": "model",
+        "parts": [
+            {"text": "Let me think.", "thought": True},
+            {"text": "Answer here.", "thoughtSignature": "c2ln"},
+            {"thoughtSignature": "b25seQ=="},
+        ],
+    }
 
 
 def test_function_call_with_id_keeps_it(emu, client) -> None:
-    emu.queue_json("gemini", _response([{"functionCall": {"id": "fc-1", "name": "get_weather", "args": {"city": "Rome"}}}]))
+    emu.queue_json(
+        "gemini", _response([{"functionCall": {"id": "fc-1", "name": "get_weather", "args": {"city": "Rome"}}}])
+    )
     resp = client.chat(MODEL, "Weather?", tools=[WEATHER])
-    assert resp.tool_calls == [ToolCall(id="fc-1", name="get_weather", arguments={"city": "Rome"},
-                                        raw_arguments='{"city": "Rome"}', provider_data=None)]
+    assert resp.tool_calls == [
+        ToolCall(
+            id="fc-1",
+            name="get_weather",
+            arguments={"city": "Rome"},
+            raw_arguments='{"city": "Rome"}',
+            provider_data=None,
+        )
+    ]
     assert resp.finish_reason == "tool_calls"
 
 
 def test_prompt_blocked_raises_content_filter(emu, client) -> None:
-    blocked = {"promptFeedback": {"blockReason": "PROHIBITED_CONTENT", "safetyRatings": []},
-               "usageMetadata": {"promptTokenCount": 9, "totalTokenCount": 9}, "modelVersion": "gemini-2.5-flash"}
+    blocked = {
+        "promptFeedback": {"blockReason": "PROHIBITED_CONTENT", "safetyRatings": []},
+        "usageMetadata": {"promptTokenCount": 9, "totalTokenCount": 9},
+        "modelVersion": "gemini-2.5-flash",
+    }
     emu.queue_json("gemini", blocked)
     with pytest.raises(llmkit.ContentFilterError, match="PROHIBITED_CONTENT") as info:
         client.chat(MODEL, "something bad")
@@ -318,9 +405,21 @@ def test_prompt_blocked_raises_content_filter(emu, client) -> None:
 
 
 def test_candidate_safety_finish_is_content_filter(emu, client) -> None:
-    emu.queue_json("gemini", {"candidates": [{"finishReason": "SAFETY", "index": 0, "safetyRatings": [
-        {"category": "HARM_CATEGORY_HATE_SPEECH", "probability": "HIGH", "blocked": True}]}],
-        "usageMetadata": {"promptTokenCount": 4, "totalTokenCount": 4}})
+    emu.queue_json(
+        "gemini",
+        {
+            "candidates": [
+                {
+                    "finishReason": "SAFETY",
+                    "index": 0,
+                    "safetyRatings": [
+                        {"category": "HARM_CATEGORY_HATE_SPEECH", "probability": "HIGH", "blocked": True}
+                    ],
+                }
+            ],
+            "usageMetadata": {"promptTokenCount": 4, "totalTokenCount": 4},
+        },
+    )
     resp = client.chat(MODEL, "x")
     assert (resp.finish_reason, resp.raw_finish_reason, resp.text) == ("content_filter", "SAFETY", "")
 
@@ -345,8 +444,10 @@ def test_verbatim_sse_capture_split_anywhere(emu, client, size) -> None:
     emu.queue_stream("gemini", split_every(STREAM, size))
     stream = client.chat(MODEL, "Hi", stream=True)
     events = list(stream)
-    assert [e.text for e in events if isinstance(e, TextDelta)] == ["Here you go!\n\n1.  **English:** Hi\n",
-                                                                   "**Italian:** Ciao"]
+    assert [e.text for e in events if isinstance(e, TextDelta)] == [
+        "Here you go!\n\n1.  **English:** Hi\n",
+        "**Italian:** Ciao",
+    ]
     assert isinstance(events[-1], FinishEvent) and events[-1].finish_reason == "stop"
     final = stream.get_final_response()
     assert final.text == "Here you go!\n\n1.  **English:** Hi\n**Italian:** Ciao"
@@ -365,8 +466,10 @@ def test_stream_split_mid_utf8_character(emu, client, size) -> None:
 
 
 def test_raw_json_error_inside_stream_raises_typed(emu, client) -> None:
-    error = ('{\n  "error": {\n    "code": 503,\n    "message": "The model is overloaded. Please try again later.",\n'
-             '    "status": "UNAVAILABLE"\n  }\n}\n')
+    error = (
+        '{\n  "error": {\n    "code": 503,\n    "message": "The model is overloaded. Please try again later.",\n'
+        '    "status": "UNAVAILABLE"\n  }\n}\n'
+    )
     emu.queue_stream("gemini", [STREAM_EVENTS[0].encode() + b"\r\n\r\n", error.encode()])
     stream = client.chat(MODEL, "Hi", stream=True)
     seen: list[str] = []
@@ -379,8 +482,14 @@ def test_raw_json_error_inside_stream_raises_typed(emu, client) -> None:
 
 
 def test_error_data_event_inside_stream_raises_rate_limit(emu, client) -> None:
-    err = {"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED",
-                     "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "12s"}]}}
+    err = {
+        "error": {
+            "code": 429,
+            "message": "Quota exceeded",
+            "status": "RESOURCE_EXHAUSTED",
+            "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "12s"}],
+        }
+    }
     emu.queue_stream("gemini", [_sse(err)])
     with pytest.raises(llmkit.RateLimitError) as info:
         client.chat(MODEL, "Hi", stream=True).get_final_response()
@@ -399,25 +508,64 @@ def test_stream_closed_without_finish_reason_raises(emu, client) -> None:
 
 
 def test_function_call_in_stream(emu, client) -> None:
-    emu.queue_stream("gemini", [_sse(
-        {"candidates": [{"content": {"parts": [{"text": "Checking.", "thought": True}], "role": "model"}, "index": 0}]},
-        {"candidates": [{"content": {"parts": [
-            {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}, "thoughtSignature": "c2ln"},
-            {"functionCall": {"name": "get_weather", "args": {"city": "Rome"}}}], "role": "model"},
-            "finishReason": "STOP", "index": 0}],
-         "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 12, "thoughtsTokenCount": 3,
-                           "totalTokenCount": 25}},
-    )])
+    emu.queue_stream(
+        "gemini",
+        [
+            _sse(
+                {
+                    "candidates": [
+                        {"content": {"parts": [{"text": "Checking.", "thought": True}], "role": "model"}, "index": 0}
+                    ]
+                },
+                {
+                    "candidates": [
+                        {
+                            "content": {
+                                "parts": [
+                                    {
+                                        "functionCall": {"name": "get_weather", "args": {"city": "Paris"}},
+                                        "thoughtSignature": "c2ln",
+                                    },
+                                    {"functionCall": {"name": "get_weather", "args": {"city": "Rome"}}},
+                                ],
+                                "role": "model",
+                            },
+                            "finishReason": "STOP",
+                            "index": 0,
+                        }
+                    ],
+                    "usageMetadata": {
+                        "promptTokenCount": 10,
+                        "candidatesTokenCount": 12,
+                        "thoughtsTokenCount": 3,
+                        "totalTokenCount": 25,
+                    },
+                },
+            )
+        ],
+    )
     stream = client.chat(MODEL, "Weather?", stream=True, tools=[WEATHER])
     events = list(stream)
     kinds = [type(e) for e in events]
-    assert kinds == [ReasoningDelta, ToolCallStart, ToolCallDelta, ToolCallEnd, ToolCallStart, ToolCallDelta,
-                     ToolCallEnd, UsageEvent, FinishEvent]
+    assert kinds == [
+        ReasoningDelta,
+        ToolCallStart,
+        ToolCallDelta,
+        ToolCallEnd,
+        ToolCallStart,
+        ToolCallDelta,
+        ToolCallEnd,
+        UsageEvent,
+        FinishEvent,
+    ]
     assert events[1] == ToolCallStart(index=0, id="call_0", name="get_weather")
     assert events[2] == ToolCallDelta(index=0, arguments='{"city": "Paris"}')
     final = stream.get_final_response()
     assert final.finish_reason == "tool_calls"
-    assert [(c.id, c.arguments) for c in final.tool_calls] == [("call_0", {"city": "Paris"}), ("call_1", {"city": "Rome"})]
+    assert [(c.id, c.arguments) for c in final.tool_calls] == [
+        ("call_0", {"city": "Paris"}),
+        ("call_1", {"city": "Rome"}),
+    ]
     assert final.tool_calls[0].provider_data == {"thoughtSignature": "c2ln", "synthetic_id": True}
     assert final.reasoning == "Checking."
     assert (final.usage.input_tokens, final.usage.output_tokens) == (10, 15)
@@ -441,14 +589,19 @@ def test_count_tokens(emu, client) -> None:
     assert req.path == "/gemini/v1beta/models/gemini-2.5-flash:countTokens"
     assert req.json() == {"contents": [{"role": "user", "parts": [{"text": "Hello there, Gemini"}]}]}
     assert n == 3
-    n = client.count_tokens(MODEL, [{"role": "system", "content": "Be terse."},
-                                    {"role": "user", "content": "Hello there, Gemini"}], tools=[WEATHER])
-    assert emu.last_request.json() == {"generateContentRequest": {
-        "model": "models/gemini-2.5-flash",
-        "contents": [{"role": "user", "parts": [{"text": "Hello there, Gemini"}]}],
-        "systemInstruction": {"parts": [{"text": "Be terse."}]},
-        "tools": [{"functionDeclarations": [WEATHER_DECL]}],
-    }}
+    n = client.count_tokens(
+        MODEL,
+        [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "Hello there, Gemini"}],
+        tools=[WEATHER],
+    )
+    assert emu.last_request.json() == {
+        "generateContentRequest": {
+            "model": "models/gemini-2.5-flash",
+            "contents": [{"role": "user", "parts": [{"text": "Hello there, Gemini"}]}],
+            "systemInstruction": {"parts": [{"text": "Be terse."}]},
+            "tools": [{"functionDeclarations": [WEATHER_DECL]}],
+        }
+    }
     assert n == 5
 
 
@@ -507,8 +660,11 @@ def test_emulator_auth_and_strictness(emu) -> None:
     r = httpx.post(f"{base}/models/gemini-2.5-flash:generateContent", params={"key": "k"}, json=bad)
     assert r.status_code == 400 and r.json()["error"]["message"] == "Please use a valid role: user, model."
     r = httpx.post(f"{base}/models/gemini-2.5-flash:generateContent", params={"key": "k"}, json={**body, "x": 1})
-    assert r.json()["error"] == {"code": 400, "status": "INVALID_ARGUMENT",
-                                 "message": 'Invalid JSON payload received. Unknown name "x": Cannot find field.'}
+    assert r.json()["error"] == {
+        "code": 400,
+        "status": "INVALID_ARGUMENT",
+        "message": 'Invalid JSON payload received. Unknown name "x": Cannot find field.',
+    }
 
 
 def test_emulator_wrong_key_is_api_key_invalid() -> None:
@@ -516,7 +672,7 @@ def test_emulator_wrong_key_is_api_key_invalid() -> None:
 
     with emulator(require_key="right") as emu:
         client = emu.client()
-        with pytest.raises(llmkit.BadRequestError, match="API key not valid") as info:
+        with pytest.raises(llmkit.AuthenticationError, match="API key not valid") as info:
             client.chat(MODEL, "Hi")
         assert info.value.body["error"]["details"][0]["reason"] == "API_KEY_INVALID"
         client.close()
@@ -562,11 +718,25 @@ def test_async_chat_and_stream(emu) -> None:
 def test_daily_quota_is_not_retried() -> None:
     from llmkit.testing import emulator
 
-    body = {"error": {"code": 429, "message": "You exceeded your current quota", "status": "RESOURCE_EXHAUSTED",
-                      "details": [{"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [
-                          {"quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
-                           "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier"}]},
-                          {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.01s"}]}}
+    body = {
+        "error": {
+            "code": 429,
+            "message": "You exceeded your current quota",
+            "status": "RESOURCE_EXHAUSTED",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                    "violations": [
+                        {
+                            "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                            "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+                        }
+                    ],
+                },
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.01s"},
+            ],
+        }
+    }
     with emulator() as emu:
         client = emu.client(max_retries=2)
         emu.queue_json("gemini", body, status=429)

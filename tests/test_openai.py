@@ -106,9 +106,7 @@ def test_plain_chat_exact_wire(emu, client) -> None:
 
 def test_tool_call_response_fixture_parsed(emu, client) -> None:
     emu.queue_json("openai", TOOL_RESPONSE)
-    resp = client.chat(
-        MODEL, "Weather in Boston?", tools=[WEATHER], tool_choice="required", parallel_tool_calls=False
-    )
+    resp = client.chat(MODEL, "Weather in Boston?", tools=[WEATHER], tool_choice="required", parallel_tool_calls=False)
     body = emu.last_request.json()
     assert body["tools"] == [WEATHER]
     assert body["tool_choice"] == "required" and body["parallel_tool_calls"] is False
@@ -357,9 +355,7 @@ def test_retries_count_exactly(emu) -> None:
 def test_html_error_page_from_a_proxy(emu, client) -> None:
     emu.queue(
         "openai",
-        EmuResponse(
-            status=502, headers={"content-type": "text/html"}, body=b"<html><body>Bad gateway</body></html>"
-        ),
+        EmuResponse(status=502, headers={"content-type": "text/html"}, body=b"<html><body>Bad gateway</body></html>"),
     )
     with pytest.raises(llmkit.ServerError, match="non-JSON body"):
         client.chat(MODEL, "x")
@@ -420,9 +416,7 @@ def test_native_client_typed(emu, client) -> None:
         "max_completion_tokens": 5,
     }
     chunks = list(
-        native.create_chat_completion_stream(
-            {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "yo"}]}
-        )
+        native.create_chat_completion_stream({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "yo"}]})
     )
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "You said: yo"
     model = native.retrieve_model("gpt-4o")

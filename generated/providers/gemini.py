@@ -204,26 +204,6 @@ class GoogleGeminiClient(NativeClient):
             extra_query=extra_query,
         )
 
-    def stream_generate_content(
-        self,
-        model: str,
-        body: wire.GenerateContentRequest | Mapping[str, Any],
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-    ) -> wire.GenerateContentResponse:
-        """Generate an answer as server-sent events, one GenerateContentResponse chunk each."""
-        return self._call(
-            SPEC.operations["stream_generate_content"],
-            body,
-            wire.GenerateContentResponse,
-            path_params={
-                "model": model,
-            },
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-        )
-
     def stream_generate_content_stream(
         self,
         model: str,
@@ -237,6 +217,7 @@ class GoogleGeminiClient(NativeClient):
             SPEC.operations["stream_generate_content"],
             body,
             wire.GenerateContentResponse,
+            stream_flag=False,
             path_params={
                 "model": model,
             },
@@ -325,26 +306,6 @@ class AsyncGoogleGeminiClient(AsyncNativeClient):
             extra_query=extra_query,
         )
 
-    async def stream_generate_content(
-        self,
-        model: str,
-        body: wire.GenerateContentRequest | Mapping[str, Any],
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-    ) -> wire.GenerateContentResponse:
-        """Generate an answer as server-sent events, one GenerateContentResponse chunk each."""
-        return await self._call(
-            SPEC.operations["stream_generate_content"],
-            body,
-            wire.GenerateContentResponse,
-            path_params={
-                "model": model,
-            },
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-        )
-
     def stream_generate_content_stream(
         self,
         model: str,
@@ -358,6 +319,7 @@ class AsyncGoogleGeminiClient(AsyncNativeClient):
             SPEC.operations["stream_generate_content"],
             body,
             wire.GenerateContentResponse,
+            stream_flag=False,
             path_params={
                 "model": model,
             },

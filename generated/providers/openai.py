@@ -24,12 +24,7 @@ SPEC = ProviderSpec(
     docs_url="https://platform.openai.com/docs/api-reference",
     wire_module="llmkit.generated.wire.openai_chat",
     auth=AuthSpec(
-        scheme="header",
-        header="Authorization",
-        prefix="Bearer ",
-        param=None,
-        setting="api_key",
-        required=True,
+        scheme="header", header="Authorization", prefix="Bearer ", param=None, setting="api_key", required=True
     ),
     settings=(
         SettingSpec(
@@ -157,6 +152,7 @@ class OpenAIClient(NativeClient):
             SPEC.operations["create_chat_completion"],
             body,
             wire.ChatCompletionChunk,
+            stream_flag=True,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -232,6 +228,7 @@ class AsyncOpenAIClient(AsyncNativeClient):
             SPEC.operations["create_chat_completion"],
             body,
             wire.ChatCompletionChunk,
+            stream_flag=True,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,

@@ -96,12 +96,8 @@ class CompletionUsage:
     prompt_tokens: int = _wire_field("prompt_tokens")
     completion_tokens: int = _wire_field("completion_tokens")
     total_tokens: int = _wire_field("total_tokens")
-    prompt_tokens_details: PromptTokensDetails | None = _wire_field(
-        "prompt_tokens_details", default=None
-    )
-    completion_tokens_details: CompletionTokensDetails | None = _wire_field(
-        "completion_tokens_details", default=None
-    )
+    prompt_tokens_details: PromptTokensDetails | None = _wire_field("prompt_tokens_details", default=None)
+    completion_tokens_details: CompletionTokensDetails | None = _wire_field("completion_tokens_details", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 
@@ -126,18 +122,14 @@ class CreateChatCompletionRequest:
     safety_identifier: str | None = _wire_field("safety_identifier", default=None)
     prompt_cache_key: str | None = _wire_field("prompt_cache_key", default=None)
     tools: list[ChatTool] | None = _wire_field("tools", default=None)
-    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = _wire_field(
-        "tool_choice", default=None
-    )
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = _wire_field("tool_choice", default=None)
     parallel_tool_calls: bool | None = _wire_field("parallel_tool_calls", default=None)
-    response_format: (
-        ResponseFormatText | ResponseFormatJsonObject | ResponseFormatJsonSchema | None
-    ) = _wire_field("response_format", default=None)
+    response_format: ResponseFormatText | ResponseFormatJsonObject | ResponseFormatJsonSchema | None = _wire_field(
+        "response_format", default=None
+    )
     stream: bool | None = _wire_field("stream", default=None)
     stream_options: StreamOptions | None = _wire_field("stream_options", default=None)
-    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = _wire_field(
-        "reasoning_effort", default=None
-    )
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = _wire_field("reasoning_effort", default=None)
     verbosity: Literal["low", "medium", "high"] | None = _wire_field("verbosity", default=None)
     store: bool | None = _wire_field("store", default=None)
     metadata: dict[str, str] | None = _wire_field("metadata", default=None)
@@ -200,9 +192,7 @@ class FileRef:
     additional_properties: dict[str, Any] = _extra_field()
 
 
-FinishReason: TypeAlias = (
-    Literal["stop", "length", "tool_calls", "content_filter", "function_call"] | str
-)
+FinishReason: TypeAlias = Literal["stop", "length", "tool_calls", "content_filter", "function_call"] | str
 """
 Why generation stopped (open enum).
 """
@@ -394,6 +384,4 @@ class UserMessage:
     additional_properties: dict[str, Any] = _extra_field()
 
 
-ChatMessage: TypeAlias = (
-    SystemMessage | DeveloperMessage | UserMessage | AssistantMessage | ToolMessage
-)
+ChatMessage: TypeAlias = SystemMessage | DeveloperMessage | UserMessage | AssistantMessage | ToolMessage

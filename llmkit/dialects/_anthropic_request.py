@@ -45,6 +45,7 @@ _COUNT_KEYS = frozenset(
     {"model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers", "context_management"}
 )
 
+
 def _cache(block: dict[str, Any], cache_control: dict[str, Any] | None) -> dict[str, Any]:
     if cache_control:
         block["cache_control"] = cache_control
@@ -217,8 +218,9 @@ def _thinking(req: ChatRequest, provider: str) -> tuple[dict[str, Any] | None, i
             return {"type": "disabled"}, None
         if req.reasoning_effort not in EFFORT_BUDGETS:
             raise ConfigError(
-                f"unknown reasoning_effort {req.reasoning_effort!r}; use one of "
-                f"{', '.join(EFFORT_BUDGETS)} or 'none'", provider=provider)
+                f"unknown reasoning_effort {req.reasoning_effort!r}; use one of {', '.join(EFFORT_BUDGETS)} or 'none'",
+                provider=provider,
+            )
         budget = EFFORT_BUDGETS[req.reasoning_effort]
     else:
         return None, None
@@ -237,16 +239,21 @@ def _json_tool(req: ChatRequest, ctx: CallContext, thinking: bool) -> dict[str, 
     if req.tools:
         raise UnsupportedFeatureError(
             f"{where}: response_format cannot be combined with tools (structured output is a forced tool here)",
-            provider=ctx.provider, code="json_schema")
+            provider=ctx.provider,
+            code="json_schema",
+        )
     if thinking:
         raise UnsupportedFeatureError(
             f"{where}: response_format cannot be combined with thinking (Anthropic forbids forced tools with it)",
-            provider=ctx.provider, code="json_schema")
+            provider=ctx.provider,
+            code="json_schema",
+        )
     js = rf.get("json_schema") or {}
     schema = dict(js.get("schema") or {}) if kind == "json_schema" else {"type": "object"}
     if schema.get("type") != "object":
         raise UnsupportedFeatureError(
-            f"{where}: a response_format schema must have an object root", provider=ctx.provider, code="json_schema")
+            f"{where}: a response_format schema must have an object root", provider=ctx.provider, code="json_schema"
+        )
     desc = "Answer by calling this tool; its input is the JSON response."
     if js.get("description"):
         desc += f" {js['description']}"
@@ -262,8 +269,8 @@ def _max_tokens(req: ChatRequest, ctx: CallContext, budget: int | None) -> int:
     if req.max_tokens is not None:
         if budget is not None and budget >= req.max_tokens:
             raise ConfigError(
-                f"the thinking budget ({budget}) must be less than max_tokens ({req.max_tokens})",
-                provider=ctx.provider)
+                f"the thinking budget ({budget}) must be less than max_tokens ({req.max_tokens})", provider=ctx.provider
+            )
         return req.max_tokens
     info = ctx.model_info
     mt = info.max_output_tokens if info is not None and info.max_output_tokens else DEFAULT_MAX_TOKENS
@@ -272,12 +279,12 @@ def _max_tokens(req: ChatRequest, ctx: CallContext, budget: int | None) -> int:
     return mt
 
 
-
 def build_body(req: ChatRequest, ctx: CallContext, *, count: bool) -> dict[str, Any]:
     """The Messages body for a chat call (`count=False`) or a count_tokens call (`count=True`)."""
     if req.seed is not None:
-        raise UnsupportedFeatureError(f"{ctx.provider}/{req.model} does not support seed",
-                                      provider=ctx.provider, code="seed")
+        raise UnsupportedFeatureError(
+            f"{ctx.provider}/{req.model} does not support seed", provider=ctx.provider, code="seed"
+        )
     thinking, budget = _thinking(req, ctx.provider)
     system, messages = convert_messages(req.messages)
     body: dict[str, Any] = {"model": req.model}

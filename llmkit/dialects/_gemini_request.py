@@ -29,16 +29,30 @@ from .._types import (
 __all__ = ["EFFORT_BUDGETS", "SIGNATURE", "SYNTHETIC", "build_body", "model_path"]
 
 EFFORT_BUDGETS: dict[str, int] = {
-    "none": 0, "minimal": 0, "low": 1024, "medium": 8192, "high": 24576,
+    "none": 0,
+    "minimal": 0,
+    "low": 1024,
+    "medium": 8192,
+    "high": 24576,
 }
 
 _MIME_BY_EXT = {
-    "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif",
-    "webp": "image/webp", "heic": "image/heic", "heif": "image/heif", "pdf": "application/pdf",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "heic": "image/heic",
+    "heif": "image/heif",
+    "pdf": "application/pdf",
 }
 
 _MODES = {
-    "auto": "AUTO", "none": "NONE", "required": "ANY", "any": "ANY", "validated": "VALIDATED",
+    "auto": "AUTO",
+    "none": "NONE",
+    "required": "ANY",
+    "any": "ANY",
+    "validated": "VALIDATED",
 }
 SIGNATURE = "thoughtSignature"
 SYNTHETIC = "synthetic_id"
@@ -46,7 +60,7 @@ SYNTHETIC = "synthetic_id"
 
 def model_path(model: str) -> str:
     # Users may write the resource name (`models/gemini-2.5-flash`); the path adds `models/`.
-    return model[len("models/"):] if model.startswith("models/") else model
+    return model[len("models/") :] if model.startswith("models/") else model
 
 
 def _guess_mime(url: str, default: str) -> str:
@@ -55,13 +69,10 @@ def _guess_mime(url: str, default: str) -> str:
     return _MIME_BY_EXT.get(ext, default)
 
 
-def _media(
-    url: str | None, data: bytes | None, media_type: str | None, default: str
-) -> dict[str, Any]:
+def _media(url: str | None, data: bytes | None, media_type: str | None, default: str) -> dict[str, Any]:
     """bytes and data: URLs go inline (base64); other URLs by reference as fileData."""
     if data is not None:
-        return {"inlineData": {"mimeType": media_type or default,
-                               "data": base64.b64encode(data).decode("ascii")}}
+        return {"inlineData": {"mimeType": media_type or default, "data": base64.b64encode(data).decode("ascii")}}
     assert url is not None
     inline = split_data_url(url)
     if inline is not None:
@@ -120,9 +131,7 @@ def _model_parts(m: Message) -> list[dict[str, Any]]:
     return out
 
 
-def _function_response(
-    m: Message, names: dict[str, tuple[str, bool]], provider: str
-) -> dict[str, Any]:
+def _function_response(m: Message, names: dict[str, tuple[str, bool]], provider: str) -> dict[str, Any]:
     known = names.get(m.tool_call_id or "")
     name = m.name or (known[0] if known else None)
     if not name:
@@ -165,8 +174,7 @@ def _contents(messages: list[Message], provider: str) -> tuple[list[dict[str, An
         elif m.role == "tool":
             part = _function_response(m, names, provider)
             last = contents[-1] if contents else None
-            if last and last["role"] == "user" and all("functionResponse" in p
-                                                       for p in last["parts"]):
+            if last and last["role"] == "user" and all("functionResponse" in p for p in last["parts"]):
                 last["parts"].append(part)
             else:
                 contents.append({"role": "user", "parts": [part]})
@@ -211,8 +219,12 @@ def _merge(into: dict[str, Any], extra: dict[str, Any]) -> None:
 
 def _generation_config(req: ChatRequest) -> dict[str, Any]:
     gc: dict[str, Any] = {}
-    for key, value in (("maxOutputTokens", req.max_tokens), ("temperature", req.temperature),
-                       ("topP", req.top_p), ("seed", req.seed)):
+    for key, value in (
+        ("maxOutputTokens", req.max_tokens),
+        ("temperature", req.temperature),
+        ("topP", req.top_p),
+        ("seed", req.seed),
+    ):
         if value is not None:
             gc[key] = value
     if req.stop:
@@ -226,14 +238,10 @@ def _generation_config(req: ChatRequest) -> dict[str, Any]:
     budget = req.reasoning_budget
     if budget is None and req.reasoning_effort is not None:
         if req.reasoning_effort not in EFFORT_BUDGETS:
-            raise ConfigError(
-                f"reasoning_effort must be one of {sorted(EFFORT_BUDGETS)}, "
-                f"got {req.reasoning_effort!r}"
-            )
+            raise ConfigError(f"reasoning_effort must be one of {sorted(EFFORT_BUDGETS)}, got {req.reasoning_effort!r}")
         budget = EFFORT_BUDGETS[req.reasoning_effort]
     if budget is not None:
-        gc["thinkingConfig"] = {"thinkingBudget": budget, "includeThoughts": True} if budget else {
-            "thinkingBudget": 0}
+        gc["thinkingConfig"] = {"thinkingBudget": budget, "includeThoughts": True} if budget else {"thinkingBudget": 0}
     return gc
 
 
@@ -255,4 +263,3 @@ def build_body(req: ChatRequest, provider: str, *, with_config: bool = True) -> 
         if extra:
             _merge(body, extra)
     return body
-

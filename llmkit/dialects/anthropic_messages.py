@@ -84,8 +84,9 @@ def _usage(input_tokens: int, output_tokens: int, cache_write: int | None, cache
     """Anthropic's input_tokens excludes cache reads and writes; the unified count includes them."""
     w = cache_write or 0
     r = cache_read or 0
-    return Usage(input_tokens=input_tokens + w + r, output_tokens=output_tokens,
-                 cached_input_tokens=r, cache_write_tokens=w)
+    return Usage(
+        input_tokens=input_tokens + w + r, output_tokens=output_tokens, cached_input_tokens=r, cache_write_tokens=w
+    )
 
 
 def _str(v: Any) -> str | None:
@@ -99,8 +100,7 @@ class AnthropicMessagesDialect:
 
     def chat_request(self, req: ChatRequest, ctx: CallContext) -> WireRequest:
         op = ctx.spec.operations["create_message"]
-        return WireRequest(method=op.method, path=op.path, body=build_body(req, ctx, count=False),
-                           stream=req.stream)
+        return WireRequest(method=op.method, path=op.path, body=build_body(req, ctx, count=False), stream=req.stream)
 
     def parse_chat(self, data: Any, ctx: CallContext) -> ChatResponse:
         msg = structure(data, wire.Message)
@@ -128,8 +128,11 @@ class AnthropicMessagesDialect:
         else:
             content = parts
         u = msg.usage
-        usage = (_usage(u.input_tokens, u.output_tokens, u.cache_creation_input_tokens, u.cache_read_input_tokens)
-                 if u is not None else Usage())
+        usage = (
+            _usage(u.input_tokens, u.output_tokens, u.cache_creation_input_tokens, u.cache_read_input_tokens)
+            if u is not None
+            else Usage()
+        )
         return ChatResponse(
             id=msg.id,
             provider=ctx.provider,
@@ -204,8 +207,9 @@ class _Decoder:
 
     def _raise(self, payload: dict[str, Any]) -> None:
         info = DIALECT.error_info(0, payload)
-        raise error_for_status(None, info, provider=self.ctx.provider, body=payload,
-                               request_id=_str(payload.get("request_id")))
+        raise error_for_status(
+            None, info, provider=self.ctx.provider, body=payload, request_id=_str(payload.get("request_id"))
+        )
 
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
         out: list[StreamEvent] = []
@@ -222,8 +226,10 @@ class _Decoder:
         try:
             payload = json.loads(event.data)
         except ValueError:
-            raise StreamError(f"{self.ctx.provider} sent a stream event that is not JSON: {event.data[:200]!r}",
-                              provider=self.ctx.provider)
+            raise StreamError(
+                f"{self.ctx.provider} sent a stream event that is not JSON: {event.data[:200]!r}",
+                provider=self.ctx.provider,
+            )
         if not isinstance(payload, dict):
             return out
         kind = payload.get("type") or event.event
@@ -242,8 +248,12 @@ class _Decoder:
             self.acc.model = m.model
             if m.usage is not None:
                 u = m.usage
-                self.tokens = [u.input_tokens, u.output_tokens, u.cache_creation_input_tokens or 0,
-                               u.cache_read_input_tokens or 0]
+                self.tokens = [
+                    u.input_tokens,
+                    u.output_tokens,
+                    u.cache_creation_input_tokens or 0,
+                    u.cache_read_input_tokens or 0,
+                ]
                 self._usage_event(out)
         elif isinstance(ev, wire.ContentBlockStartEvent):
             self._start(ev.index, ev.content_block, out)
@@ -257,8 +267,11 @@ class _Decoder:
             if ev.usage is not None:
                 u2 = ev.usage
                 self.tokens[1] = u2.output_tokens
-                for slot, value in ((0, u2.input_tokens), (2, u2.cache_creation_input_tokens),
-                                    (3, u2.cache_read_input_tokens)):
+                for slot, value in (
+                    (0, u2.input_tokens),
+                    (2, u2.cache_creation_input_tokens),
+                    (3, u2.cache_read_input_tokens),
+                ):
                     if value is not None:
                         self.tokens[slot] = value
                 self._usage_event(out)
@@ -322,8 +335,12 @@ class _Decoder:
         self.done = True
         for index in list(self.kinds):
             self._block_stop(index, out)
-        self._emit(out, FinishEvent(finish_reason=finish_reason(self.finish_raw, self.json_mode),
-                                    raw_finish_reason=self.finish_raw))
+        self._emit(
+            out,
+            FinishEvent(
+                finish_reason=finish_reason(self.finish_raw, self.json_mode), raw_finish_reason=self.finish_raw
+            ),
+        )
 
     def end(self) -> list[StreamEvent]:
         if not self.done:

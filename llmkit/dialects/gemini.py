@@ -80,7 +80,6 @@ def finish_reason(raw: str | None, has_calls: bool = False) -> FinishReason:
     return _FINISH.get(raw or "", "other")
 
 
-
 class _Parsed:
     """The parts of one candidate (or one stream chunk) in unified form."""
 
@@ -97,11 +96,15 @@ class _Parsed:
                 if not fc.id:
                     data[SYNTHETIC] = True
                 args = fc.args or {}
-                self.calls.append(ToolCall(
-                    id=fc.id or f"call_{first_call + len(self.calls)}", name=fc.name,
-                    arguments=args,
-                    raw_arguments=json.dumps(args, ensure_ascii=False), provider_data=data or None,
-                ))
+                self.calls.append(
+                    ToolCall(
+                        id=fc.id or f"call_{first_call + len(self.calls)}",
+                        name=fc.name,
+                        arguments=args,
+                        raw_arguments=json.dumps(args, ensure_ascii=False),
+                        provider_data=data or None,
+                    )
+                )
             elif p.thought:
                 self.items.append(ReasoningPart(text=p.text or "", signature=sig))
             elif p.text is not None:
@@ -114,9 +117,7 @@ class _Parsed:
                 self.items.append(TextPart(text=p.text))
             elif p.inline_data is not None:
                 blob = p.inline_data
-                self.items.append(
-                    ImagePart(data=base64.b64decode(blob.data), media_type=blob.mime_type)
-                )
+                self.items.append(ImagePart(data=base64.b64decode(blob.data), media_type=blob.mime_type))
             elif sig:
                 self.items.append(ReasoningPart(signature=sig))
 
@@ -133,15 +134,14 @@ def _usage(u: wire.UsageMetadata | None) -> Usage:
     )
 
 
-def _blocked(
-    resp: wire.GenerateContentResponse, data: Any, provider: str
-) -> ContentFilterError | None:
+def _blocked(resp: wire.GenerateContentResponse, data: Any, provider: str) -> ContentFilterError | None:
     fb = resp.prompt_feedback
     if resp.candidates or fb is None or fb.block_reason is None:
         return None
     reason = str(fb.block_reason)
-    return ContentFilterError(f"{provider} blocked the prompt (blockReason {reason})",
-                              provider=provider, body=data, code=reason)
+    return ContentFilterError(
+        f"{provider} blocked the prompt (blockReason {reason})", provider=provider, body=data, code=reason
+    )
 
 
 def _candidate(resp: wire.GenerateContentResponse) -> wire.Candidate | None:
@@ -187,9 +187,7 @@ class GeminiDialect:
             raise blocked
         cand = _candidate(resp)
         if cand is None:
-            raise BadRequestError(
-                f"{ctx.provider} returned no candidates", provider=ctx.provider, body=data
-            )
+            raise BadRequestError(f"{ctx.provider} returned no candidates", provider=ctx.provider, body=data)
         parsed = _Parsed(cand.content.parts if cand.content else None, 0)
         content: str | list[ContentPart]
         if all(isinstance(p, TextPart) for p in parsed.items):
@@ -251,8 +249,7 @@ class GeminiDialect:
         else:  # a system instruction or tools are counted only inside a generateContentRequest
             body = {"generateContentRequest": {"model": f"models/{model}", **inner}}
         op = ctx.spec.operations["count_tokens"]
-        return WireRequest(method=op.method, path=expand_path(op.path, model=model), body=body,
-                           query=dict(op.query))
+        return WireRequest(method=op.method, path=expand_path(op.path, model=model), body=body, query=dict(op.query))
 
     def parse_count_tokens(self, data: Any, ctx: CallContext) -> int:
         return structure(data, wire.CountTokensResponse).total_tokens or 0
@@ -288,8 +285,10 @@ class GeminiStreamDecoder:
         try:
             payload = json.loads(event.data)
         except ValueError:
-            raise StreamError(f"{self.ctx.provider} sent a stream event that is not JSON: "
-                              f"{event.data[:200]!r}", provider=self.ctx.provider)
+            raise StreamError(
+                f"{self.ctx.provider} sent a stream event that is not JSON: {event.data[:200]!r}",
+                provider=self.ctx.provider,
+            )
         _raise_if_error(payload, self.ctx.provider)
         chunk = structure(payload, wire.GenerateContentResponse)
         blocked = _blocked(chunk, payload, self.ctx.provider)
@@ -329,16 +328,14 @@ class GeminiStreamDecoder:
                 pass
         if not self.saw_finish:
             raise StreamError(
-                f"{self.ctx.provider} stream closed without a finishReason: "
-                "the answer may be cut short",
+                f"{self.ctx.provider} stream closed without a finishReason: the answer may be cut short",
                 provider=self.ctx.provider,
             )
         out: list[StreamEvent] = []
         for index in self.acc.open_calls():
             self._emit(out, self.acc.close_tool_call(index))
         raw = self.finish_raw
-        self._emit(out, FinishEvent(finish_reason=finish_reason(raw, bool(self.acc.calls)),
-                                    raw_finish_reason=raw))
+        self._emit(out, FinishEvent(finish_reason=finish_reason(raw, bool(self.acc.calls)), raw_finish_reason=raw))
         return out
 
 

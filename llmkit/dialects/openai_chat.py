@@ -207,9 +207,7 @@ class OpenAIChatDialect:
         if isinstance(err, str):
             return ErrorInfo(message=err)
         if isinstance(data, dict) and isinstance(data.get("message"), str):
-            return ErrorInfo(
-                message=data["message"], code=_str(data.get("code")), type=_str(data.get("type"))
-            )
+            return ErrorInfo(message=data["message"], code=_str(data.get("code")), type=_str(data.get("type")))
         return ErrorInfo(message=json.dumps(data)[:500])
 
     def count_tokens_request(self, req: ChatRequest, ctx: CallContext) -> WireRequest:
@@ -232,9 +230,7 @@ def _parse_args(raw: str, provider: str) -> dict[str, Any]:
     try:
         args = json.loads(raw) if raw.strip() else {}
     except ValueError as exc:
-        raise BadRequestError(
-            f"{provider} returned tool arguments that are not JSON: {exc}", provider=provider
-        )
+        raise BadRequestError(f"{provider} returned tool arguments that are not JSON: {exc}", provider=provider)
     if not isinstance(args, dict):
         raise BadRequestError(f"{provider} returned tool arguments that are not an object", provider=provider)
     return args
@@ -305,9 +301,7 @@ class _Decoder:
             for tc in d.tool_calls or []:
                 fn = tc.function
                 if tc.index not in self.acc.calls:
-                    self._emit(
-                        out, ToolCallStart(index=tc.index, id=tc.id or "", name=(fn.name if fn else "") or "")
-                    )
+                    self._emit(out, ToolCallStart(index=tc.index, id=tc.id or "", name=(fn.name if fn else "") or ""))
                 if fn is not None and fn.arguments:
                     self._emit(out, ToolCallDelta(index=tc.index, arguments=fn.arguments))
             if choice.finish_reason is not None:
@@ -324,12 +318,8 @@ class _Decoder:
             end = self.acc.close_tool_call(index)
             self._emit(out, end)
         if not self.saw_finish:
-            raise StreamError(
-                f"{self.ctx.provider} stream ended without a finish reason", provider=self.ctx.provider
-            )
-        self._emit(
-            out, FinishEvent(finish_reason=finish_reason(self.finish_raw), raw_finish_reason=self.finish_raw)
-        )
+            raise StreamError(f"{self.ctx.provider} stream ended without a finish reason", provider=self.ctx.provider)
+        self._emit(out, FinishEvent(finish_reason=finish_reason(self.finish_raw), raw_finish_reason=self.finish_raw))
 
     def _raise_error_body(self, text: str) -> None:
         try:

@@ -92,8 +92,11 @@ class AnthropicHandler:
 
     def error(self, status: int, message: str, kind: str = "") -> EmuResponse:
         rid = f"req_emu{next(_IDS):06d}"
-        body = {"type": "error", "error": {"type": kind or _STATUS_TYPES.get(status, "api_error"),
-                                           "message": message}, "request_id": rid}
+        body = {
+            "type": "error",
+            "error": {"type": kind or _STATUS_TYPES.get(status, "api_error"), "message": message},
+            "request_id": rid,
+        }
         return EmuResponse.json(body, status, {"request-id": rid})
 
     def handle(self, req: EmuRequest, emu: Emulator) -> EmuResponse:
@@ -115,7 +118,7 @@ class AnthropicHandler:
             if req.subpath == "/v1/models" and req.method == "GET":
                 return EmuResponse.json(_model_list())
             if req.subpath.startswith("/v1/models/") and req.method == "GET":
-                mid = unquote(req.subpath[len("/v1/models/"):])
+                mid = unquote(req.subpath[len("/v1/models/") :])
                 info = _models().get(mid)
                 if info is None:
                     raise _Reject(404, f"model: {mid}")
@@ -132,8 +135,11 @@ class AnthropicHandler:
         if body.max_tokens < 1:
             raise _Reject(400, "max_tokens: Input should be greater than or equal to 1")
         if body.max_tokens > limit:
-            raise _Reject(400, f"max_tokens: {body.max_tokens} > {limit}, which is the maximum allowed "
-                               f"number of output tokens for {_dated(body.model, info)}")
+            raise _Reject(
+                400,
+                f"max_tokens: {body.max_tokens} > {limit}, which is the maximum allowed "
+                f"number of output tokens for {_dated(body.model, info)}",
+            )
         _check_messages(body.messages)
         _check_tools(body.tools)
         thinking = _check_thinking(body)
@@ -147,12 +153,22 @@ class AnthropicHandler:
         msg_id = f"msg_emu{hashlib.sha256(req.body).hexdigest()[:20]}"
         blocks = _content(p, len(body.messages))
         if body.stream:
-            return EmuResponse.sse(_stream(msg_id, model, blocks, stop_reason, stop_seq, usage),
-                                   {"request-id": "req_emu_stream"})
-        return EmuResponse.json({
-            "id": msg_id, "type": "message", "role": "assistant", "model": model, "content": blocks,
-            "stop_reason": stop_reason, "stop_sequence": stop_seq, "usage": usage,
-        }, headers={"request-id": "req_emu"})
+            return EmuResponse.sse(
+                _stream(msg_id, model, blocks, stop_reason, stop_seq, usage), {"request-id": "req_emu_stream"}
+            )
+        return EmuResponse.json(
+            {
+                "id": msg_id,
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": blocks,
+                "stop_reason": stop_reason,
+                "stop_sequence": stop_seq,
+                "usage": usage,
+            },
+            headers={"request-id": "req_emu"},
+        )
 
     def _count(self, req: EmuRequest) -> EmuResponse:
         data = _json_body(req, ("model", "messages"))
@@ -161,8 +177,9 @@ class AnthropicHandler:
         _check_messages(body.messages)
         _check_tools(body.tools)
         segments, _ = _segments(body.tools, body.system, body.messages)
-        return EmuResponse.json({"input_tokens": max(count_tokens(" ".join(segments)), 1)},
-                                headers={"request-id": "req_emu"})
+        return EmuResponse.json(
+            {"input_tokens": max(count_tokens(" ".join(segments)), 1)}, headers={"request-id": "req_emu"}
+        )
 
 
 # --- validation ---------------------------------------------------------------------------------
@@ -181,8 +198,11 @@ def _json_body(req: EmuRequest, required: tuple[str, ...]) -> dict[str, Any]:
     for i, m in enumerate(data.get("messages") or []):
         role = m.get("role") if isinstance(m, dict) else None
         if role == "system":
-            raise _Reject(400, 'messages: Unexpected role "system". The Messages API accepts a top-level '
-                               '`system` parameter, not "system" as an input message role.')
+            raise _Reject(
+                400,
+                'messages: Unexpected role "system". The Messages API accepts a top-level '
+                '`system` parameter, not "system" as an input message role.',
+            )
         if role not in ("user", "assistant"):
             raise _Reject(400, f"messages.{i}.role: Input should be 'user' or 'assistant'")
     return data
@@ -223,16 +243,22 @@ def _check_messages(messages: list[wire.MessageParam]) -> None:
         results = [b.tool_use_id for b in nxt or [] if isinstance(b, wire.ToolResultBlockParam)]
         if m.role == "assistant" and uses and nxt is not None and set(uses) - set(results):
             missing = ", ".join(sorted(set(uses) - set(results)))
-            raise _Reject(400, f"messages.{i + 1}: `tool_use` ids were found without `tool_result` blocks "
-                               f"immediately after: {missing}. Each `tool_use` block must have a "
-                               "corresponding `tool_result` block in the next message.")
+            raise _Reject(
+                400,
+                f"messages.{i + 1}: `tool_use` ids were found without `tool_result` blocks "
+                f"immediately after: {missing}. Each `tool_use` block must have a "
+                "corresponding `tool_result` block in the next message.",
+            )
         own = [b.tool_use_id for b in blocks if isinstance(b, wire.ToolResultBlockParam)]
         prev = [b.id for b in _blocks_of(messages[i - 1]) if isinstance(b, wire.ToolUseBlockParam)] if i else []
         stray = [t for t in own if t not in prev]
         if stray:
-            raise _Reject(400, f"messages.{i}.content: unexpected `tool_use_id` found in `tool_result` "
-                               f"blocks: {', '.join(stray)}. Each `tool_result` block must have a "
-                               "corresponding `tool_use` block in the previous message.")
+            raise _Reject(
+                400,
+                f"messages.{i}.content: unexpected `tool_use_id` found in `tool_result` "
+                f"blocks: {', '.join(stray)}. Each `tool_result` block must have a "
+                "corresponding `tool_use` block in the previous message.",
+            )
 
 
 def _check_tools(tools: list[wire.Tool] | None) -> None:
@@ -250,16 +276,22 @@ def _check_thinking(body: wire.CreateMessageRequest) -> bool:
         if t.budget_tokens < 1024:
             raise _Reject(400, "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
         if t.budget_tokens >= body.max_tokens:
-            raise _Reject(400, "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult "
-                               "our documentation at https://docs.claude.com/en/docs/build-with-claude/"
-                               "extended-thinking#max-tokens-and-context-window-size")
+            raise _Reject(
+                400,
+                "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult "
+                "our documentation at https://docs.claude.com/en/docs/build-with-claude/"
+                "extended-thinking#max-tokens-and-context-window-size",
+            )
     on = isinstance(t, (wire.ThinkingConfigEnabled, wire.ThinkingConfigAdaptive))
     if on and isinstance(body.tool_choice, (wire.ToolChoiceAny, wire.ToolChoiceTool)):
         raise _Reject(400, "Thinking may not be enabled when tool_choice forces tool use.")
     if on and body.temperature is not None and body.temperature != 1:
-        raise _Reject(400, "`temperature` may only be set to 1 when thinking is enabled. Please consult "
-                           "our documentation at https://docs.claude.com/en/docs/build-with-claude/"
-                           "extended-thinking#feature-compatibility")
+        raise _Reject(
+            400,
+            "`temperature` may only be set to 1 when thinking is enabled. Please consult "
+            "our documentation at https://docs.claude.com/en/docs/build-with-claude/"
+            "extended-thinking#feature-compatibility",
+        )
     return on
 
 
@@ -280,15 +312,20 @@ def _block_text(b: Any) -> str:
     return ""
 
 
-def _segments(tools: list[wire.Tool] | None, system: Any,
-              messages: list[wire.MessageParam]) -> tuple[list[str], int]:
+def _segments(tools: list[wire.Tool] | None, system: Any, messages: list[wire.MessageParam]) -> tuple[list[str], int]:
     """The prompt in cache order (tools, system, messages) and the index of its last breakpoint."""
     segs: list[str] = []
     cut = -1
     items: list[tuple[str, Any]] = []
     for t in tools or []:
-        items.append((json.dumps({"name": t.name, "description": t.description,
-                                  "input_schema": t.input_schema}, ensure_ascii=False), t.cache_control))
+        items.append(
+            (
+                json.dumps(
+                    {"name": t.name, "description": t.description, "input_schema": t.input_schema}, ensure_ascii=False
+                ),
+                t.cache_control,
+            )
+        )
     if isinstance(system, str):
         items.append((system, None))
     else:
@@ -311,8 +348,11 @@ def _conversation(body: wire.CreateMessageRequest, segments: list[str]) -> Conve
     for m in body.messages:
         blocks = _blocks_of(m)
         if m.role == "user":
-            texts = [m.content] if isinstance(m.content, str) else [
-                b.text for b in blocks if isinstance(b, wire.TextBlockParam)]
+            texts = (
+                [m.content]
+                if isinstance(m.content, str)
+                else [b.text for b in blocks if isinstance(b, wire.TextBlockParam)]
+            )
             if texts:
                 conv.last_user_text = " ".join(texts)
             conv.images += sum(1 for b in blocks if isinstance(b, wire.ImageBlockParam))
@@ -321,8 +361,9 @@ def _conversation(body: wire.CreateMessageRequest, segments: list[str]) -> Conve
     if body.messages[-1].role == "user" and results:
         conv.last_is_tool_result = True
         conv.tool_result_text = " ".join(_block_text(b) for b in results)
-    conv.tools = [{"name": t.name, "parameters": t.input_schema or {}} for t in body.tools or []
-                  if t.type in (None, "custom")]
+    conv.tools = [
+        {"name": t.name, "parameters": t.input_schema or {}} for t in body.tools or [] if t.type in (None, "custom")
+    ]
     tc = body.tool_choice
     conv.tool_choice = tc.name if isinstance(tc, wire.ToolChoiceTool) else (tc.type if tc else None)
     return conv
@@ -376,16 +417,35 @@ def _sse(kind: str, data: dict[str, Any]) -> str:
     return f"event: {kind}\ndata: {json.dumps({'type': kind, **data}, ensure_ascii=False)}\n\n"
 
 
-def _stream(msg_id: str, model: str, blocks: list[dict[str, Any]], stop_reason: str,
-            stop_seq: str | None, usage: dict[str, Any]) -> list[str]:
+def _stream(
+    msg_id: str, model: str, blocks: list[dict[str, Any]], stop_reason: str, stop_seq: str | None, usage: dict[str, Any]
+) -> list[str]:
     start_usage = {**usage, "output_tokens": 1}
-    out = [_sse("message_start", {"message": {
-        "id": msg_id, "type": "message", "role": "assistant", "model": model, "content": [],
-        "stop_reason": None, "stop_sequence": None, "usage": start_usage}})]
+    out = [
+        _sse(
+            "message_start",
+            {
+                "message": {
+                    "id": msg_id,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": start_usage,
+                }
+            },
+        )
+    ]
     for i, b in enumerate(blocks):
         if b["type"] == "thinking":
-            out.append(_sse("content_block_start", {"index": i, "content_block":
-                                                    {"type": "thinking", "thinking": "", "signature": ""}}))
+            out.append(
+                _sse(
+                    "content_block_start",
+                    {"index": i, "content_block": {"type": "thinking", "thinking": "", "signature": ""}},
+                )
+            )
             deltas = [{"type": "thinking_delta", "thinking": c} for c in chunks(b["thinking"])]
             deltas.append({"type": "signature_delta", "signature": b["signature"]})
         elif b["type"] == "text":
@@ -400,17 +460,23 @@ def _stream(msg_id: str, model: str, blocks: list[dict[str, Any]], stop_reason: 
             out.append(_sse("ping", {}))
         out.extend(_sse("content_block_delta", {"index": i, "delta": d}) for d in deltas)
         out.append(_sse("content_block_stop", {"index": i}))
-    final_usage = {k: usage[k] for k in ("input_tokens", "cache_creation_input_tokens",
-                                         "cache_read_input_tokens", "output_tokens")}
-    out.append(_sse("message_delta", {"delta": {"stop_reason": stop_reason, "stop_sequence": stop_seq},
-                                      "usage": final_usage}))
+    final_usage = {
+        k: usage[k] for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
+    }
+    out.append(
+        _sse("message_delta", {"delta": {"stop_reason": stop_reason, "stop_sequence": stop_seq}, "usage": final_usage})
+    )
     out.append(_sse("message_stop", {}))
     return out
 
 
 def _model_obj(model_id: str, info: ModelInfo) -> dict[str, Any]:
-    return {"type": "model", "id": model_id, "display_name": _display_name(info.id),
-            "created_at": "2025-01-01T00:00:00Z"}
+    return {
+        "type": "model",
+        "id": model_id,
+        "display_name": _display_name(info.id),
+        "created_at": "2025-01-01T00:00:00Z",
+    }
 
 
 def _model_list() -> dict[str, Any]:
@@ -418,8 +484,12 @@ def _model_list() -> dict[str, Any]:
     for info in _models().values():
         seen.setdefault(info.aliases[0] if info.aliases else info.id, info)
     data = [_model_obj(mid, info) for mid, info in seen.items()]
-    return {"data": data, "has_more": False, "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None}
+    return {
+        "data": data,
+        "has_more": False,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+    }
 
 
 HANDLER = AnthropicHandler()

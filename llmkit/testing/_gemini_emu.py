@@ -26,8 +26,14 @@ from ._server import Emulator, EmuRequest, EmuResponse
 __all__ = ["HANDLER", "GeminiHandler"]
 
 _STATUS = {
-    400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-    409: "ABORTED", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE",
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ABORTED",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
     504: "DEADLINE_EXCEEDED",
 }
 _ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
@@ -50,12 +56,17 @@ def _models() -> dict[str, Any]:
 
 def _model_json(mid: str, info: Any) -> dict[str, Any]:
     return {
-        "name": f"models/{mid}", "version": "001", "displayName": mid,
-        "description": f"Emulated {mid}", "inputTokenLimit": info.context_window,
+        "name": f"models/{mid}",
+        "version": "001",
+        "displayName": mid,
+        "description": f"Emulated {mid}",
+        "inputTokenLimit": info.context_window,
         "outputTokenLimit": info.max_output_tokens,
-        "supportedGenerationMethods": ["generateContent", "countTokens", "createCachedContent",
-                                       "batchGenerateContent"],
-        "temperature": 1.0, "maxTemperature": 2.0, "topP": 0.95, "topK": 64,
+        "supportedGenerationMethods": ["generateContent", "countTokens", "createCachedContent", "batchGenerateContent"],
+        "temperature": 1.0,
+        "maxTemperature": 2.0,
+        "topP": 0.95,
+        "topK": 64,
         "thinking": bool(info.capabilities.reasoning),
     }
 
@@ -77,13 +88,25 @@ class GeminiHandler:
         name = kind if kind in _STATUS.values() else _STATUS.get(status, "UNKNOWN")
         err: dict[str, Any] = {"code": status, "message": message, "status": name}
         if kind and kind not in _STATUS.values():
-            err["details"] = [{"@type": _ERROR_INFO, "reason": kind, "domain": "googleapis.com",
-                               "metadata": {"service": "generativelanguage.googleapis.com"}}]
+            err["details"] = [
+                {
+                    "@type": _ERROR_INFO,
+                    "reason": kind,
+                    "domain": "googleapis.com",
+                    "metadata": {"service": "generativelanguage.googleapis.com"},
+                }
+            ]
         elif status == 429:
             err["details"] = [
-                {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{
-                    "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
-                    "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}]},
+                {
+                    "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                    "violations": [
+                        {
+                            "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                            "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+                        }
+                    ],
+                },
                 {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "34s"},
             ]
         return EmuResponse.json({"error": err}, status)
@@ -91,9 +114,12 @@ class GeminiHandler:
     def _auth(self, req: EmuRequest, emu: Emulator) -> EmuResponse | None:
         key = req.headers.get("x-goog-api-key") or req.query.get("key")
         if not key:
-            return self.error(403, "Method doesn't allow unregistered callers (callers without "
-                                   "established identity). Please use API Key or other form of "
-                                   "API consumer identity to call this API.")
+            return self.error(
+                403,
+                "Method doesn't allow unregistered callers (callers without "
+                "established identity). Please use API Key or other form of "
+                "API consumer identity to call this API.",
+            )
         if emu.require_key is not None and key != emu.require_key:
             return self.error(400, "API key not valid. Please pass a valid API key.", "API_KEY_INVALID")
         return None
@@ -107,15 +133,18 @@ class GeminiHandler:
             return EmuResponse.json({"models": [_model_json(k, v) for k, v in sorted(_models().items())]})
         if not sub.startswith("/models/"):
             return self.error(404, f"The requested URL {req.path} was not found on this server.")
-        name, _, verb = sub[len("/models/"):].rpartition(":")
+        name, _, verb = sub[len("/models/") :].rpartition(":")
         if not name:
             name, verb = verb, ""
         mid = unquote(name)
         info = _models().get(mid)
         if info is None:
-            return self.error(404, f"models/{mid} is not found for API version v1beta, or is not "
-                                   "supported for generateContent. Call ListModels to see the list "
-                                   "of available models and their supported methods.")
+            return self.error(
+                404,
+                f"models/{mid} is not found for API version v1beta, or is not "
+                "supported for generateContent. Call ListModels to see the list "
+                "of available models and their supported methods.",
+            )
         if not verb and req.method == "GET":
             return EmuResponse.json(_model_json(mid, info))
         if req.method != "POST" or verb not in ("generateContent", "streamGenerateContent", "countTokens"):
@@ -136,10 +165,12 @@ class GeminiHandler:
         events = _stream_chunks(mid, p, thoughts)
         if req.query.get("alt") == "sse":
             return EmuResponse.sse(f"data: {json.dumps(c, ensure_ascii=False)}\r\n\r\n" for c in events)
-        pieces = [("[" if i == 0 else "\n,\r\n") + json.dumps(c, indent=2, ensure_ascii=False)
-                  for i, c in enumerate(events)]
-        return EmuResponse(headers={"content-type": "application/json; charset=UTF-8"},
-                           chunks=[p.encode() for p in [*pieces, "\n]"]])
+        pieces = [
+            ("[" if i == 0 else "\n,\r\n") + json.dumps(c, indent=2, ensure_ascii=False) for i, c in enumerate(events)
+        ]
+        return EmuResponse(
+            headers={"content-type": "application/json; charset=UTF-8"}, chunks=[p.encode() for p in [*pieces, "\n]"]]
+        )
 
     def _body(self, req: EmuRequest) -> tuple[dict[str, Any], EmuResponse | None]:
         try:
@@ -158,8 +189,9 @@ class GeminiHandler:
             where = _where(exc)
             at = f" at '{where}'" if where else ""
             if m:
-                return None, self.error(400, f'Invalid JSON payload received. Unknown name "{m.group(1)}"'
-                                             f"{at}: Cannot find field.")
+                return None, self.error(
+                    400, f'Invalid JSON payload received. Unknown name "{m.group(1)}"{at}: Cannot find field.'
+                )
             return None, self.error(400, f"Invalid JSON payload received. Invalid value{at}.")
         req = body.generate_content_request if isinstance(body, wire.CountTokensRequest) else body
         problem = _check(req, mid) if isinstance(req, wire.GenerateContentRequest) else None
@@ -173,8 +205,9 @@ class GeminiHandler:
         if (inner is None) == (body.contents is None):
             return self.error(400, "Exactly one of contents or generate_content_request must be set.")
         if inner is not None and inner.model != f"models/{mid}":
-            return self.error(400, "* CountTokensRequest.generate_content_request.model: "
-                                   f"must be models/{mid}, the model of the URL.")
+            return self.error(
+                400, f"* CountTokensRequest.generate_content_request.model: must be models/{mid}, the model of the URL."
+            )
         req = inner or structure({"contents": data["contents"]}, wire.GenerateContentRequest)
         n = plan(_conversation(req)).input_tokens
         return EmuResponse.json({"totalTokens": n, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": n}]})
@@ -184,8 +217,9 @@ def _check(body: wire.GenerateContentRequest, mid: str) -> str | None:
     """Gemini's semantic checks, in Gemini's words."""
     if not body.contents:
         return "* GenerateContentRequest.contents: contents is not specified"
-    last_user_text = max((i for i, c in enumerate(body.contents)
-                          if c.role != "model" and any(p.text for p in c.parts or [])), default=-1)
+    last_user_text = max(
+        (i for i, c in enumerate(body.contents) if c.role != "model" and any(p.text for p in c.parts or [])), default=-1
+    )
     prev_calls = 0
     for i, c in enumerate(body.contents):
         if c.role is not None and c.role not in _ROLES:
@@ -195,16 +229,25 @@ def _check(body: wire.GenerateContentRequest, mid: str) -> str | None:
         calls = [p for p in c.parts if p.function_call is not None]
         answers = sum(1 for p in c.parts if p.function_response is not None)
         if answers and answers != prev_calls:
-            return ("Please ensure that the number of function response parts is equal to the "
-                    "number of function call parts of the function call turn.")
+            return (
+                "Please ensure that the number of function response parts is equal to the "
+                "number of function call parts of the function call turn."
+            )
         first = calls[0] if calls else None
-        if first and first.function_call and mid.startswith("gemini-3") and i > last_user_text \
-                and not first.thought_signature:
-            return (f"Function call is missing a thought_signature in functionCall parts. This is "
-                    f"required for tools to work correctly, and missing thought_signature may lead "
-                    f"to degraded model performance. Additional data, function call "
-                    f"`default_api:{first.function_call.name}` , position {i + 1}. Please refer "
-                    "to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.")
+        if (
+            first
+            and first.function_call
+            and mid.startswith("gemini-3")
+            and i > last_user_text
+            and not first.thought_signature
+        ):
+            return (
+                f"Function call is missing a thought_signature in functionCall parts. This is "
+                f"required for tools to work correctly, and missing thought_signature may lead "
+                f"to degraded model performance. Additional data, function call "
+                f"`default_api:{first.function_call.name}` , position {i + 1}. Please refer "
+                "to https://ai.google.dev/gemini-api/docs/thought-signatures for more details."
+            )
         prev_calls = len(calls) if c.role == "model" else 0
     gc = body.generation_config
     if gc is not None:
@@ -213,8 +256,7 @@ def _check(body: wire.GenerateContentRequest, mid: str) -> str | None:
             return "Budget 0 is invalid. This model only works in thinking mode."
         schema = gc.response_json_schema is not None or gc.response_schema is not None
         if schema and gc.response_mime_type not in ("application/json", "text/x.enum"):
-            return ("* GenerationConfig.response_mime_type: must be application/json when a "
-                    "response schema is set")
+            return "* GenerationConfig.response_mime_type: must be application/json when a response schema is set"
     return None
 
 
@@ -236,16 +278,18 @@ def _conversation(body: wire.GenerateContentRequest) -> Conversation:
             user = _texts(c.parts)
             if user:
                 conv.last_user_text = " ".join(user)
-            conv.images += sum(1 for p in c.parts or []
-                               if (p.inline_data and p.inline_data.mime_type.startswith("image/"))
-                               or (p.file_data and (p.file_data.mime_type or "").startswith("image/")))
+            conv.images += sum(
+                1
+                for p in c.parts or []
+                if (p.inline_data and p.inline_data.mime_type.startswith("image/"))
+                or (p.file_data and (p.file_data.mime_type or "").startswith("image/"))
+            )
     last = body.contents[-1] if body.contents else None
     answers = [p.function_response for p in (last.parts or []) if p.function_response] if last else []
     if answers:
         conv.last_is_tool_result = True
         conv.tool_result_text = " ".join(
-            str(r.response["result"]) if set(r.response) == {"result"} else json.dumps(r.response)
-            for r in answers
+            str(r.response["result"]) if set(r.response) == {"result"} else json.dumps(r.response) for r in answers
         )
     conv.all_text = " ".join(texts)
     for tool in body.tools or []:
@@ -272,9 +316,12 @@ def _signature(name: str) -> str:
 
 def _usage(p: Plan, thoughts: int, output: int | None = None) -> dict[str, Any]:
     out = p.output_tokens if output is None else output
-    u: dict[str, Any] = {"promptTokenCount": p.input_tokens, "candidatesTokenCount": out,
-                         "totalTokenCount": p.input_tokens + out + thoughts,
-                         "promptTokensDetails": [{"modality": "TEXT", "tokenCount": p.input_tokens}]}
+    u: dict[str, Any] = {
+        "promptTokenCount": p.input_tokens,
+        "candidatesTokenCount": out,
+        "totalTokenCount": p.input_tokens + out + thoughts,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": p.input_tokens}],
+    }
     if thoughts:
         u["thoughtsTokenCount"] = thoughts
     return u
@@ -307,8 +354,12 @@ def _response(mid: str, p: Plan, thinking: bool) -> dict[str, Any]:
     if p.text:
         parts.append({"text": p.text})
     parts.extend(_call_parts(p))
-    return {"candidates": [_candidate(parts, _finish(p))], "usageMetadata": _usage(p, thoughts),
-            "modelVersion": mid, "responseId": "emuResponse0"}
+    return {
+        "candidates": [_candidate(parts, _finish(p))],
+        "usageMetadata": _usage(p, thoughts),
+        "modelVersion": mid,
+        "responseId": "emuResponse0",
+    }
 
 
 def _stream_chunks(mid: str, p: Plan, thinking: bool) -> list[dict[str, Any]]:
@@ -318,7 +369,7 @@ def _stream_chunks(mid: str, p: Plan, thinking: bool) -> list[dict[str, Any]]:
     if thoughts:
         steps.append(([{"text": p.reasoning, "thought": True}], 0))
     seen = ""
-    for piece in (chunks(p.text) if p.text else []):
+    for piece in chunks(p.text) if p.text else []:
         seen += piece
         steps.append(([{"text": piece}], count_tokens(seen)))
     if p.tool_calls:
@@ -328,9 +379,14 @@ def _stream_chunks(mid: str, p: Plan, thinking: bool) -> list[dict[str, Any]]:
     out = []
     for i, (parts, produced) in enumerate(steps):
         last = i == len(steps) - 1
-        out.append({"candidates": [_candidate(parts, _finish(p) if last else None)],
-                    "usageMetadata": _usage(p, thoughts, p.output_tokens if last else produced),
-                    "modelVersion": mid, "responseId": "emuResponse0"})
+        out.append(
+            {
+                "candidates": [_candidate(parts, _finish(p) if last else None)],
+                "usageMetadata": _usage(p, thoughts, p.output_tokens if last else produced),
+                "modelVersion": mid,
+                "responseId": "emuResponse0",
+            }
+        )
     return out
 
 

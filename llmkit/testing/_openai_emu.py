@@ -85,9 +85,7 @@ class OpenAIHandler:
             mid = unquote(req.subpath[len("/models/") :])
             if mid not in _known_models(self.provider):
                 return self.error(404, f"The model '{mid}' does not exist", param="model")
-            return EmuResponse.json(
-                {"id": mid, "object": "model", "created": 1700000000, "owned_by": "system"}
-            )
+            return EmuResponse.json({"id": mid, "object": "model", "created": 1700000000, "owned_by": "system"})
         return self.error(404, f"Invalid URL ({req.method} {req.path})")
 
     def _chat(self, req: EmuRequest) -> EmuResponse:
@@ -122,9 +120,7 @@ class OpenAIHandler:
         p = plan(_conversation(body, data))
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
-            return EmuResponse.sse(
-                _stream_events(body.model, p, include_usage), {"x-request-id": "req_emu_stream"}
-            )
+            return EmuResponse.sse(_stream_events(body.model, p, include_usage), {"x-request-id": "req_emu_stream"})
         return EmuResponse.json(_response(body.model, p), headers={"x-request-id": "req_emu"})
 
 
@@ -151,9 +147,7 @@ def _conversation(body: wire.CreateChatCompletionRequest, raw: dict[str, Any]) -
         conv.last_is_tool_result = True
         conv.tool_result_text = _text_of(last.content)
     conv.all_text = " ".join(texts)
-    conv.tools = [
-        {"name": t.function.name, "parameters": t.function.parameters or {}} for t in body.tools or []
-    ]
+    conv.tools = [{"name": t.function.name, "parameters": t.function.parameters or {}} for t in body.tools or []]
     tc = body.tool_choice
     if isinstance(tc, wire.NamedToolChoice):
         conv.tool_choice = tc.function.name
