@@ -16,8 +16,10 @@ generate:
 check:
 	$(BIN)/python -m codegen check
 
+# coverage starts before pytest loads llmkit's pytest plugin, so import-time lines count too.
 test:
-	$(BIN)/python -m pytest -q --cov --cov-report=term
+	$(BIN)/python -m coverage run -m pytest -q
+	$(BIN)/python -m coverage report
 
 lint:
 	$(BIN)/ruff check llmkit codegen overrides tests
