@@ -31,7 +31,7 @@ from ._registry import (
     provider_spec,
     split_model,
 )
-from ._settings import resolve_settings
+from ._settings import ResolvedSettings, Secret, resolve_settings
 from ._spec import ProviderSpec
 from ._streaming import AsyncChatStream, ChatStream
 from ._transport import AsyncProviderTransport, ProviderTransport
@@ -52,7 +52,8 @@ class _Core:
         if providers is not None and not isinstance(providers, Mapping):
             raise ConfigError("providers must be a dict: {provider_id: {setting: value}}")
         self._provider_settings: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (providers or {}).items()}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._resolved: dict[str, ResolvedSettings] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(providers={sorted(self._provider_settings)!r})"
@@ -69,19 +70,49 @@ class _Core:
             return builtin
         return provider_spec(provider)
 
+    def _settings(self, provider: str, spec: ProviderSpec) -> ResolvedSettings:
+        """A provider's resolved settings, computed once per Client."""
+        s = self._resolved.get(provider)
+        if s is None:
+            with self._lock:
+                s = self._resolved.get(provider)
+                if s is None:
+                    s = resolve_settings(spec, self._provider_settings.get(provider))
+                    self._resolved[provider] = s
+        return s
+
+    def _context(self, provider: str, model_id: str, spec: ProviderSpec) -> CallContext:
+        info = model_info(provider, model_id)
+        settings = self._settings(provider, spec)
+        public = {k: v for k, v in settings.values.items() if not isinstance(v, Secret)}
+        return CallContext(spec=spec, model=model_id, model_info=info, settings=public)
+
     def _prepare(
         self, model: str, messages: MessagesArg, params: dict[str, Any]
     ) -> tuple[str, ProviderSpec, Dialect, CallContext, ChatRequest, WireRequest]:
         provider, model_id = split_model(model)
         spec = self._spec(provider)
-        info = model_info(provider, model_id)
+        ctx = self._context(provider, model_id, spec)
+        info = ctx.model_info
         caps = info.capabilities if info is not None else (provider_capabilities(provider) or spec.capabilities)
         req = _chat_request(model_id, coerce_messages(messages), params)
         check_features(req, provider, caps)
         d = dialect(spec.dialect)
-        ctx = CallContext(spec=spec, model=model_id, model_info=info)
         wire = d.chat_request(req, ctx)
         return provider, spec, d, ctx, req, wire
+
+    def _prepare_count(
+        self, model: str, messages: MessagesArg, params: dict[str, Any]
+    ) -> tuple[str, ProviderSpec, Dialect, CallContext, WireRequest]:
+        provider, name = split_model(model)
+        spec = self._spec(provider)
+        ctx = self._context(provider, name, spec)
+        caps = ctx.model_info.capabilities if ctx.model_info is not None else spec.capabilities
+        if not caps.count_tokens:
+            raise_unsupported(provider, name, "token counting")
+        req = _chat_request(name, coerce_messages(messages), params)
+        d = dialect(spec.dialect)
+        return provider, spec, d, ctx, d.count_tokens_request(req, ctx)
 
     def _finish(self, resp: ChatResponse, ctx: CallContext) -> ChatResponse:
         resp.cost_usd = cost_usd(ctx.model_info, resp.usage)
@@ -203,8 +234,7 @@ class Client(_Core):
             with self._lock:
                 t = self._transports.get(provider)
                 if t is None:
-                    settings = resolve_settings(spec, self._provider_settings.get(provider))
-                    t = ProviderTransport(settings, dialect(spec.dialect))
+                    t = ProviderTransport(self._settings(provider, spec), dialect(spec.dialect))
                     self._transports[provider] = t
         return t
 
@@ -291,16 +321,7 @@ class Client(_Core):
 
     def count_tokens(self, model: str, messages: MessagesArg, **params: Any) -> int:
         """Input tokens the provider counts for these messages (its own endpoint, no guess)."""
-        provider, name = split_model(model)
-        spec = self._spec(provider)
-        info = model_info(provider, name)
-        caps = info.capabilities if info is not None else spec.capabilities
-        if not caps.count_tokens:
-            raise_unsupported(provider, name, "token counting")
-        req = _chat_request(name, coerce_messages(messages), params)
-        d = dialect(spec.dialect)
-        ctx = CallContext(spec=spec, model=name, model_info=info)
-        wire = d.count_tokens_request(req, ctx)
+        provider, spec, d, ctx, wire = self._prepare_count(model, messages, params)
         http = self._transport(provider, spec).send(wire)
         return d.parse_count_tokens(_json(http, provider), ctx)
 
@@ -337,8 +358,7 @@ class AsyncClient(_Core):
     def _transport(self, provider: str, spec: ProviderSpec) -> AsyncProviderTransport:
         t = self._transports.get(provider)
         if t is None:
-            settings = resolve_settings(spec, self._provider_settings.get(provider))
-            t = AsyncProviderTransport(settings, dialect(spec.dialect))
+            t = AsyncProviderTransport(self._settings(provider, spec), dialect(spec.dialect))
             self._transports[provider] = t
         return t
 
@@ -384,16 +404,8 @@ class AsyncClient(_Core):
         raise AssertionError("unreachable")
 
     async def count_tokens(self, model: str, messages: MessagesArg, **params: Any) -> int:
-        provider, name = split_model(model)
-        spec = self._spec(provider)
-        info = model_info(provider, name)
-        caps = info.capabilities if info is not None else spec.capabilities
-        if not caps.count_tokens:
-            raise_unsupported(provider, name, "token counting")
-        req = _chat_request(name, coerce_messages(messages), params)
-        d = dialect(spec.dialect)
-        ctx = CallContext(spec=spec, model=name, model_info=info)
-        http = await self._transport(provider, spec).send(d.count_tokens_request(req, ctx))
+        provider, spec, d, ctx, wire = self._prepare_count(model, messages, params)
+        http = await self._transport(provider, spec).send(wire)
         return d.parse_count_tokens(_json(http, provider), ctx)
 
     def native(self, provider: str) -> Any:

@@ -39,6 +39,23 @@ class _Base:
         self.dialect = dialect
         self.provider = settings.spec.id
         self.base_headers, self.auth_query = self._static_auth()
+        self.auth = self._override_auth()
+
+    def _override_auth(self) -> httpx.Auth | None:
+        """For `auth: {scheme: override}`: the httpx.Auth built by the spec's named override.
+
+        An override module exposes `auth(settings) -> httpx.Auth`; it may add headers, fetch and
+        refresh tokens, or sign requests, and works for sync and async clients alike.
+        """
+        if self.spec.auth.scheme != "override":
+            return None
+        import importlib
+
+        name = dict(self.spec.overrides).get("auth")
+        if name is None:
+            raise ConfigError(f"provider {self.provider!r} has auth scheme 'override' but names no auth override")
+        auth: httpx.Auth = importlib.import_module(f"llmkit.overrides.{name}").auth(self.settings)
+        return auth
 
     def _static_auth(self) -> tuple[dict[str, str], dict[str, str]]:
         spec, s = self.spec, self.settings
@@ -64,6 +81,10 @@ class _Base:
                 query[auth.param] = key
         headers.update(s.headers)
         return headers, query
+
+    @property
+    def _send_auth(self) -> Any:
+        return self.auth if self.auth is not None else httpx.USE_CLIENT_DEFAULT
 
     def url(self, req: WireRequest) -> str:
         return self.settings.base_url + req.path
@@ -191,7 +212,7 @@ class ProviderTransport(_Base):
         attempt = 0
         while True:
             try:
-                resp = self.http.send(self._build(req, extra_headers, extra_query, timeout))
+                resp = self.http.send(self._build(req, extra_headers, extra_query, timeout), auth=self._send_auth)
                 if resp.status_code < 400:
                     return resp
                 err: Exception = self.error_from_response(resp.status_code, resp.headers, resp.content)
@@ -219,7 +240,9 @@ class ProviderTransport(_Base):
         while True:
             resp: httpx.Response | None = None
             try:
-                resp = self.http.send(self._build(req, extra_headers, extra_query, timeout), stream=True)
+                resp = self.http.send(
+                    self._build(req, extra_headers, extra_query, timeout), stream=True, auth=self._send_auth
+                )
                 if resp.status_code < 400:
                     break
                 body = resp.read()
@@ -279,7 +302,7 @@ class AsyncProviderTransport(_Base):
         attempt = 0
         while True:
             try:
-                resp = await self.http.send(self._build(req, extra_headers, extra_query, timeout))
+                resp = await self.http.send(self._build(req, extra_headers, extra_query, timeout), auth=self._send_auth)
                 if resp.status_code < 400:
                     return resp
                 err: Exception = self.error_from_response(resp.status_code, resp.headers, resp.content)
@@ -306,7 +329,9 @@ class AsyncProviderTransport(_Base):
         while True:
             resp: httpx.Response | None = None
             try:
-                resp = await self.http.send(self._build(req, extra_headers, extra_query, timeout), stream=True)
+                resp = await self.http.send(
+                    self._build(req, extra_headers, extra_query, timeout), stream=True, auth=self._send_auth
+                )
                 if resp.status_code < 400:
                     break
                 body = await resp.aread()

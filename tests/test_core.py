@@ -183,3 +183,37 @@ def test_message_to_dict_round_trip() -> None:
         "content": "hi",
         "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}],
     }
+
+
+def test_auth_override_hook_is_used(emu, monkeypatch) -> None:
+    """`auth: {scheme: override}` hands auth to the module the spec names in overrides."""
+    import types
+
+    import attrs
+    import httpx
+
+    from llmkit._registry import provider_spec
+    from llmkit._settings import resolve_settings
+    from llmkit._spec import AuthSpec
+    from llmkit._transport import ProviderTransport
+    from llmkit.dialects._base import WireRequest
+    from llmkit.dialects.openai_chat import DIALECT
+
+    class BearerFromSettings(httpx.Auth):
+        def __init__(self, key: str) -> None:
+            self.key = key
+
+        def auth_flow(self, request):  # type: ignore[no-untyped-def]
+            request.headers["Authorization"] = f"Bearer {self.key}-signed"
+            yield request
+
+    module = types.ModuleType("llmkit.overrides.fake_auth")
+    module.auth = lambda settings: BearerFromSettings(settings.secret("api_key"))  # type: ignore[attr-defined]
+    monkeypatch.setitem(__import__("sys").modules, "llmkit.overrides.fake_auth", module)
+    spec = attrs.evolve(provider_spec("openai"), auth=AuthSpec(scheme="override"), overrides=(("auth", "fake_auth"),))
+    settings = resolve_settings(spec, {"api_key": "k1", "base_url": emu.base_url("openai")})
+    t = ProviderTransport(settings, DIALECT)
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]}
+    t.send(WireRequest(method="POST", path="/chat/completions", body=body))
+    assert emu.last_request.headers["authorization"] == "Bearer k1-signed"
+    t.close()

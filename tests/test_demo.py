@@ -13,6 +13,6 @@ def test_demo_runs_every_provider() -> None:
     text = out.getvalue()
     for model in ("openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5", "gemini/gemini-2.5-flash"):
         assert f"== {model}" in text
-    assert text.count("tool call: get_weather({\"city\": \"Paris\"})") == 3
+    assert text.count('tool call: get_weather({"city": "Paris"})') == 3
     assert text.count("answer:    'The tool returned: 18°C, sunny'") == 3
     assert text.count("[finish: stop]") == 3
