@@ -5,54 +5,106 @@
     resp = client.chat("openai/gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}])
 
 Providers are data: each is a YAML spec rendered into code by `make generate`. Importing
-llmkit loads no provider module; each is imported the first time a call names it.
+llmkit loads no provider module and, thanks to lazy exports, not even the runtime: each public
+name is imported from its private module the first time it is touched (PEP 562), so
+`import llmkit` costs about as much as an empty package and scripts pay only for what they use.
 """
 
 from __future__ import annotations
 
-from ._catalog import models, providers
-from ._client import AsyncClient, Client
-from ._errors import (
-    APIError,
-    AuthenticationError,
-    BadRequestError,
-    BudgetExceededError,
-    ConfigError,
-    ConnectionError,
-    ContentFilterError,
-    ContextLengthError,
-    LLMKitError,
-    NotFoundError,
-    RateLimitError,
-    ServerError,
-    StreamError,
-    TimeoutError,
-    UnsupportedFeatureError,
-)
-from ._events import (
-    FinishEvent,
-    ReasoningDelta,
-    StreamEvent,
-    TextDelta,
-    ToolCallDelta,
-    ToolCallEnd,
-    ToolCallStart,
-    UsageEvent,
-)
-from ._registry import ModelDeprecationWarning
-from ._streaming import AsyncChatStream, ChatStream
-from ._types import (
-    ChatResponse,
-    DocumentPart,
-    ImagePart,
-    Message,
-    ReasoningPart,
-    TextPart,
-    ToolCall,
-    Usage,
-)
+from importlib import import_module
+
+# Not `typing.TYPE_CHECKING`: importing typing alone would triple the cost of `import llmkit`.
+# Type checkers treat any name `TYPE_CHECKING` as true, so they and IDEs see the real types.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ._catalog import models, providers
+    from ._client import AsyncClient, Client
+    from ._errors import (
+        APIError,
+        AuthenticationError,
+        BadRequestError,
+        BudgetExceededError,
+        ConfigError,
+        ConnectionError,
+        ContentFilterError,
+        ContextLengthError,
+        LLMKitError,
+        NotFoundError,
+        RateLimitError,
+        ServerError,
+        StreamError,
+        TimeoutError,
+        UnsupportedFeatureError,
+    )
+    from ._events import (
+        FinishEvent,
+        ReasoningDelta,
+        StreamEvent,
+        TextDelta,
+        ToolCallDelta,
+        ToolCallEnd,
+        ToolCallStart,
+        UsageEvent,
+    )
+    from ._registry import ModelDeprecationWarning
+    from ._streaming import AsyncChatStream, ChatStream
+    from ._types import (
+        ChatResponse,
+        DocumentPart,
+        ImagePart,
+        Message,
+        ReasoningPart,
+        TextPart,
+        ToolCall,
+        Usage,
+    )
 
 __version__ = "0.1.0"
+
+# public name -> private module that defines it (relative to this package)
+_EXPORTS: dict[str, str] = {
+    "APIError": "._errors",
+    "AsyncChatStream": "._streaming",
+    "AsyncClient": "._client",
+    "AuthenticationError": "._errors",
+    "BadRequestError": "._errors",
+    "BudgetExceededError": "._errors",
+    "ChatResponse": "._types",
+    "ChatStream": "._streaming",
+    "Client": "._client",
+    "ConfigError": "._errors",
+    "ConnectionError": "._errors",
+    "ContentFilterError": "._errors",
+    "ContextLengthError": "._errors",
+    "DocumentPart": "._types",
+    "FinishEvent": "._events",
+    "ImagePart": "._types",
+    "LLMKitError": "._errors",
+    "Message": "._types",
+    "ModelDeprecationWarning": "._registry",
+    "NotFoundError": "._errors",
+    "RateLimitError": "._errors",
+    "ReasoningDelta": "._events",
+    "ReasoningPart": "._types",
+    "ServerError": "._errors",
+    "StreamError": "._errors",
+    "StreamEvent": "._events",
+    "TextDelta": "._events",
+    "TextPart": "._types",
+    "TimeoutError": "._errors",
+    "ToolCall": "._types",
+    "ToolCallDelta": "._events",
+    "ToolCallEnd": "._events",
+    "ToolCallStart": "._events",
+    "UnsupportedFeatureError": "._errors",
+    "Usage": "._types",
+    "UsageEvent": "._events",
+    "models": "._catalog",
+    "providers": "._catalog",
+}
 
 __all__ = [
     "APIError",
@@ -94,3 +146,17 @@ __all__ = [
     "models",
     "providers",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its private module on first access, then cache it here."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'llmkit' has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value  # later lookups are plain module attributes, no hook
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
