@@ -7,9 +7,13 @@ __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_READ_TIMEOUT",
+    "EVENTSTREAM_MAX_HEADERS_BYTES",
+    "EVENTSTREAM_MAX_PAYLOAD_BYTES",
     "INITIAL_RETRY_DELAY",
+    "INSECURE_TLS_SETTING",
     "MAX_RETRY_AFTER",
     "MAX_RETRY_DELAY",
+    "MAX_STREAM_LINE_BYTES",
     "RETRY_STATUSES",
     "USER_AGENT",
 ]
@@ -24,5 +28,27 @@ MAX_RETRY_AFTER = 60.0
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 USER_AGENT = "llmkit/0.1.0"
 
+# A stream line (SSE or NDJSON) longer than this without a newline is an error, not a buffer
+# that grows until the process runs out of memory.
+MAX_STREAM_LINE_BYTES = 16 * 1024 * 1024
+# AWS event-stream limits (botocore): 128 KiB of headers, 24 MiB of payload per message.
+EVENTSTREAM_MAX_HEADERS_BYTES = 128 * 1024
+EVENTSTREAM_MAX_PAYLOAD_BYTES = 24 * 1024 * 1024
+
+# The only setting that turns TLS verification off; its name says what it does.
+INSECURE_TLS_SETTING = "insecure_skip_tls_verify"
+
 # Settings every provider accepts, whatever its spec declares.
-COMMON_SETTINGS = frozenset({"api_key", "base_url", "headers", "timeout", "max_retries", "dialect"})
+COMMON_SETTINGS = frozenset(
+    {
+        "api_key",
+        "base_url",
+        "headers",
+        "timeout",
+        "total_timeout",
+        "max_retries",
+        "dialect",
+        "verify",
+        INSECURE_TLS_SETTING,
+    }
+)

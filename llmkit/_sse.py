@@ -4,6 +4,8 @@ Bytes may be split anywhere, mid-line or mid-UTF-8 character; lines end in LF, C
 comment lines (`: keep-alive`) are skipped; `data:` may lack its space. Lines that are not
 SSE fields at all (some providers write a raw JSON error body into an event stream) are
 collected and dispatched as one event named `raw`, so an error is never silently lost.
+A line or an event larger than `max_event_chars` raises StreamError: memory stays bounded
+against a server that never sends a newline.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from __future__ import annotations
 import codecs
 
 import attrs
+
+from ._constants import MAX_STREAM_LINE_BYTES
+from ._errors import StreamError
 
 __all__ = ["SSEDecoder", "SSEEvent"]
 
@@ -30,7 +35,10 @@ class SSEEvent:
 class SSEDecoder:
     """Feed it bytes as they arrive; it returns the events completed so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, provider: str | None = None, max_event_chars: int = MAX_STREAM_LINE_BYTES) -> None:
+        self._provider = provider
+        self._max = max_event_chars
+        self._size = 0  # characters held in the event being built
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._buf = ""
         self._event = ""
@@ -83,6 +91,11 @@ class SSEDecoder:
             self._line(buf[start:end], out)
             start = nxt
         self._buf = buf[start:]
+        if len(self._buf) + self._size > self._max:
+            raise StreamError(
+                f"an SSE event grew past {self._max} characters without ending: the server is misbehaving",
+                provider=self._provider,
+            )
         return out
 
     def _line(self, line: str, out: list[SSEEvent]) -> None:
@@ -96,9 +109,11 @@ class SSEDecoder:
             value = value[1:]
         if name not in _FIELDS:
             self._stray.append(line)
+            self._size += len(line)
             return
         if name == "data":
             self._data.append(value)
+            self._size += len(value)
         elif name == "event":
             self._event = value
         elif name == "id":
@@ -116,3 +131,4 @@ class SSEDecoder:
         self._event = ""
         self._data = []
         self._retry = None
+        self._size = 0
