@@ -1,0 +1,132 @@
+"""`llmkit providers` and `llmkit models`: the generated catalog as tables or JSON.
+
+Tables show the capabilities a caller chooses a model by; `--json` prints every field, for
+scripts. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+import attrs
+
+from .._spec import Capabilities, Lifecycle, ModelInfo
+from ._exit import EXIT_OK
+from ._term import Style, fmt_int, fmt_price, render_table
+
+__all__ = ["capability_summary", "env_status", "lifecycle_text", "register"]
+
+# Table names of the capabilities people pick a model by; `--json` lists them all.
+_SHOWN = (
+    ("tools", "tools"),
+    ("vision", "vision"),
+    ("json_schema", "json_schema"),
+    ("reasoning", "reasoning"),
+    ("prompt_caching", "caching"),
+    ("count_tokens", "count_tokens"),
+    ("embeddings", "embeddings"),
+)
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("providers", help="list built-in providers, their capabilities and env vars")
+    p.add_argument("--json", action="store_true", help="print every field as JSON")
+    p.set_defaults(func=run_providers)
+    m = sub.add_parser("models", help="list catalog models: limits, prices (USD per million tokens), lifecycle")
+    m.add_argument("-p", "--provider", help="only this provider's models")
+    m.add_argument("--json", action="store_true", help="print every field as JSON")
+    m.set_defaults(func=run_models)
+
+
+def capability_summary(caps: Capabilities) -> str:
+    """The capabilities worth a table column, comma-separated; `no-temperature` when fixed."""
+    names = [label for field, label in _SHOWN if caps.has(field)]
+    if caps.temperature is False:
+        names.append("no-temperature")
+    return ",".join(names) or "-"
+
+
+def env_status(names: tuple[str, ...] | list[str]) -> list[tuple[str, bool]]:
+    """Each env var with whether it holds a value now (an empty value counts as unset)."""
+    return [(n, bool(os.environ.get(n))) for n in names]
+
+
+def lifecycle_text(lc: Lifecycle | None) -> str:
+    if lc is None or lc.status == "active":
+        return "active"
+    text = lc.status + (f" {lc.date}" if lc.date else "")
+    return text + (f" -> {lc.replacement}" if lc.replacement else "")
+
+
+def run_providers(args: argparse.Namespace) -> int:
+    from .._catalog import models, providers
+    from .._registry import provider_capabilities, provider_spec
+    from ._doctor import readiness
+
+    rows = providers()
+    counts: dict[str, int] = {}
+    for info in models():
+        counts[info.provider] = counts.get(info.provider, 0) + 1
+    if args.json:
+        out = [{**p, "env": {n: s for n, s in env_status(p["env"])}, "models": counts.get(p["id"], 0)} for p in rows]
+        print(json.dumps(out, indent=2))
+        return EXIT_OK
+    style = Style(sys.stdout)
+    table, colours = [], []
+    for p in rows:
+        caps = provider_capabilities(p["id"]) or Capabilities()
+        env = " ".join(f"{n}:{'set' if s else 'unset'}" for n, s in env_status(p["env"]))
+        table.append([p["id"], str(p["dialect"]), str(counts.get(p["id"], 0)), capability_summary(caps), env])
+        colours.append([None, None, None, None, "green" if readiness(provider_spec(p["id"])).ready else "dim"])
+    headers = ["PROVIDER", "DIALECT", "MODELS", "CAPABILITIES", "ENV"]
+    print(render_table(headers, table, style, right=(2,), colours=colours))
+    return EXIT_OK
+
+
+def _model_json(m: ModelInfo) -> dict[str, Any]:
+    return {
+        "model": f"{m.provider}/{m.id}",
+        "provider": m.provider,
+        "id": m.id,
+        "aliases": list(m.aliases),
+        "context_window": m.context_window,
+        "max_output_tokens": m.max_output_tokens,
+        "price_per_million_tokens": attrs.asdict(m.price),
+        "capabilities": {k: v for k, v in attrs.asdict(m.capabilities).items() if v is not None},
+        "lifecycle": attrs.asdict(m.lifecycle) if m.lifecycle else None,
+    }
+
+
+def run_models(args: argparse.Namespace) -> int:
+    from .._catalog import models
+
+    entries = models(args.provider)
+    if args.json:
+        print(json.dumps([_model_json(m) for m in entries], indent=2))
+        return EXIT_OK
+    style = Style(sys.stdout)
+    table: list[list[str]] = []
+    colours: list[list[str | None]] = []
+    for m in entries:
+        lc = lifecycle_text(m.lifecycle)
+        table.append(
+            [
+                f"{m.provider}/{m.id}",
+                fmt_int(m.context_window),
+                fmt_int(m.max_output_tokens),
+                fmt_price(m.price.input),
+                fmt_price(m.price.output),
+                fmt_price(m.price.cached_input),
+                capability_summary(m.capabilities),
+                lc,
+            ]
+        )
+        lc_style = "red" if lc.startswith(("retired", "closed")) else "yellow" if lc != "active" else None
+        colours.append([None, None, None, None, None, None, None, lc_style])
+    headers = ["MODEL", "CONTEXT", "MAX OUT", "IN $/M", "OUT $/M", "CACHED $/M", "CAPABILITIES", "LIFECYCLE"]
+    print(render_table(headers, table, style, right=(1, 2, 3, 4, 5), colours=colours))
+    return EXIT_OK
