@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install generate check test lint bench demo
+.PHONY: install generate check test lint bench demo docs
 
 install:
 	$(PY) -m venv $(VENV)
@@ -30,3 +30,9 @@ bench:
 
 demo:
 	$(BIN)/python -m llmkit.demo
+
+# The static site, into site/ (gitignored). Installs the pinned `docs` extra on first use; the
+# build itself needs no network.
+docs:
+	@$(BIN)/python -c "import mkdocs" 2>/dev/null || $(BIN)/python -m pip install --quiet -c requirements/dev.lock -e '.[docs]'
+	$(BIN)/python -m mkdocs build --clean --strict
