@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import email.utils
+import random
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._constants import INITIAL_RETRY_DELAY, MAX_RETRY_DELAY
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -16,12 +18,29 @@ from ._errors import (
     NotFoundError,
     RateLimitError,
     ServerError,
+    StreamError,
+    TimeoutError,
 )
 
 if TYPE_CHECKING:
     from .dialects._base import ErrorInfo
 
-__all__ = ["error_for_status", "retry_after_seconds"]
+__all__ = ["StreamTimeoutError", "backoff", "error_for_status", "parse_duration", "retry_after_seconds"]
+
+
+class StreamTimeoutError(StreamError, TimeoutError):
+    """A stream stalled past its read timeout or ran past its total_timeout after it opened.
+
+    Both a StreamError (the answer so far is incomplete and was not retried) and a
+    TimeoutError, so either `except` catches it.
+    """
+
+
+def backoff(attempt: int) -> float:
+    """Exponential backoff with jitter: 0.5 s, 1 s, 2 s ... capped at 8 s, each minus up to 25%."""
+    delay: float = min(INITIAL_RETRY_DELAY * (2**attempt), MAX_RETRY_DELAY)
+    return delay * (1 - 0.25 * random.random())
+
 
 _CONTEXT_HINTS = (
     "context_length_exceeded",

@@ -2,7 +2,10 @@
 
 A stream is a context manager and closes its connection on exit, on error and when fully
 consumed. A cut connection, an error event or a missing terminator raises; a stream never
-ends quietly with a short answer.
+ends quietly with a short answer, and is never retried once it has opened (events may already
+have reached the caller). A stall or the call's total_timeout raises StreamTimeoutError (both
+a StreamError and a TimeoutError). Whatever a decoder trips over becomes a StreamError: only
+llmkit errors ever leave a stream.
 """
 
 from __future__ import annotations
@@ -13,17 +16,27 @@ from typing import Any
 
 import httpx
 
-from ._errors import StreamError
+from ._errors import LLMKitError, StreamError
 from ._events import StreamEvent, TextDelta
-from ._sse import SSEDecoder
+from ._sse import SSEDecoder, SSEEvent
+from ._transport import aiter_chunks, iter_chunks
 from ._types import ChatResponse
 from .dialects._base import StreamDecoder
 
 __all__ = ["AsyncChatStream", "ChatStream"]
 
 
-def _broken(provider: str, exc: Exception) -> StreamError:
-    return StreamError(f"stream from {provider} broke: {type(exc).__name__}: {exc}", provider=provider)
+def _decode(decoder: StreamDecoder, ev: SSEEvent | None, provider: str) -> list[StreamEvent]:
+    """One SSE event (None: the end) through the dialect decoder; any non-llmkit error is typed."""
+    try:
+        return decoder.feed(ev) if ev is not None else decoder.end()
+    except LLMKitError:
+        raise
+    except Exception as exc:
+        what = f"event {ev.event!r}" if ev is not None else "the end of the stream"
+        raise StreamError(
+            f"could not decode {what} from {provider}: {type(exc).__name__}: {exc}", provider=provider
+        ) from exc
 
 
 class ChatStream:
@@ -52,17 +65,15 @@ class ChatStream:
 
     def _events(self) -> Generator[StreamEvent, None, None]:
         resp = self._open()
-        sse = SSEDecoder()
+        sse = SSEDecoder(provider=self.provider)
+        p = self.provider
         try:
-            try:
-                for chunk in resp.iter_raw():
-                    for ev in sse.feed(chunk):
-                        yield from self._decoder.feed(ev)
-                for ev in sse.flush():
-                    yield from self._decoder.feed(ev)
-            except httpx.HTTPError as exc:
-                raise _broken(self.provider, exc) from exc
-            yield from self._decoder.end()
+            for chunk in iter_chunks(resp, p):
+                for ev in sse.feed(chunk):
+                    yield from _decode(self._decoder, ev, p)
+            for ev in sse.flush():
+                yield from _decode(self._decoder, ev, p)
+            yield from _decode(self._decoder, None, p)
             self._final = self._decoder.acc.response()
             if self._on_done is not None:
                 self._on_done(self._final)
@@ -131,19 +142,17 @@ class AsyncChatStream:
         if self._response is None:
             self._response = await self._opener.__aenter__()
         resp = self._response
-        sse = SSEDecoder()
+        sse = SSEDecoder(provider=self.provider)
+        p = self.provider
         try:
-            try:
-                async for chunk in resp.aiter_raw():
-                    for ev in sse.feed(chunk):
-                        for out in self._decoder.feed(ev):
-                            yield out
-                for ev in sse.flush():
-                    for out in self._decoder.feed(ev):
+            async for chunk in aiter_chunks(resp, p):
+                for ev in sse.feed(chunk):
+                    for out in _decode(self._decoder, ev, p):
                         yield out
-            except httpx.HTTPError as exc:
-                raise _broken(self.provider, exc) from exc
-            for out in self._decoder.end():
+            for ev in sse.flush():
+                for out in _decode(self._decoder, ev, p):
+                    yield out
+            for out in _decode(self._decoder, None, p):
                 yield out
             self._final = self._decoder.acc.response()
             if self._on_done is not None:

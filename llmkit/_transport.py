@@ -1,35 +1,176 @@
-"""HTTP for one provider: a pooled httpx client, auth, retries, and typed errors.
+"""HTTP for one provider: a pooled httpx client, auth, retries, deadlines and typed errors.
 
 `ProviderTransport` and `AsyncProviderTransport` share everything but the I/O. Retries cover
 connection errors, timeouts and the retryable statuses, honour the server's wait hints, and
 never happen once a stream has handed an event to the caller (that is the stream's job).
+
+Security decisions made here, each tested in tests/test_security_*.py:
+- The API key is added by a wrapping httpx transport to a per-send copy of the request, so it
+  is never in an object the caller or httpx's own logging sees (`response.request`, errors).
+  It is read from the settings for every send, so a rotated key is used by the next request.
+- Redirects are never followed: a 3xx is an APIError naming where it pointed, so no credential
+  can be forwarded to another host.
+- TLS is verified unless the setting named `insecure_skip_tls_verify` says otherwise.
+- A request path holding `?`, `#` or a dot segment is refused: path parts must be encoded.
+
+`total_timeout` (setting or per call) is one deadline for the whole call: every attempt, every
+backoff wait and the whole body. httpx's own timeouts are per phase and per read, so a server
+dripping a byte per second would never trip them; the deadline clips each phase to the time
+left, and a watchdog (sync) or a cancel scope (async) cuts a body that is still arriving.
 """
 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import json
-import random
+import socket
+import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
 
-from ._constants import (
-    INITIAL_RETRY_DELAY,
-    MAX_RETRY_AFTER,
-    MAX_RETRY_DELAY,
-    RETRY_STATUSES,
-    USER_AGENT,
-)
-from ._errors import APIError, ConfigError, ConnectionError, TimeoutError
-from ._http_errors import error_for_status, retry_after_seconds
-from ._settings import ResolvedSettings
+from ._constants import MAX_RETRY_AFTER, RETRY_STATUSES, USER_AGENT
+from ._errors import APIError, ConfigError, ConnectionError, StreamError, TimeoutError
+from ._http_errors import StreamTimeoutError, backoff, error_for_status, retry_after_seconds
+from ._log import log_failure, log_request, log_response, log_retry, redact_url
+from ._settings import ResolvedSettings, Secret
 from .dialects._base import Dialect, ErrorInfo, WireRequest
 
-__all__ = ["AsyncProviderTransport", "ProviderTransport"]
+__all__ = ["AsyncProviderTransport", "Deadline", "ProviderTransport", "aiter_chunks", "iter_chunks"]
+
+# Indirections the tests replace to record waits instead of sleeping.
+_sleep = time.sleep
+_asleep = asyncio.sleep
+
+_STATE = "llmkit_call"  # key of the _CallState in a streamed response's extensions
+
+
+class Deadline:
+    """The end of a call's `total_timeout` on the monotonic clock (never, if None)."""
+
+    __slots__ = ("at", "total")
+
+    def __init__(self, total: float | None) -> None:
+        self.total = total
+        self.at = None if total is None else time.monotonic() + total
+
+    def remaining(self) -> float | None:
+        return None if self.at is None else self.at - time.monotonic()
+
+    def expired(self) -> bool:
+        return self.at is not None and time.monotonic() >= self.at
+
+    def clip(self, timeout: httpx.Timeout) -> httpx.Timeout:
+        """Each phase's timeout, but never past the deadline."""
+        left = self.remaining()
+        if left is None:
+            return timeout
+        left = max(left, 0.001)
+
+        def c(v: float | None) -> float:
+            return left if v is None else min(v, left)
+
+        return httpx.Timeout(
+            connect=c(timeout.connect), read=c(timeout.read), write=c(timeout.write), pool=c(timeout.pool)
+        )
+
+    def error(self, provider: str, attempts: int) -> TimeoutError:
+        return TimeoutError(
+            f"{provider} call did not finish within total_timeout={self.total:g}s ({attempts} attempt(s)); "
+            "raise total_timeout or lower max_tokens",
+            provider=provider,
+        )
+
+
+class _CallState:
+    """What a streamed response carries for its reader: the deadline and the watchdog's verdict."""
+
+    __slots__ = ("deadline", "fired", "provider", "timer")
+
+    def __init__(self, provider: str, deadline: Deadline) -> None:
+        self.provider = provider
+        self.deadline = deadline
+        self.fired = False
+        self.timer: threading.Timer | None = None
+
+    def arm(self, response: httpx.Response) -> None:
+        """Sync only: shut the socket when the deadline passes, waking a blocked read."""
+        left = self.deadline.remaining()
+        stream = response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if left is None or not isinstance(sock, socket.socket):
+            return
+
+        def fire() -> None:
+            self.fired = True
+            try:
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain-socket method, also for TLS
+            except OSError:
+                pass
+
+        self.timer = threading.Timer(max(left, 0.0), fire)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def disarm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+
+    def timed_out(self) -> bool:
+        return self.fired or self.deadline.expired()
+
+
+class _KeyedTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Adds the provider's key to a copy of each request, just before it goes on the wire."""
+
+    def __init__(self, inner: httpx.BaseTransport | httpx.AsyncBaseTransport, owner: _Base) -> None:
+        self._inner = inner
+        self._owner = owner
+
+    def _keyed(self, request: httpx.Request) -> httpx.Request:
+        headers, params = self._owner.credentials()
+        if not headers and not params:
+            return request
+        url = request.url
+        for k, v in params.items():
+            url = url.copy_set_param(k, v)
+        merged = request.headers.copy()
+        merged.update(headers)
+        return httpx.Request(request.method, url, headers=merged, stream=request.stream, extensions=request.extensions)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(self._inner, httpx.BaseTransport)
+        return self._inner.handle_request(self._keyed(request))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(self._inner, httpx.AsyncBaseTransport)
+        return await self._inner.handle_async_request(self._keyed(request))
+
+    def close(self) -> None:
+        assert isinstance(self._inner, httpx.BaseTransport)
+        self._inner.close()
+
+    async def aclose(self) -> None:
+        assert isinstance(self._inner, httpx.AsyncBaseTransport)
+        await self._inner.aclose()
+
+
+class _KeyAuth(httpx.Auth):
+    """The same credentials as `_KeyedTransport`, for an httpx client the caller supplied."""
+
+    def __init__(self, owner: _Base) -> None:
+        self._owner = owner
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        headers, params = self._owner.credentials()
+        request.headers.update(headers)
+        for k, v in params.items():
+            request.url = request.url.copy_set_param(k, v)
+        yield request
 
 
 class _Base:
@@ -38,14 +179,19 @@ class _Base:
         self.spec = settings.spec
         self.dialect = dialect
         self.provider = settings.spec.id
-        self.base_headers, self.auth_query = self._static_auth()
+        self.base_headers = self._static_headers()
+        self._check_key()
         self.auth = self._override_auth()
+        self._key_auth: httpx.Auth | None = None  # set when the caller brings its own httpx client
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(provider={self.provider!r}, base_url={self.settings.base_url!r})"
 
     def _override_auth(self) -> httpx.Auth | None:
         """For `auth: {scheme: override}`: the httpx.Auth built by the spec's named override.
 
         An override module exposes `auth(settings) -> httpx.Auth`; it may add headers, fetch and
-        refresh tokens, or sign requests, and works for sync and async clients alike.
+        refresh tokens (see overrides/_token.py), or sign requests, for sync and async alike.
         """
         if self.spec.auth.scheme != "override":
             return None
@@ -57,37 +203,72 @@ class _Base:
         auth: httpx.Auth = importlib.import_module(f"llmkit.overrides.{name}").auth(self.settings)
         return auth
 
-    def _static_auth(self) -> tuple[dict[str, str], dict[str, str]]:
+    def _static_headers(self) -> dict[str, str]:
+        """Headers that never change: no credential is ever among them."""
         spec, s = self.spec, self.settings
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         headers.update(dict(spec.headers))
+        secret_names = {st.name for st in spec.settings if st.secret}
         for setting in spec.settings:
-            if setting.header and s.get(setting.name) is not None:
+            if setting.header and setting.name not in secret_names and s.get(setting.name) is not None:
                 headers[setting.header] = str(s.get(setting.name))
-        query: dict[str, str] = {}
-        auth = spec.auth
-        key = s.secret(auth.setting)
-        if auth.scheme in ("header", "query") and key is None and auth.required:
-            names = next((st.env for st in spec.settings if st.name == auth.setting), ())
-            hint = f" or set {' / '.join(names)}" if names else ""
-            raise ConfigError(
-                f"no API key for {spec.id!r}: pass providers={{{spec.id!r}: {{{auth.setting!r}: ...}}}}{hint}",
-                provider=spec.id,
-            )
-        if key is not None:
-            if auth.scheme == "header" and auth.header:
-                headers[auth.header] = auth.prefix + key
-            elif auth.scheme == "query" and auth.param:
-                query[auth.param] = key
         headers.update(s.headers)
-        return headers, query
+        return headers
+
+    def _check_key(self) -> None:
+        auth = self.spec.auth
+        if auth.scheme in ("header", "query") and auth.required and self.settings.values.get(auth.setting) is None:
+            names = next((st.env for st in self.spec.settings if st.name == auth.setting), ())
+            hint = f" or set {' / '.join(names)}" if names else ""
+            where = f"providers={{{self.provider!r}: {{{auth.setting!r}: ...}}}}"
+            raise ConfigError(
+                f"no API key for {self.provider!r}: pass {where}{hint}",
+                provider=self.provider,
+            )
+
+    def credentials(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(headers, query params) carrying the current credentials, from one settings snapshot.
+
+        That is the key (by the spec's auth scheme) plus any secret setting mapped to a header.
+        A callable key is called here, once per request, so a rotated key is used at once and
+        no request mixes an old value with a new one.
+        """
+        auth = self.spec.auth
+        values = self.settings.values  # one snapshot: never half of an update()
+        headers: dict[str, str] = {}
+        params: dict[str, str] = {}
+        for st in self.spec.settings:
+            v = values.get(st.name)
+            if st.header and st.secret and st.name != auth.setting and v is not None:
+                headers[st.header] = _reveal(v)
+        raw = values.get(auth.setting)
+        if raw is not None and auth.scheme == "header" and auth.header:
+            headers[auth.header] = auth.prefix + _reveal(raw)
+        elif raw is not None and auth.scheme == "query" and auth.param:
+            params[auth.param] = _reveal(raw)
+        return headers, params
+
+    def sensitive_names(self) -> tuple[str, ...]:
+        """Header and query names holding credentials for this provider (for log redaction)."""
+        names = [self.spec.auth.header or "", self.spec.auth.param or ""]
+        names += [st.header or "" for st in self.spec.settings if st.secret]
+        return tuple(n for n in names if n)
 
     @property
     def _send_auth(self) -> Any:
-        return self.auth if self.auth is not None else httpx.USE_CLIENT_DEFAULT
+        if self.auth is not None:
+            return self.auth
+        return self._key_auth if self._key_auth is not None else httpx.USE_CLIENT_DEFAULT
 
     def url(self, req: WireRequest) -> str:
-        return self.settings.base_url + req.path
+        path = req.path
+        if "?" in path or "#" in path or any(seg in (".", "..") for seg in _decoded_segments(path)):
+            raise ConfigError(
+                f"refusing to send a request to {self.provider} with path {path!r}: path parts such as model ids "
+                "must be percent-encoded (a '?', '#' or '..' there would change where the request goes)",
+                provider=self.provider,
+            )
+        return self.settings.base_url + path
 
     def headers(self, req: WireRequest, extra: Mapping[str, str] | None) -> dict[str, str]:
         h = dict(self.base_headers)
@@ -102,28 +283,63 @@ class _Base:
 
     def query(self, req: WireRequest, extra: Mapping[str, str] | None) -> dict[str, str]:
         q = dict(req.query)
-        q.update(self.auth_query)
         if extra:
             q.update(extra)
         return q
 
     def content(self, req: WireRequest) -> bytes | None:
+        """The JSON body; a value JSON cannot carry is a ConfigError before anything is sent."""
         if req.body is None:
             return None
-        return json.dumps(req.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        try:
+            text = json.dumps(req.body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"the request for {self.provider} cannot be sent as JSON ({exc}); tool arguments, extra_body and "
+                "provider_options must hold only dict, list, str, int, finite float, bool or None",
+                provider=self.provider,
+            ) from None
+        return text.encode("utf-8")
+
+    def timeouts(self, timeout: float | None, deadline: Deadline) -> httpx.Timeout:
+        base = self.settings.timeout if timeout is None else httpx.Timeout(timeout)
+        return deadline.clip(base)
+
+    def deadline(self, total_timeout: float | None) -> Deadline:
+        total = self.settings.total_timeout if total_timeout is None else total_timeout
+        if total is not None and (isinstance(total, bool) or not isinstance(total, (int, float)) or total <= 0):
+            raise ConfigError(f"total_timeout must be a positive number of seconds, got {total!r}")
+        return Deadline(total)
 
     def error_from_response(self, status: int, headers: httpx.Headers, body: bytes) -> APIError:
+        if 300 <= status < 400:
+            location = headers.get("location")
+            where = redact_url(location) if location else "(no location)"
+            return APIError(
+                f"{self.provider} answered HTTP {status}, a redirect to {where}; "
+                "llmkit never follows redirects (your key must not go to another host): set base_url to the final URL",
+                provider=self.provider,
+                status=status,
+                request_id=_request_id(headers),
+            )
         text = body.decode("utf-8", errors="replace")
         data: Any
         try:
             data = json.loads(text) if text.strip() else None
-        except ValueError:
+        except (ValueError, RecursionError):
             data = None
+        info: ErrorInfo | None = None
         if data is not None:
-            info = self.dialect.error_info(status, data)
-        else:
+            try:
+                info = self.dialect.error_info(status, data)
+            except Exception:  # an adapter must not turn a provider error into a crash
+                info = None
+        if info is None:
             snippet = " ".join(text.split())[:300]
-            info = ErrorInfo(message=f"HTTP {status} with a non-JSON body: {snippet or '(empty)'}")
+            kind = "a non-JSON body"
+            if "<html" in text[:500].lower():
+                kind += ", an HTML page (from a proxy or gateway, not the API)"
+            info = ErrorInfo(message=f"HTTP {status} with {kind}: {snippet or '(empty)'}")
         return error_for_status(
             status,
             info,
@@ -133,20 +349,27 @@ class _Base:
             retry_after=retry_after_seconds(headers),
         )
 
-    def should_retry(self, exc: Exception, attempt: int, max_retries: int) -> float | None:
+    def should_retry(
+        self, exc: Exception, attempt: int, max_retries: int, deadline: Deadline | None = None
+    ) -> float | None:
         """Seconds to wait before the next attempt, or None to give up."""
         if attempt >= max_retries:
             return None
+        wait: float | None = None
         if isinstance(exc, (ConnectionError, TimeoutError)):
-            return _backoff(attempt)
-        if isinstance(exc, APIError) and exc.status in RETRY_STATUSES:
+            wait = backoff(attempt)
+        elif isinstance(exc, APIError) and exc.status in RETRY_STATUSES:
             if exc.code == "insufficient_quota":
                 return None
             hint = exc.retry_after
             if hint is not None:
-                return None if hint > MAX_RETRY_AFTER else hint
-            return _backoff(attempt)
-        return None
+                wait = None if hint > MAX_RETRY_AFTER else hint
+            else:
+                wait = backoff(attempt)
+        left = deadline.remaining() if deadline is not None else None
+        if wait is not None and left is not None and wait >= left:
+            return None  # waiting would pass the deadline: the caller gets the error now
+        return wait
 
     def transport_error(self, exc: httpx.HTTPError) -> Exception:
         if isinstance(exc, httpx.TimeoutException):
@@ -158,10 +381,21 @@ class _Base:
             provider=self.provider,
         )
 
+    def _retry_or_raise(self, err: Exception, attempt: int, retries: int, deadline: Deadline) -> float:
+        wait = self.should_retry(err, attempt, retries, deadline)
+        if wait is None:
+            log_failure(self.provider, err)
+            raise err
+        log_retry(self.provider, attempt, wait, err)
+        return wait
 
-def _backoff(attempt: int) -> float:
-    delay: float = min(INITIAL_RETRY_DELAY * (2**attempt), MAX_RETRY_DELAY)
-    return delay * (1 - 0.25 * random.random())
+
+def _reveal(v: Any) -> str:
+    return v.get() if isinstance(v, Secret) else str(v)
+
+
+def _decoded_segments(path: str) -> list[str]:
+    return [seg.replace("%2e", ".").replace("%2E", ".") for seg in path.split("/")]
 
 
 def _request_id(headers: httpx.Headers) -> str | None:
@@ -172,12 +406,66 @@ def _request_id(headers: httpx.Headers) -> str | None:
     return None
 
 
+def _state(resp: httpx.Response) -> _CallState | None:
+    st = resp.extensions.get(_STATE)
+    return st if isinstance(st, _CallState) else None
+
+
+def _stream_failure(resp: httpx.Response, provider: str, exc: Exception) -> StreamError:
+    st = _state(resp)
+    if st is not None and st.timed_out():
+        return StreamTimeoutError(
+            f"stream from {provider} did not finish within total_timeout={st.deadline.total:g}s; "
+            "the answer so far is incomplete",
+            provider=provider,
+        )
+    if isinstance(exc, (httpx.TimeoutException, builtins.TimeoutError)):
+        return StreamTimeoutError(
+            f"stream from {provider} stalled: no data within the read timeout ({type(exc).__name__})", provider=provider
+        )
+    return StreamError(f"stream from {provider} broke: {type(exc).__name__}: {exc}", provider=provider)
+
+
+def iter_chunks(resp: httpx.Response, provider: str) -> Iterator[bytes]:
+    """The decoded body of a streamed response; a cut, stall or deadline is a typed StreamError."""
+    try:
+        yield from resp.iter_bytes()
+    except httpx.HTTPError as exc:
+        raise _stream_failure(resp, provider, exc) from exc
+    st = _state(resp)
+    if st is not None and st.fired:  # the watchdog cut the socket at a message boundary
+        raise _stream_failure(resp, provider, StreamError("deadline"))
+
+
+async def aiter_chunks(resp: httpx.Response, provider: str) -> AsyncIterator[bytes]:
+    """Async twin of `iter_chunks`; the deadline bounds every wait for the next chunk."""
+    st = _state(resp)
+    it = resp.aiter_bytes().__aiter__()
+    while True:
+        left = st.deadline.remaining() if st is not None else None
+        try:
+            async with asyncio.timeout(None if left is None else max(left, 0.0)):
+                chunk = await it.__anext__()
+        except StopAsyncIteration:
+            return
+        except (httpx.HTTPError, builtins.TimeoutError) as exc:
+            raise _stream_failure(resp, provider, exc) from exc
+        yield chunk
+
+
 class ProviderTransport(_Base):
     """Synchronous transport of one provider inside one Client."""
 
     def __init__(self, settings: ResolvedSettings, dialect: Dialect, http: httpx.Client | None = None) -> None:
         super().__init__(settings, dialect)
-        self.http = http or httpx.Client(timeout=settings.timeout, follow_redirects=False, verify=True)
+        if http is None:
+            inner = httpx.HTTPTransport(verify=settings.verify)
+            http = httpx.Client(
+                timeout=settings.timeout, follow_redirects=False, transport=_KeyedTransport(inner, self)
+            )
+        else:
+            self._key_auth = _KeyAuth(self)
+        self.http = http
 
     def close(self) -> None:
         self.http.close()
@@ -185,18 +473,26 @@ class ProviderTransport(_Base):
     def _build(
         self,
         req: WireRequest,
+        content: bytes | None,
         extra_headers: Mapping[str, str] | None,
         extra_query: Mapping[str, str] | None,
-        timeout: float | None,
+        timeout: httpx.Timeout,
     ) -> httpx.Request:
         return self.http.build_request(
             req.method,
             self.url(req),
             params=self.query(req, extra_query) or None,
             headers=self.headers(req, extra_headers),
-            content=self.content(req),
-            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            content=content,
+            timeout=timeout,
         )
+
+    def _attempt(self, request: httpx.Request, attempt: int) -> httpx.Response:
+        log_request(self.provider, request, attempt, self.sensitive_names())
+        started = time.monotonic()
+        resp = self.http.send(request, stream=True, auth=self._send_auth)
+        log_response(self.provider, resp, _request_id(resp.headers), time.monotonic() - started)
+        return resp
 
     def send(
         self,
@@ -206,22 +502,37 @@ class ProviderTransport(_Base):
         extra_query: Mapping[str, str] | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
+        total_timeout: float | None = None,
     ) -> httpx.Response:
         """Send with retries; returns a successful, fully read response."""
         retries = self.settings.max_retries if max_retries is None else max_retries
+        deadline = self.deadline(total_timeout)
+        content = self.content(req)
+        self.url(req)  # refuse a bad path before anything is sent
         attempt = 0
         while True:
+            if deadline.expired():
+                raise deadline.error(self.provider, attempt)
+            state = _CallState(self.provider, deadline)
+            request = self._build(req, content, extra_headers, extra_query, self.timeouts(timeout, deadline))
             try:
-                resp = self.http.send(self._build(req, extra_headers, extra_query, timeout), auth=self._send_auth)
-                if resp.status_code < 400:
+                resp = self._attempt(request, attempt)
+                try:
+                    state.arm(resp)
+                    body = resp.read()
+                finally:
+                    state.disarm()
+                    resp.close()
+                if state.fired:
+                    raise deadline.error(self.provider, attempt + 1)
+                if resp.status_code < 300:
                     return resp
-                err: Exception = self.error_from_response(resp.status_code, resp.headers, resp.content)
+                err: Exception = self.error_from_response(resp.status_code, resp.headers, body)
             except httpx.HTTPError as exc:
+                if state.timed_out():
+                    raise deadline.error(self.provider, attempt + 1) from None
                 err = self.transport_error(exc)
-            wait = self.should_retry(err, attempt, retries)
-            if wait is None:
-                raise err
-            time.sleep(wait)
+            _sleep(self._retry_or_raise(err, attempt, retries, deadline))
             attempt += 1
 
     @contextmanager
@@ -233,17 +544,26 @@ class ProviderTransport(_Base):
         extra_query: Mapping[str, str] | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
+        total_timeout: float | None = None,
     ) -> Iterator[httpx.Response]:
-        """Open a streamed response (retrying only until the status line is good)."""
+        """Open a streamed response (retrying only until the status line is good).
+
+        Read it with `iter_chunks(resp, provider)` for typed errors and the deadline.
+        """
         retries = self.settings.max_retries if max_retries is None else max_retries
+        deadline = self.deadline(total_timeout)
+        content = self.content(req)
+        self.url(req)
         attempt = 0
         while True:
+            if deadline.expired():
+                raise deadline.error(self.provider, attempt)
+            state = _CallState(self.provider, deadline)
             resp: httpx.Response | None = None
+            request = self._build(req, content, extra_headers, extra_query, self.timeouts(timeout, deadline))
             try:
-                resp = self.http.send(
-                    self._build(req, extra_headers, extra_query, timeout), stream=True, auth=self._send_auth
-                )
-                if resp.status_code < 400:
+                resp = self._attempt(request, attempt)
+                if resp.status_code < 300:
                     break
                 body = resp.read()
                 resp.close()
@@ -251,15 +571,17 @@ class ProviderTransport(_Base):
             except httpx.HTTPError as exc:
                 if resp is not None:
                     resp.close()
+                if state.timed_out():
+                    raise deadline.error(self.provider, attempt + 1) from None
                 err = self.transport_error(exc)
-            wait = self.should_retry(err, attempt, retries)
-            if wait is None:
-                raise err
-            time.sleep(wait)
+            _sleep(self._retry_or_raise(err, attempt, retries, deadline))
             attempt += 1
+        resp.extensions[_STATE] = state
+        state.arm(resp)
         try:
             yield resp
         finally:
+            state.disarm()
             resp.close()
 
 
@@ -268,7 +590,14 @@ class AsyncProviderTransport(_Base):
 
     def __init__(self, settings: ResolvedSettings, dialect: Dialect, http: httpx.AsyncClient | None = None) -> None:
         super().__init__(settings, dialect)
-        self.http = http or httpx.AsyncClient(timeout=settings.timeout, follow_redirects=False, verify=True)
+        if http is None:
+            inner = httpx.AsyncHTTPTransport(verify=settings.verify)
+            http = httpx.AsyncClient(
+                timeout=settings.timeout, follow_redirects=False, transport=_KeyedTransport(inner, self)
+            )
+        else:
+            self._key_auth = _KeyAuth(self)
+        self.http = http
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -276,18 +605,26 @@ class AsyncProviderTransport(_Base):
     def _build(
         self,
         req: WireRequest,
+        content: bytes | None,
         extra_headers: Mapping[str, str] | None,
         extra_query: Mapping[str, str] | None,
-        timeout: float | None,
+        timeout: httpx.Timeout,
     ) -> httpx.Request:
         return self.http.build_request(
             req.method,
             self.url(req),
             params=self.query(req, extra_query) or None,
             headers=self.headers(req, extra_headers),
-            content=self.content(req),
-            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            content=content,
+            timeout=timeout,
         )
+
+    async def _attempt(self, request: httpx.Request, attempt: int) -> httpx.Response:
+        log_request(self.provider, request, attempt, self.sensitive_names())
+        started = time.monotonic()
+        resp = await self.http.send(request, stream=True, auth=self._send_auth)
+        log_response(self.provider, resp, _request_id(resp.headers), time.monotonic() - started)
+        return resp
 
     async def send(
         self,
@@ -297,21 +634,35 @@ class AsyncProviderTransport(_Base):
         extra_query: Mapping[str, str] | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
+        total_timeout: float | None = None,
     ) -> httpx.Response:
         retries = self.settings.max_retries if max_retries is None else max_retries
+        deadline = self.deadline(total_timeout)
+        content = self.content(req)
+        self.url(req)
         attempt = 0
         while True:
+            left = deadline.remaining()
+            if left is not None and left <= 0:
+                raise deadline.error(self.provider, attempt)
+            request = self._build(req, content, extra_headers, extra_query, self.timeouts(timeout, deadline))
             try:
-                resp = await self.http.send(self._build(req, extra_headers, extra_query, timeout), auth=self._send_auth)
-                if resp.status_code < 400:
+                async with asyncio.timeout(left):
+                    resp = await self._attempt(request, attempt)
+                    try:
+                        body = await resp.aread()
+                    finally:
+                        await resp.aclose()
+                if resp.status_code < 300:
                     return resp
-                err: Exception = self.error_from_response(resp.status_code, resp.headers, resp.content)
+                err: Exception = self.error_from_response(resp.status_code, resp.headers, body)
+            except builtins.TimeoutError:
+                raise deadline.error(self.provider, attempt + 1) from None
             except httpx.HTTPError as exc:
+                if deadline.expired():
+                    raise deadline.error(self.provider, attempt + 1) from None
                 err = self.transport_error(exc)
-            wait = self.should_retry(err, attempt, retries)
-            if wait is None:
-                raise err
-            await asyncio.sleep(wait)
+            await _asleep(self._retry_or_raise(err, attempt, retries, deadline))
             attempt += 1
 
     @asynccontextmanager
@@ -323,29 +674,41 @@ class AsyncProviderTransport(_Base):
         extra_query: Mapping[str, str] | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
+        total_timeout: float | None = None,
     ) -> AsyncIterator[httpx.Response]:
+        """Open a streamed response; read it with `aiter_chunks(resp, provider)`."""
         retries = self.settings.max_retries if max_retries is None else max_retries
+        deadline = self.deadline(total_timeout)
+        content = self.content(req)
+        self.url(req)
         attempt = 0
         while True:
+            left = deadline.remaining()
+            if left is not None and left <= 0:
+                raise deadline.error(self.provider, attempt)
             resp: httpx.Response | None = None
+            request = self._build(req, content, extra_headers, extra_query, self.timeouts(timeout, deadline))
             try:
-                resp = await self.http.send(
-                    self._build(req, extra_headers, extra_query, timeout), stream=True, auth=self._send_auth
-                )
-                if resp.status_code < 400:
-                    break
-                body = await resp.aread()
-                await resp.aclose()
+                async with asyncio.timeout(left):
+                    resp = await self._attempt(request, attempt)
+                    if resp.status_code < 300:
+                        break
+                    body = await resp.aread()
+                    await resp.aclose()
                 err: Exception = self.error_from_response(resp.status_code, resp.headers, body)
+            except builtins.TimeoutError:
+                if resp is not None:
+                    await resp.aclose()
+                raise deadline.error(self.provider, attempt + 1) from None
             except httpx.HTTPError as exc:
                 if resp is not None:
                     await resp.aclose()
+                if deadline.expired():
+                    raise deadline.error(self.provider, attempt + 1) from None
                 err = self.transport_error(exc)
-            wait = self.should_retry(err, attempt, retries)
-            if wait is None:
-                raise err
-            await asyncio.sleep(wait)
+            await _asleep(self._retry_or_raise(err, attempt, retries, deadline))
             attempt += 1
+        resp.extensions[_STATE] = _CallState(self.provider, deadline)
         try:
             yield resp
         finally:
