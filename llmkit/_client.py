@@ -1,232 +1,61 @@
 """`llmkit.Client` and `llmkit.AsyncClient`: the unified surface over every provider.
 
 Everything that does not touch the network (model-string parsing, settings, capability
-checks, request building, response parsing) is shared in `_Core`; the two clients only
-differ in how they wait for I/O.
+checks, request building, response parsing) is shared in `_core.Core`; the two clients only
+differ in how they wait for I/O. Orchestration (cache, budget, rate limits, hooks, spans,
+usage and latency) lives in `_pipeline.Orchestrator`; the clients call it at fixed points.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-import threading
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal, overload
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, Literal, TypeVar, overload
 
 import httpx
 
-from ._errors import (
-    ConfigError,
-    ConnectionError,
-    LLMKitError,
-    RateLimitError,
-    ServerError,
-    TimeoutError,
-)
-from ._features import check_features, cost_usd
-from ._registry import (
-    custom_spec,
-    dialect,
-    model_info,
-    provider_capabilities,
-    provider_spec,
-    split_model,
-)
-from ._settings import ResolvedSettings, Secret, resolve_settings
+from ._chat_params import chat_request, check_params, model_list
+from ._core import Core, MessagesArg
+from ._errors import LLMKitError
+from ._fallback import next_model
+from ._pipeline import Ticket, TimedDecoder
+from ._registry import dialect
+from ._replay import replay_async_stream, replay_stream
 from ._spec import ProviderSpec
 from ._streaming import AsyncChatStream, ChatStream
 from ._transport import AsyncProviderTransport, ProviderTransport
-from ._types import ChatRequest, ChatResponse, Message, coerce_messages
+from ._types import ChatResponse
 from .dialects._base import CallContext, Dialect, WireRequest
 
-__all__ = ["AsyncClient", "Client"]
+__all__ = ["AsyncClient", "Client", "MessagesArg"]
 
-_FALLBACK_ERRORS = (ConnectionError, TimeoutError, RateLimitError, ServerError)
-
-MessagesArg = Sequence[Message | Mapping[str, Any]] | str
-
-
-class _Core:
-    """Shared, I/O-free logic of Client and AsyncClient."""
-
-    def __init__(self, providers: Mapping[str, Mapping[str, Any]] | None = None) -> None:
-        if providers is not None and not isinstance(providers, Mapping):
-            raise ConfigError("providers must be a dict: {provider_id: {setting: value}}")
-        self._provider_settings: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (providers or {}).items()}
-        self._lock = threading.RLock()
-        self._resolved: dict[str, ResolvedSettings] = {}
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(providers={sorted(self._provider_settings)!r})"
-
-    def _spec(self, provider: str) -> ProviderSpec:
-        given = self._provider_settings.get(provider, {})
-        if "dialect" in given:
-            try:
-                builtin = provider_spec(provider)
-            except ConfigError:
-                return custom_spec(provider, given)
-            if given["dialect"] != builtin.dialect:
-                raise ConfigError(f"provider {provider!r} speaks {builtin.dialect!r}; its dialect cannot be changed")
-            return builtin
-        return provider_spec(provider)
-
-    def _settings(self, provider: str, spec: ProviderSpec) -> ResolvedSettings:
-        """A provider's resolved settings, computed once per Client."""
-        s = self._resolved.get(provider)
-        if s is None:
-            with self._lock:
-                s = self._resolved.get(provider)
-                if s is None:
-                    s = resolve_settings(spec, self._provider_settings.get(provider))
-                    self._resolved[provider] = s
-        return s
-
-    def _context(self, provider: str, model_id: str, spec: ProviderSpec) -> CallContext:
-        info = model_info(provider, model_id)
-        settings = self._settings(provider, spec)
-        public = {k: v for k, v in settings.values.items() if not isinstance(v, Secret)}
-        return CallContext(spec=spec, model=model_id, model_info=info, settings=public)
-
-    def _prepare(
-        self, model: str, messages: MessagesArg, params: dict[str, Any]
-    ) -> tuple[str, ProviderSpec, Dialect, CallContext, ChatRequest, WireRequest]:
-        provider, model_id = split_model(model)
-        spec = self._spec(provider)
-        ctx = self._context(provider, model_id, spec)
-        info = ctx.model_info
-        caps = info.capabilities if info is not None else (provider_capabilities(provider) or spec.capabilities)
-        req = _chat_request(model_id, coerce_messages(messages), params)
-        check_features(req, provider, caps)
-        d = dialect(spec.dialect)
-        wire = d.chat_request(req, ctx)
-        return provider, spec, d, ctx, req, wire
-
-    def _prepare_count(
-        self, model: str, messages: MessagesArg, params: dict[str, Any]
-    ) -> tuple[str, ProviderSpec, Dialect, CallContext, WireRequest]:
-        provider, name = split_model(model)
-        spec = self._spec(provider)
-        ctx = self._context(provider, name, spec)
-        caps = ctx.model_info.capabilities if ctx.model_info is not None else spec.capabilities
-        if not caps.count_tokens:
-            raise_unsupported(provider, name, "token counting")
-        req = _chat_request(name, coerce_messages(messages), params)
-        d = dialect(spec.dialect)
-        return provider, spec, d, ctx, d.count_tokens_request(req, ctx)
-
-    def _finish(self, resp: ChatResponse, ctx: CallContext) -> ChatResponse:
-        resp.cost_usd = cost_usd(ctx.model_info, resp.usage)
-        return resp
+T = TypeVar("T")
+_chat_request = chat_request  # for modules that build requests the way the client does
 
 
-_CHAT_PARAMS = (
-    "max_tokens",
-    "temperature",
-    "top_p",
-    "stop",
-    "seed",
-    "tools",
-    "tool_choice",
-    "parallel_tool_calls",
-    "response_format",
-    "reasoning_effort",
-    "reasoning_budget",
-    "user",
-    "extra_body",
-    "provider_options",
-)
+def _start_chat(params: dict[str, Any], stream: bool, model: str | Sequence[str]) -> list[str]:
+    check_params(params)
+    params["stream"] = stream
+    return model_list(model)
 
 
-def _chat_request(model: str, messages: list[Message], params: dict[str, Any]) -> ChatRequest:
-    stop = params.get("stop")
-    if isinstance(stop, str):
-        stop = [stop]
-    tools = params.get("tools")
-    if tools is not None:
-        tools = [_coerce_tool(t, i) for i, t in enumerate(tools)]
-    rf = params.get("response_format")
-    if rf is not None:
-        rf = _coerce_response_format(rf)
-    mt = params.get("max_tokens")
-    if mt is not None and (not isinstance(mt, int) or isinstance(mt, bool) or mt < 1):
-        raise ConfigError(f"max_tokens must be a positive integer, got {mt!r}")
-    return ChatRequest(
-        model=model,
-        messages=messages,
-        max_tokens=mt,
-        temperature=params.get("temperature"),
-        top_p=params.get("top_p"),
-        stop=stop,
-        seed=params.get("seed"),
-        tools=tools,
-        tool_choice=params.get("tool_choice"),
-        parallel_tool_calls=params.get("parallel_tool_calls"),
-        response_format=rf,
-        reasoning_effort=params.get("reasoning_effort"),
-        reasoning_budget=params.get("reasoning_budget"),
-        stream=bool(params.get("stream")),
-        user=params.get("user"),
-        extra_body=params.get("extra_body"),
-        provider_options=params.get("provider_options"),
-    )
-
-
-def _coerce_tool(t: Any, i: int) -> dict[str, Any]:
-    """Tools are accepted in OpenAI form ({type: function, function: {...}}) or flat."""
-    if not isinstance(t, Mapping):
-        raise ConfigError(f"tools[{i}] must be a dict")
-    fn = t.get("function") if t.get("type") == "function" else t
-    if not isinstance(fn, Mapping) or not fn.get("name"):
-        raise ConfigError(f"tools[{i}] needs a function name: {{'type': 'function', 'function': {{'name': ...}}}}")
-    params = fn.get("parameters") or fn.get("input_schema") or {"type": "object", "properties": {}}
-    out: dict[str, Any] = {"name": fn["name"], "parameters": dict(params)}
-    if fn.get("description"):
-        out["description"] = fn["description"]
-    if fn.get("strict") is not None:
-        out["strict"] = fn["strict"]
-    if t.get("cache_control"):
-        out["cache_control"] = t["cache_control"]
-    return out
-
-
-def _coerce_response_format(rf: Any) -> dict[str, Any]:
-    """`{"type": "json_object"}`, `{"type": "json_schema", "json_schema": {...}}`, or a schema."""
-    if not isinstance(rf, Mapping):
-        raise ConfigError("response_format must be a dict")
-    kind = rf.get("type")
-    if kind in ("json_object", "text"):
-        return {"type": kind}
-    if kind == "json_schema":
-        js = rf.get("json_schema")
-        if not isinstance(js, Mapping) or not isinstance(js.get("schema"), Mapping):
-            raise ConfigError("response_format json_schema needs {'json_schema': {'name': ..., 'schema': {...}}}")
-        return {"type": "json_schema", "json_schema": {"name": js.get("name", "response"), **js}}
-    if kind == "object" or "properties" in rf:
-        return {
-            "type": "json_schema",
-            "json_schema": {"name": "response", "schema": dict(rf), "strict": True},
-        }
-    raise ConfigError(f"unknown response_format type {kind!r}; use 'json_object' or 'json_schema'")
-
-
-def _models(model: str | Sequence[str]) -> list[str]:
-    if isinstance(model, str):
-        return [model]
-    models = list(model)
-    if not models or not all(isinstance(m, str) for m in models):
-        raise ConfigError("model must be a 'provider/model' string or a non-empty list of them")
-    return models
-
-
-class Client(_Core):
+class Client(Core):
     """Synchronous client. Keys come from the env vars the specs name, or from `providers`.
 
-    One pooled HTTP connection pool per provider; close it with `close()` or a `with` block.
+    Orchestration options: `cache` (MemoryCache / RedisCache), `rate_limits`
+    ({"openai": {"rpm": 500, "tpm": 200_000}}), `budget_usd`, `state_url` (Redis, to share
+    limits, budget and router health across processes), `hooks`, `latency_window`, `telemetry`
+    (OpenTelemetry spans when opentelemetry-api is installed). One pooled HTTP connection pool
+    per provider; close it with `close()` or a `with` block.
     """
 
-    def __init__(self, providers: Mapping[str, Mapping[str, Any]] | None = None) -> None:
-        super().__init__(providers)
+    def __init__(self, providers: Mapping[str, Mapping[str, Any]] | None = None, **options: Any) -> None:
+        super().__init__(providers, **options)
         self._transports: dict[str, ProviderTransport] = {}
+        self._sleep: Callable[[float], None] = time.sleep
 
     def _transport(self, provider: str, spec: ProviderSpec) -> ProviderTransport:
         t = self._transports.get(provider)
@@ -260,30 +89,47 @@ class Client(_Core):
         stream: bool = False,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        cache: bool = True,
         **params: Any,
     ) -> ChatResponse | ChatStream:
-        """Chat with `provider/model` (or a fallback list of them).
+        """Chat with `provider/model`, or a fallback list of them tried in order.
 
         Parameters: max_tokens, temperature, top_p, stop, seed, tools, tool_choice,
         parallel_tool_calls, response_format, reasoning_effort, reasoning_budget, user,
-        extra_body, provider_options. With `stream=True` returns a ChatStream.
+        extra_body, provider_options. With `stream=True` returns a ChatStream. `cache=False`
+        skips the client's response cache for this call.
         """
-        _check_params(params)
-        params["stream"] = stream
+        models = _start_chat(params, stream, model)
         errors: list[Exception] = []
-        models = _models(model)
-        for i, m in enumerate(models):
+        i = 0
+        while True:
             try:
                 if stream:
-                    return self._stream(m, messages, params, extra_headers, timeout, errors)
-                resp = self._chat_once(m, messages, params, extra_headers, timeout)
-                resp.errors = errors
-                return resp
-            except _FALLBACK_ERRORS as exc:
-                if i == len(models) - 1:
+                    return self._stream(models[i], messages, params, extra_headers, timeout, cache, errors)
+                return self._chat_once(models[i], messages, params, extra_headers, timeout, cache, errors)
+            except LLMKitError as exc:
+                j = next_model(exc, models, i)
+                if j is None:
                     raise
                 errors.append(exc)
-        raise AssertionError("unreachable")
+                i = j
+
+    def _with_retries(self, tk: Ticket, t: ProviderTransport, once: Callable[[], T]) -> T:
+        """One call's HTTP attempts: rate-limit waits, hooks, and the transport's retry policy."""
+        attempt = 0
+        while True:
+            wait = self._orch.attempt(tk, attempt)
+            if wait > 0:
+                self._sleep(wait)
+            try:
+                return once()
+            except LLMKitError as exc:
+                delay = t.should_retry(exc, attempt, t.settings.max_retries)
+                self._orch.retrying(tk, exc, attempt, delay)
+                if delay is None:
+                    raise
+                self._sleep(delay)
+                attempt += 1
 
     def _chat_once(
         self,
@@ -292,11 +138,29 @@ class Client(_Core):
         params: dict[str, Any],
         extra_headers: Mapping[str, str] | None,
         timeout: float | None,
+        use_cache: bool,
+        errors: list[Exception],
     ) -> ChatResponse:
-        provider, spec, d, ctx, _req, wire = self._prepare(model, messages, params)
+        provider, spec, d, ctx, req, wire = self._prepare(model, messages, params)
         t = self._transport(provider, spec)
-        http = t.send(wire, extra_headers=extra_headers, timeout=timeout)
-        return self._finish(d.parse_chat(_json(http, provider), ctx), ctx)
+        tk = self._ticket(provider, d, ctx, req, wire, use_cache)
+        hit = self._orch.lookup(tk)
+        if hit is not None:
+            hit.errors = list(errors)
+            return hit
+        self._orch.admit(tk, req)
+        try:
+            http = self._with_retries(
+                tk, t, lambda: t.send(wire, extra_headers=extra_headers, timeout=timeout, max_retries=0)
+            )
+            self._orch.learn(tk, http.headers)
+            resp = self._finish(d.parse_chat(_json(http, provider), ctx), ctx)
+        except BaseException as exc:
+            self._orch.failed(tk, exc)
+            raise
+        resp.errors = list(errors)
+        self._orch.succeeded(tk, resp)
+        return resp
 
     def _stream(
         self,
@@ -305,18 +169,47 @@ class Client(_Core):
         params: dict[str, Any],
         extra_headers: Mapping[str, str] | None,
         timeout: float | None,
+        use_cache: bool,
         errors: list[Exception],
     ) -> ChatStream:
-        provider, spec, d, ctx, _req, wire = self._prepare(model, messages, params)
+        provider, spec, d, ctx, req, wire = self._prepare(model, messages, params)
         t = self._transport(provider, spec)
-        decoder = d.stream_decoder(ctx)
+        tk = self._ticket(provider, d, ctx, req, wire, use_cache)
+        hit = self._orch.lookup(tk)
+        if hit is not None:
+            hit.errors = list(errors)
+            return replay_stream(hit)
+        self._orch.admit(tk, req)
+
+        @contextmanager
+        def opener() -> Iterator[httpx.Response]:
+            cms: list[Any] = []
+
+            def once() -> httpx.Response:
+                cm = t.stream(wire, extra_headers=extra_headers, timeout=timeout, max_retries=0)
+                resp = cm.__enter__()
+                cms.append(cm)
+                return resp
+
+            resp = self._with_retries(tk, t, once)
+            try:
+                self._orch.learn(tk, resp.headers)
+                yield resp
+            finally:
+                cms[-1].__exit__(None, None, None)
+                self._orch.stream_closed(tk, None)
 
         def done(resp: ChatResponse) -> None:
             self._finish(resp, ctx)
-            resp.errors = errors
+            resp.errors = list(errors)
+            tk.final = resp
 
-        s = ChatStream(t.stream(wire, extra_headers=extra_headers, timeout=timeout), decoder, provider, done)
-        s._open()
+        s = ChatStream(opener(), TimedDecoder(d.stream_decoder(ctx), tk), provider, done)
+        try:
+            s._open()
+        except BaseException as exc:
+            self._orch.failed(tk, exc)
+            raise
         return s
 
     def count_tokens(self, model: str, messages: MessagesArg, **params: Any) -> int:
@@ -327,19 +220,14 @@ class Client(_Core):
 
     def native(self, provider: str) -> Any:
         """The generated typed client of one provider: every endpoint its spec declares."""
-        import importlib
-
         spec = self._spec(provider)
-        from .generated.dispatch import CLIENT_CLASSES, PROVIDERS
-
-        key = provider if provider in PROVIDERS else "openai"
-        cls = getattr(importlib.import_module(PROVIDERS[key]), CLIENT_CLASSES[key][0])
-        return cls(self._transport(provider, spec))
+        return _native_class(spec, 0)(self._transport(provider, spec))
 
     def close(self) -> None:
         for t in self._transports.values():
             t.close()
         self._transports.clear()
+        self._orch.close()
 
     def __enter__(self) -> Client:
         return self
@@ -348,12 +236,13 @@ class Client(_Core):
         self.close()
 
 
-class AsyncClient(_Core):
-    """Asynchronous client; use `async with llmkit.AsyncClient() as aclient`."""
+class AsyncClient(Core):
+    """Asynchronous client; use `async with llmkit.AsyncClient() as aclient`. Same options as Client."""
 
-    def __init__(self, providers: Mapping[str, Mapping[str, Any]] | None = None) -> None:
-        super().__init__(providers)
+    def __init__(self, providers: Mapping[str, Mapping[str, Any]] | None = None, **options: Any) -> None:
+        super().__init__(providers, **options)
         self._transports: dict[str, AsyncProviderTransport] = {}
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     def _transport(self, provider: str, spec: ProviderSpec) -> AsyncProviderTransport:
         t = self._transports.get(provider)
@@ -370,38 +259,114 @@ class AsyncClient(_Core):
         stream: bool = False,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        cache: bool = True,
         **params: Any,
     ) -> Any:
         """Async twin of Client.chat: a ChatResponse, or an AsyncChatStream with stream=True."""
-        _check_params(params)
-        params["stream"] = stream
+        models = _start_chat(params, stream, model)
         errors: list[Exception] = []
-        models = _models(model)
-        for i, m in enumerate(models):
+        i = 0
+        while True:
             try:
-                provider, spec, d, ctx, _req, wire = self._prepare(m, messages, params)
-                t = self._transport(provider, spec)
-                if stream:
-                    decoder = d.stream_decoder(ctx)
-
-                    def done(resp: ChatResponse, ctx: CallContext = ctx) -> None:
-                        self._finish(resp, ctx)
-                        resp.errors = errors
-
-                    s = AsyncChatStream(
-                        t.stream(wire, extra_headers=extra_headers, timeout=timeout), decoder, provider, done
-                    )
-                    s._response = await s._opener.__aenter__()
-                    return s
-                http = await t.send(wire, extra_headers=extra_headers, timeout=timeout)
-                resp = self._finish(d.parse_chat(_json(http, provider), ctx), ctx)
-                resp.errors = errors
-                return resp
-            except _FALLBACK_ERRORS as exc:
-                if i == len(models) - 1:
+                return await self._chat_one(models[i], messages, params, extra_headers, timeout, cache, errors)
+            except LLMKitError as exc:
+                j = next_model(exc, models, i)
+                if j is None:
                     raise
                 errors.append(exc)
-        raise AssertionError("unreachable")
+                i = j
+
+    async def _with_retries(self, tk: Ticket, t: AsyncProviderTransport, once: Callable[[], Awaitable[T]]) -> T:
+        attempt = 0
+        while True:
+            wait = await self._orch.aattempt(tk, attempt)
+            if wait > 0:
+                await self._sleep(wait)
+            try:
+                return await once()
+            except LLMKitError as exc:
+                delay = t.should_retry(exc, attempt, t.settings.max_retries)
+                await self._orch.aretrying(tk, exc, attempt, delay)
+                if delay is None:
+                    raise
+                await self._sleep(delay)
+                attempt += 1
+
+    async def _chat_one(
+        self,
+        model: str,
+        messages: MessagesArg,
+        params: dict[str, Any],
+        extra_headers: Mapping[str, str] | None,
+        timeout: float | None,
+        use_cache: bool,
+        errors: list[Exception],
+    ) -> ChatResponse | AsyncChatStream:
+        provider, spec, d, ctx, req, wire = self._prepare(model, messages, params)
+        t = self._transport(provider, spec)
+        tk = self._ticket(provider, d, ctx, req, wire, use_cache)
+        hit = await self._orch.alookup(tk)
+        if hit is not None:
+            hit.errors = list(errors)
+            return replay_async_stream(hit) if req.stream else hit
+        await self._orch.aadmit(tk, req)
+        if req.stream:
+            return await self._stream(provider, t, d, ctx, wire, tk, extra_headers, timeout, errors)
+        try:
+            http = await self._with_retries(
+                tk, t, lambda: t.send(wire, extra_headers=extra_headers, timeout=timeout, max_retries=0)
+            )
+            self._orch.learn(tk, http.headers)
+            resp = self._finish(d.parse_chat(_json(http, provider), ctx), ctx)
+        except BaseException as exc:
+            await self._orch.afailed(tk, exc)
+            raise
+        resp.errors = list(errors)
+        await self._orch.asucceeded(tk, resp)
+        return resp
+
+    async def _stream(
+        self,
+        provider: str,
+        t: AsyncProviderTransport,
+        d: Dialect,
+        ctx: CallContext,
+        wire: WireRequest,
+        tk: Ticket,
+        extra_headers: Mapping[str, str] | None,
+        timeout: float | None,
+        errors: list[Exception],
+    ) -> AsyncChatStream:
+        @asynccontextmanager
+        async def opener() -> AsyncIterator[httpx.Response]:
+            cms: list[Any] = []
+
+            async def once() -> httpx.Response:
+                cm = t.stream(wire, extra_headers=extra_headers, timeout=timeout, max_retries=0)
+                resp = await cm.__aenter__()
+                cms.append(cm)
+                return resp
+
+            resp = await self._with_retries(tk, t, once)
+            try:
+                self._orch.learn(tk, resp.headers)
+                yield resp
+            finally:
+                await cms[-1].__aexit__(None, None, None)
+                await self._orch.astream_closed(tk, None)
+
+        def done(resp: ChatResponse) -> None:
+            self._finish(resp, ctx)
+            resp.errors = list(errors)
+            tk.final = resp
+
+        s = AsyncChatStream(opener(), TimedDecoder(d.stream_decoder(ctx), tk), provider, done)
+        try:
+            s._response = await s._opener.__aenter__()
+        except BaseException as exc:
+            await self._orch.afailed(tk, exc)
+            raise
+        return s
 
     async def count_tokens(self, model: str, messages: MessagesArg, **params: Any) -> int:
         provider, spec, d, ctx, wire = self._prepare_count(model, messages, params)
@@ -409,19 +374,17 @@ class AsyncClient(_Core):
         return d.parse_count_tokens(_json(http, provider), ctx)
 
     def native(self, provider: str) -> Any:
-        import importlib
-
         spec = self._spec(provider)
-        from .generated.dispatch import CLIENT_CLASSES, PROVIDERS
-
-        key = provider if provider in PROVIDERS else "openai"
-        cls = getattr(importlib.import_module(PROVIDERS[key]), CLIENT_CLASSES[key][1])
-        return cls(self._transport(provider, spec))
+        return _native_class(spec, 1)(self._transport(provider, spec))
 
     async def aclose(self) -> None:
         for t in self._transports.values():
             await t.aclose()
         self._transports.clear()
+        aclose = getattr(self._orch.state, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        self._orch.close()
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -430,19 +393,13 @@ class AsyncClient(_Core):
         await self.aclose()
 
 
-def raise_unsupported(provider: str, model: str, what: str) -> None:
-    from ._errors import UnsupportedFeatureError
+def _native_class(spec: ProviderSpec, which: int) -> Any:
+    import importlib
 
-    raise UnsupportedFeatureError(f"{provider}/{model} does not support {what}", provider=provider)
+    from .generated.dispatch import CLIENT_CLASSES, PROVIDERS
 
-
-def _check_params(params: dict[str, Any]) -> None:
-    unknown = sorted(set(params) - set(_CHAT_PARAMS))
-    if unknown:
-        raise ConfigError(
-            f"unknown chat parameter {unknown[0]!r}; accepted: {', '.join(_CHAT_PARAMS)} "
-            "(provider-only fields go in extra_body or provider_options)"
-        )
+    key = spec.id if spec.id in PROVIDERS else "openai"
+    return getattr(importlib.import_module(PROVIDERS[key]), CLIENT_CLASSES[key][which])
 
 
 def _json(resp: httpx.Response, provider: str) -> Any:

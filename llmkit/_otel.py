@@ -1,0 +1,88 @@
+"""OpenTelemetry spans for chat calls, following the GenAI semantic conventions.
+
+Only when `opentelemetry-api` is installed (`pip install 'llmkit[otel]'`): otherwise nothing is
+imported and each call pays one `is None` check. With the API but no SDK configured, spans are
+OpenTelemetry's no-ops. One span per chat call (`chat {model}`, kind CLIENT), started before the
+first attempt and ended when the answer (or the stream) is complete or the call fails.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from ._types import ChatRequest, ChatResponse
+
+__all__ = ["end_span", "start_span", "system_tracer"]
+
+# llmkit provider ids whose GenAI `gen_ai.provider.name` differs from the id.
+_PROVIDER_NAMES = {
+    "gemini": "gcp.gemini",
+    "vertex": "gcp.vertex_ai",
+    "bedrock": "aws.bedrock",
+    "azure": "azure.ai.openai",
+    "mistral": "mistral_ai",
+    "xai": "x_ai",
+    "watsonx": "ibm.watsonx.ai",
+}
+
+
+@cache
+def system_tracer() -> Any:
+    """The global tracer for llmkit, or None when opentelemetry-api is not installed."""
+    try:
+        from opentelemetry import trace
+    except ImportError:
+        return None
+    return trace.get_tracer("llmkit", "0.1.0")
+
+
+def start_span(tracer: Any, provider: str, model: str, req: ChatRequest) -> Any:
+    """A started span carrying the request attributes."""
+    from opentelemetry.trace import SpanKind
+
+    attrs: dict[str, Any] = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": _PROVIDER_NAMES.get(provider, provider),
+        "gen_ai.request.model": model,
+        "gen_ai.request.stream": req.stream,
+    }
+    for key, value in (
+        ("gen_ai.request.max_tokens", req.max_tokens),
+        ("gen_ai.request.temperature", req.temperature),
+        ("gen_ai.request.top_p", req.top_p),
+        ("gen_ai.request.seed", req.seed),
+        ("gen_ai.request.stop_sequences", req.stop),
+    ):
+        if value is not None:
+            attrs[key] = value
+    return tracer.start_span(f"chat {model}", kind=SpanKind.CLIENT, attributes=attrs)
+
+
+def end_span(span: Any, resp: ChatResponse | None, error: BaseException | None, cached: bool = False) -> None:
+    """Record the answer's attributes (or the error) and end the span."""
+    if resp is not None:
+        u = resp.usage
+        span.set_attributes(
+            {
+                "gen_ai.response.model": resp.model,
+                "gen_ai.response.finish_reasons": [resp.raw_finish_reason or resp.finish_reason],
+                "gen_ai.usage.input_tokens": u.input_tokens,
+                "gen_ai.usage.output_tokens": u.output_tokens,
+                "llmkit.cache_hit": cached,
+            }
+        )
+        if resp.id:
+            span.set_attribute("gen_ai.response.id", resp.id)
+        if u.cached_input_tokens:
+            span.set_attribute("gen_ai.usage.cache_read.input_tokens", u.cached_input_tokens)
+        if u.cache_write_tokens:
+            span.set_attribute("gen_ai.usage.cache_creation.input_tokens", u.cache_write_tokens)
+        if resp.cost_usd is not None:
+            span.set_attribute("llmkit.cost_usd", resp.cost_usd)
+    if error is not None:
+        from opentelemetry.trace import Status, StatusCode
+
+        span.set_attribute("error.type", type(error).__name__)
+        span.set_status(Status(StatusCode.ERROR, str(error)))
+    span.end()
