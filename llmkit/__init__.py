@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from ._version import __version__ as __version__  # a one-line module, the single source of the version
+
 # Not `typing.TYPE_CHECKING`: importing typing alone would triple the cost of `import llmkit`.
 # Type checkers treat any name `TYPE_CHECKING` as true, so they and IDEs see the real types.
 TYPE_CHECKING = False
@@ -61,8 +63,6 @@ if TYPE_CHECKING:
         ToolCall,
         Usage,
     )
-
-__version__ = "0.1.0"
 
 # public name -> private module that defines it (relative to this package)
 _EXPORTS: dict[str, str] = {
