@@ -38,6 +38,11 @@ _CAPS = (
     "count_tokens",
     "embeddings",
     "prompt_caching",
+    "rerank",
+    "transcription",
+    "speech",
+    "image_generation",
+    "batches",
 )
 
 

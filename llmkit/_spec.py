@@ -93,6 +93,11 @@ class Capabilities:
     count_tokens: bool | None = None
     embeddings: bool | None = None
     prompt_caching: bool | None = None
+    rerank: bool | None = None
+    transcription: bool | None = None
+    speech: bool | None = None
+    image_generation: bool | None = None
+    batches: bool | None = None
 
     def merged(self, over: Capabilities) -> Capabilities:
         """These capabilities with every field that `over` sets replaced."""

@@ -74,6 +74,54 @@ SPEC = ProviderSpec(
             model_in_path=False,
             description="Create a model response for a chat conversation.",
         ),
+        "create_embedding": Operation(
+            name="create_embedding",
+            method="POST",
+            path="/embeddings",
+            query=(),
+            request="CreateEmbeddingRequest",
+            response="CreateEmbeddingResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Embed one text or a list of texts (llmkit asks for base64 and decodes it).",
+        ),
+        "create_image": Operation(
+            name="create_image",
+            method="POST",
+            path="/images/generations",
+            query=(),
+            request="CreateImageRequest",
+            response="ImagesResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Generate images from a prompt, as URLs or base64 bytes.",
+        ),
+        "create_speech": Operation(
+            name="create_speech",
+            method="POST",
+            path="/audio/speech",
+            query=(),
+            request="CreateSpeechRequest",
+            response=None,
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Synthesise speech; the answer is audio bytes, streamed as they are made.",
+        ),
+        "create_transcription": Operation(
+            name="create_transcription",
+            method="POST",
+            path="/audio/transcriptions",
+            query=(),
+            request=None,
+            response="CreateTranscriptionResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Transcribe an audio file (multipart upload; use client.transcribe).",
+        ),
         "list_models": Operation(
             name="list_models",
             method="GET",
@@ -111,7 +159,11 @@ SPEC = ProviderSpec(
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=True,
+        transcription=True,
+        speech=True,
+        image_generation=True,
     ),
     quirks=frozenset(()),
     overrides=(),
@@ -153,6 +205,73 @@ class OpenAIClient(NativeClient):
             body,
             wire.ChatCompletionChunk,
             stream_flag=True,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def create_embedding(
+        self,
+        body: wire.CreateEmbeddingRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CreateEmbeddingResponse:
+        """Embed one text or a list of texts (llmkit asks for base64 and decodes it)."""
+        return self._call(
+            SPEC.operations["create_embedding"],
+            body,
+            wire.CreateEmbeddingResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def create_image(
+        self,
+        body: wire.CreateImageRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.ImagesResponse:
+        """Generate images from a prompt, as URLs or base64 bytes."""
+        return self._call(
+            SPEC.operations["create_image"],
+            body,
+            wire.ImagesResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def create_speech(
+        self,
+        body: wire.CreateSpeechRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Synthesise speech; the answer is audio bytes, streamed as they are made."""
+        return self._call(
+            SPEC.operations["create_speech"],
+            body,
+            None,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def create_transcription(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CreateTranscriptionResponse:
+        """Transcribe an audio file (multipart upload; use client.transcribe)."""
+        return self._call(
+            SPEC.operations["create_transcription"],
+            None,
+            wire.CreateTranscriptionResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -229,6 +348,73 @@ class AsyncOpenAIClient(AsyncNativeClient):
             body,
             wire.ChatCompletionChunk,
             stream_flag=True,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def create_embedding(
+        self,
+        body: wire.CreateEmbeddingRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CreateEmbeddingResponse:
+        """Embed one text or a list of texts (llmkit asks for base64 and decodes it)."""
+        return await self._call(
+            SPEC.operations["create_embedding"],
+            body,
+            wire.CreateEmbeddingResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def create_image(
+        self,
+        body: wire.CreateImageRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.ImagesResponse:
+        """Generate images from a prompt, as URLs or base64 bytes."""
+        return await self._call(
+            SPEC.operations["create_image"],
+            body,
+            wire.ImagesResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def create_speech(
+        self,
+        body: wire.CreateSpeechRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Synthesise speech; the answer is audio bytes, streamed as they are made."""
+        return await self._call(
+            SPEC.operations["create_speech"],
+            body,
+            None,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def create_transcription(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CreateTranscriptionResponse:
+        """Transcribe an audio file (multipart upload; use client.transcribe)."""
+        return await self._call(
+            SPEC.operations["create_transcription"],
+            None,
+            wire.CreateTranscriptionResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,

@@ -155,10 +155,109 @@ class CreateChatCompletionResponse:
 
 
 @_wire_model
+class CreateEmbeddingRequest:
+    model: str = _wire_field("model")
+    input: str | list[str] | list[int] | list[list[int]] = _wire_field("input")
+    encoding_format: Literal["float", "base64"] | None = _wire_field("encoding_format", default=None)
+    dimensions: int | None = _wire_field("dimensions", default=None)
+    user: str | None = _wire_field("user", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class CreateEmbeddingResponse:
+    object: str = _wire_field("object")
+    data: list[EmbeddingItem] = _wire_field("data")
+    model: str = _wire_field("model")
+    usage: EmbeddingTokenUsage | None = _wire_field("usage", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class CreateImageRequest:
+    prompt: str = _wire_field("prompt")
+    model: str | None = _wire_field("model", default=None)
+    n: int | None = _wire_field("n", default=None)
+    size: str | None = _wire_field("size", default=None)
+    quality: str | None = _wire_field("quality", default=None)
+    response_format: Literal["url", "b64_json"] | None = _wire_field("response_format", default=None)
+    style: Literal["vivid", "natural"] | None = _wire_field("style", default=None)
+    background: Literal["transparent", "opaque", "auto"] | None = _wire_field("background", default=None)
+    output_format: Literal["png", "jpeg", "webp"] | None = _wire_field("output_format", default=None)
+    output_compression: int | None = _wire_field("output_compression", default=None)
+    moderation: Literal["low", "auto"] | None = _wire_field("moderation", default=None)
+    stream: bool | None = _wire_field("stream", default=None)
+    partial_images: int | None = _wire_field("partial_images", default=None)
+    user: str | None = _wire_field("user", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class CreateSpeechRequest:
+    model: str = _wire_field("model")
+    input: str = _wire_field("input")
+    voice: str = _wire_field("voice")
+    instructions: str | None = _wire_field("instructions", default=None)
+    response_format: Literal["mp3", "opus", "aac", "flac", "wav", "pcm"] | None = _wire_field(
+        "response_format", default=None
+    )
+    speed: float | None = _wire_field("speed", default=None)
+    stream_format: Literal["sse", "audio"] | None = _wire_field("stream_format", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class CreateTranscriptionRequest:
+    file: str = _wire_field("file")
+    """The audio file (a multipart file part with a file name)."""
+    model: str = _wire_field("model")
+    language: str | None = _wire_field("language", default=None)
+    prompt: str | None = _wire_field("prompt", default=None)
+    response_format: Literal["json", "text", "srt", "verbose_json", "vtt", "diarized_json"] | None = _wire_field(
+        "response_format", default=None
+    )
+    temperature: float | None = _wire_field("temperature", default=None)
+    timestamp_granularities: list[Literal["word", "segment"]] | None = _wire_field(
+        "timestamp_granularities", default=None
+    )
+    stream: bool | None = _wire_field("stream", default=None)
+    include: list[str] | None = _wire_field("include", default=None)
+    chunking_strategy: str | None = _wire_field("chunking_strategy", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class CreateTranscriptionResponse:
+    text: str = _wire_field("text")
+    language: str | None = _wire_field("language", default=None)
+    duration: float | None = _wire_field("duration", default=None)
+    segments: list[TranscriptionSegment] | None = _wire_field("segments", default=None)
+    words: list[TranscriptionWord] | None = _wire_field("words", default=None)
+    usage: dict[str, Any] | None = _wire_field("usage", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class DeveloperMessage:
     content: TextContent = _wire_field("content")
     role: Literal["developer"] = _wire_field("role", default="developer")
     name: str | None = _wire_field("name", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class EmbeddingItem:
+    index: int = _wire_field("index")
+    embedding: list[float] | str = _wire_field("embedding")
+    """Floats, or with encoding_format base64 a base64 string of little-endian float32."""
+    object: str | None = _wire_field("object", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class EmbeddingTokenUsage:
+    prompt_tokens: int | None = _wire_field("prompt_tokens", default=None)
+    total_tokens: int | None = _wire_field("total_tokens", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 
@@ -216,6 +315,14 @@ class FunctionDefinition:
 
 
 @_wire_model
+class GeneratedImageData:
+    b64_json: str | None = _wire_field("b64_json", default=None)
+    url: str | None = _wire_field("url", default=None)
+    revised_prompt: str | None = _wire_field("revised_prompt", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class ImageUrl:
     url: str = _wire_field("url")
     """An http(s) URL or a base64 data URL."""
@@ -227,6 +334,18 @@ class ImageUrl:
 class ImageUrlPart:
     image_url: ImageUrl = _wire_field("image_url")
     type: Literal["image_url"] = _wire_field("type", default="image_url")
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class ImagesResponse:
+    created: int = _wire_field("created")
+    data: list[GeneratedImageData] | None = _wire_field("data", default=None)
+    background: str | None = _wire_field("background", default=None)
+    output_format: str | None = _wire_field("output_format", default=None)
+    size: str | None = _wire_field("size", default=None)
+    quality: str | None = _wire_field("quality", default=None)
+    usage: dict[str, Any] | None = _wire_field("usage", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 
@@ -370,6 +489,29 @@ class ToolMessage:
     content: TextContent = _wire_field("content")
     tool_call_id: str = _wire_field("tool_call_id")
     role: Literal["tool"] = _wire_field("role", default="tool")
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class TranscriptionSegment:
+    start: float = _wire_field("start")
+    end: float = _wire_field("end")
+    text: str = _wire_field("text")
+    id: int | None = _wire_field("id", default=None)
+    seek: int | None = _wire_field("seek", default=None)
+    tokens: list[int] | None = _wire_field("tokens", default=None)
+    temperature: float | None = _wire_field("temperature", default=None)
+    avg_logprob: float | None = _wire_field("avg_logprob", default=None)
+    compression_ratio: float | None = _wire_field("compression_ratio", default=None)
+    no_speech_prob: float | None = _wire_field("no_speech_prob", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class TranscriptionWord:
+    word: str = _wire_field("word")
+    start: float = _wire_field("start")
+    end: float = _wire_field("end")
     additional_properties: dict[str, Any] = _extra_field()
 
 

@@ -1,0 +1,158 @@
+"""count_tokens planning: the provider's own count endpoint where the spec has one, else a
+local count for OpenAI-family models, without network.
+
+The local count uses `bpe-openai` (the `llmkit[tokens]` extra), whose wheels ship the
+o200k_base and cl100k_base encodings; tiktoken fetches its encodings at run time, which
+fails offline. A count is `exact` only when the tokenizer is there and the prompt is plain
+text: images, tools and response formats add tokens OpenAI does not document, so those
+counts (and every count without the tokenizer) are estimates and say so.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from collections.abc import Mapping
+from functools import cache
+from typing import Any, Protocol
+
+import attrs
+
+from .._errors import UnsupportedFeatureError
+from .._modal_types import TokenCount
+from .._registry import dialect as dialect_for
+from .._registry import split_model
+from .._spec import ProviderSpec
+from .._types import ImagePart, Message, TextPart, coerce_messages
+from ..dialects._base import CallContext, Dialect, WireRequest
+from ._plan import CoreHelpers, supports
+
+__all__ = ["CountPlan", "encoding_name", "local_count", "plan_count"]
+
+# Model-name prefixes of OpenAI's encodings (as tiktoken maps them); longest prefix wins.
+_ENCODINGS = (
+    ("gpt-4o", "o200k_base"),
+    ("gpt-4.1", "o200k_base"),
+    ("gpt-4.5", "o200k_base"),
+    ("gpt-5", "o200k_base"),
+    ("gpt-oss", "o200k_base"),
+    ("o1", "o200k_base"),
+    ("o3", "o200k_base"),
+    ("o4", "o200k_base"),
+    ("chatgpt-4o", "o200k_base"),
+    ("gpt-4", "cl100k_base"),
+    ("gpt-3.5", "cl100k_base"),
+    ("text-embedding-3", "cl100k_base"),
+    ("text-embedding-ada-002", "cl100k_base"),
+)
+_FT = re.compile(r"^ft:([^:]+):")
+# OpenAI's chat format: each message is wrapped in 3 tokens (+1 for a name) and the reply
+# is primed with 3 more (the published counting recipe for gpt-3.5-turbo-0613 and later).
+_PER_MESSAGE = 3
+_PER_NAME = 1
+_REPLY_PRIMING = 3
+_IMAGE_ESTIMATE = 765  # a 1024x1024 high-detail image on gpt-4o (85 + 4 * 170)
+
+
+@attrs.define(kw_only=True, slots=True)
+class CountPlan:
+    """Either a finished local count, or the request for the provider's count endpoint."""
+
+    provider: str
+    spec: ProviderSpec
+    ctx: CallContext
+    local: TokenCount | None = None
+    wire: WireRequest | None = None
+    dialect: Dialect | None = None
+
+
+class _Encoding(Protocol):
+    def encode(self, text: str) -> list[int]: ...
+
+
+def encoding_name(model: str) -> str | None:
+    """The OpenAI encoding of a model id (fine-tuned ids count as their base), or None."""
+    m = _FT.match(model)
+    base = m.group(1) if m else model
+    best: tuple[int, str] | None = None
+    for prefix, enc in _ENCODINGS:
+        if base.startswith(prefix) and (best is None or len(prefix) > best[0]):
+            best = (len(prefix), enc)
+    return best[1] if best else None
+
+
+@cache
+def _encoding(name: str) -> _Encoding | None:
+    try:
+        bpe_openai: Any = importlib.import_module("bpe_openai")
+    except ImportError:
+        return None
+    enc: _Encoding = bpe_openai.get_encoding(name)
+    return enc
+
+
+def _text_tokens(text: str, enc: _Encoding | None) -> int:
+    if enc is not None:
+        return len(enc.encode(text))
+    # About four characters per token for English text: the usual rule of thumb.
+    return (len(text) + 3) // 4 if text else 0
+
+
+def local_count(model: str, provider: str, messages: list[Message], params: Mapping[str, Any]) -> TokenCount | None:
+    """The chat-format token count of OpenAI-family messages, or None for other models."""
+    name = encoding_name(model)
+    if name is None:
+        return None
+    enc = _encoding(name)
+    exact = enc is not None
+    total = _REPLY_PRIMING
+    for m in messages:
+        total += _PER_MESSAGE + _text_tokens(m.role, enc)
+        if m.name:
+            total += _PER_NAME + _text_tokens(m.name, enc)
+        for part in m.parts:
+            if isinstance(part, TextPart):
+                total += _text_tokens(part.text, enc)
+            elif isinstance(part, ImagePart):
+                total += _IMAGE_ESTIMATE
+                exact = False
+            else:
+                total += _text_tokens(json.dumps(attrs.asdict(part), default=str), enc)
+                exact = False
+        for call in m.tool_calls:
+            total += _text_tokens(call.name + json.dumps(call.arguments), enc)
+            exact = False
+    for key in ("tools", "response_format"):
+        if params.get(key):
+            total += _text_tokens(json.dumps(params[key], sort_keys=True), enc)
+            exact = False
+    return TokenCount(
+        count=total, exact=exact, model=model, provider=provider, method="tokenizer" if enc else "estimate"
+    )
+
+
+def plan_count(core: CoreHelpers, model: str, messages: Any, params: dict[str, Any]) -> CountPlan:
+    """How to count: the provider's endpoint, a local count, or UnsupportedFeatureError."""
+    from .._client import _chat_request  # late: _client will import the mixins
+
+    provider, model_id = split_model(model)
+    spec = core._spec(provider)
+    ctx = core._context(provider, model_id, spec)
+    msgs = coerce_messages(messages)
+    plan = CountPlan(provider=provider, spec=spec, ctx=ctx)
+    if supports(ctx, "count_tokens") and spec.operation("count_tokens") is not None:
+        d = dialect_for(spec.dialect)
+        plan.dialect = d
+        plan.wire = d.count_tokens_request(_chat_request(model_id, msgs, params), ctx)
+        return plan
+    if spec.dialect == "openai_chat":
+        plan.local = local_count(model_id, provider, msgs, params)
+        if plan.local is not None:
+            return plan
+    raise UnsupportedFeatureError(
+        f"{provider}/{model_id} does not support token counting: {provider} has no count endpoint and "
+        "llmkit has no local tokenizer for this model",
+        provider=provider,
+        code="count_tokens",
+    )
