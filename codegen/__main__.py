@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .diff import diff_specs, load_tree
+from .diff import load_tree, render_markdown, spec_changes
 from .render import compare, render_tree, sync
 from .spec import SpecError
 
@@ -35,12 +35,15 @@ def main(argv: list[str] | None = None) -> int:
     root: Path = args.root.resolve()
 
     if args.cmd == "diff":
-        lines = diff_specs(load_tree(args.old, root), load_tree(args.new, root))
+        changes = spec_changes(load_tree(args.old, root), load_tree(args.new, root))
         if args.markdown:
-            print("### Spec changes\n")
-            print("\n".join(f"- {line}" for line in lines) if lines else "_No spec changes._")
+            print(render_markdown(changes))
+        elif changes:
+            print("\n".join(("! " if ch.breaking else "  ") + ch.line for ch in changes))
+            if any(ch.breaking for ch in changes):
+                print("(! = can break users: a removal, or a new base URL, dialect, auth or endpoint path)")
         else:
-            print("\n".join(lines) if lines else "no spec changes")
+            print("no spec changes")
         return 0
 
     with tempfile.TemporaryDirectory(prefix="llmkit-codegen-") as tmp:
