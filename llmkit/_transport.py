@@ -305,7 +305,8 @@ class _Base:
         base = self.settings.timeout if timeout is None else httpx.Timeout(timeout)
         return deadline.clip(base)
 
-    def deadline(self, total_timeout: float | None) -> Deadline:
+    def deadline(self, total_timeout: float | None = None) -> Deadline:
+        """A call's deadline: make one per call and pass it to every attempt and to should_retry."""
         total = self.settings.total_timeout if total_timeout is None else total_timeout
         if total is not None and (isinstance(total, bool) or not isinstance(total, (int, float)) or total <= 0):
             raise ConfigError(f"total_timeout must be a positive number of seconds, got {total!r}")
@@ -503,10 +504,11 @@ class ProviderTransport(_Base):
         timeout: float | None = None,
         max_retries: int | None = None,
         total_timeout: float | None = None,
+        deadline: Deadline | None = None,
     ) -> httpx.Response:
         """Send with retries; returns a successful, fully read response."""
         retries = self.settings.max_retries if max_retries is None else max_retries
-        deadline = self.deadline(total_timeout)
+        deadline = deadline or self.deadline(total_timeout)
         content = self.content(req)
         self.url(req)  # refuse a bad path before anything is sent
         attempt = 0
@@ -545,13 +547,14 @@ class ProviderTransport(_Base):
         timeout: float | None = None,
         max_retries: int | None = None,
         total_timeout: float | None = None,
+        deadline: Deadline | None = None,
     ) -> Iterator[httpx.Response]:
         """Open a streamed response (retrying only until the status line is good).
 
         Read it with `iter_chunks(resp, provider)` for typed errors and the deadline.
         """
         retries = self.settings.max_retries if max_retries is None else max_retries
-        deadline = self.deadline(total_timeout)
+        deadline = deadline or self.deadline(total_timeout)
         content = self.content(req)
         self.url(req)
         attempt = 0
@@ -635,9 +638,10 @@ class AsyncProviderTransport(_Base):
         timeout: float | None = None,
         max_retries: int | None = None,
         total_timeout: float | None = None,
+        deadline: Deadline | None = None,
     ) -> httpx.Response:
         retries = self.settings.max_retries if max_retries is None else max_retries
-        deadline = self.deadline(total_timeout)
+        deadline = deadline or self.deadline(total_timeout)
         content = self.content(req)
         self.url(req)
         attempt = 0
@@ -675,10 +679,11 @@ class AsyncProviderTransport(_Base):
         timeout: float | None = None,
         max_retries: int | None = None,
         total_timeout: float | None = None,
+        deadline: Deadline | None = None,
     ) -> AsyncIterator[httpx.Response]:
         """Open a streamed response; read it with `aiter_chunks(resp, provider)`."""
         retries = self.settings.max_retries if max_retries is None else max_retries
-        deadline = self.deadline(total_timeout)
+        deadline = deadline or self.deadline(total_timeout)
         content = self.content(req)
         self.url(req)
         attempt = 0
