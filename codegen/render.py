@@ -155,6 +155,7 @@ def provider_ctx(spec: dict[str, Any], wire_schemas: dict[str, dict[str, Any]]) 
         "class_name": _class_name(spec),
         "lifecycle": _lifecycle_args(spec.get("lifecycle")),
         "price_source": spec.get("price_source", ""),
+        "notes": (spec.get("notes") or "").strip(),
         "models": [_model_ctx(spec, m) for m in spec["models"]],
     }
 

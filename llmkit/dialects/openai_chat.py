@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .._errors import BadRequestError, StreamError
+from .._errors import APIError, BadRequestError, StreamError
 from .._events import (
     FinishEvent,
     ReasoningDelta,
@@ -38,7 +38,8 @@ from .._types import (
 )
 from .._wire import structure
 from ..generated.wire import openai_chat as wire
-from ._base import CallContext, ErrorInfo, WireRequest
+from . import _openai_quirks as quirks
+from ._base import CallContext, ErrorInfo, WireRequest, expand_path
 
 __all__ = ["DIALECT", "OpenAIChatDialect"]
 
@@ -49,6 +50,7 @@ _FINISH: dict[str, FinishReason] = {
     "function_call": "tool_calls",
     "content_filter": "content_filter",
     "error": "error",
+    "model_length": "length",  # Mistral: the model's context filled up
 }
 
 
@@ -125,10 +127,9 @@ class OpenAIChatDialect:
     name = "openai_chat"
 
     def chat_request(self, req: ChatRequest, ctx: CallContext) -> WireRequest:
-        body: dict[str, Any] = {
-            "model": req.model,
-            "messages": [_message(m, ctx.provider) for m in req.messages],
-        }
+        messages = [_message(m, ctx.provider) for m in req.messages]
+        quirks.echo_reasoning(req.messages, messages, ctx)
+        body: dict[str, Any] = {"model": req.model, "messages": messages}
         if req.max_tokens is not None:
             key = "max_tokens" if ctx.quirk("max_tokens_field") else "max_completion_tokens"
             body[key] = req.max_tokens
@@ -149,22 +150,32 @@ class OpenAIChatDialect:
             caps = ctx.model_info.capabilities if ctx.model_info else ctx.spec.capabilities
             if caps.stream_usage:
                 body["stream_options"] = {"include_usage": True}
+        quirks.adapt_request(body, ctx)
         if req.provider_options:
             body.update(req.provider_options)
         if req.extra_body:
             body.update(req.extra_body)
-        op = ctx.spec.operations["create_chat_completion"]
-        return WireRequest(method=op.method, path=op.path, body=body, stream=req.stream)
+        op, query = quirks.chat_operation(ctx)
+        path = expand_path(op.path, model=req.model) if op.model_in_path else op.path
+        return WireRequest(method=op.method, path=path, body=body, query=query, stream=req.stream)
 
     def parse_chat(self, data: Any, ctx: CallContext) -> ChatResponse:
-        resp = structure(data, wire.CreateChatCompletionResponse)
+        try:
+            resp = structure(quirks.normalise_payload(data, ctx, stream=False), wire.CreateChatCompletionResponse)
+        except ValueError as exc:
+            raise APIError(
+                f"{ctx.provider} answered with a body that is not a chat completion: {exc}",
+                provider=ctx.provider,
+                body=data,
+            ) from exc
         if not resp.choices:
             raise BadRequestError(f"{ctx.provider} returned no choices", provider=ctx.provider, body=data)
         choice = resp.choices[0]
         msg = choice.message
         parts: list[ContentPart] = []
-        if msg.reasoning_content:
-            parts.append(ReasoningPart(text=msg.reasoning_content))
+        reasoning = msg.reasoning_content or quirks.reasoning_extra(msg.additional_properties, ctx)
+        if reasoning:
+            parts.append(ReasoningPart(text=reasoning))
         calls = [
             ToolCall(
                 id=c.id,
@@ -188,7 +199,7 @@ class OpenAIChatDialect:
             message=Message(role="assistant", content=content, tool_calls=calls),
             finish_reason=finish_reason(raw_finish),
             raw_finish_reason=raw_finish,
-            usage=_usage(resp.usage),
+            usage=_usage(resp.usage, ctx),
             raw=data,
         )
 
@@ -196,18 +207,33 @@ class OpenAIChatDialect:
         return _Decoder(ctx)
 
     def error_info(self, status: int, data: Any) -> ErrorInfo:
-        err = data.get("error") if isinstance(data, dict) else None
+        """Read every error shape the compatible family sends.
+
+        `{"error": {...}}` (OpenAI, Azure, OpenRouter with a numeric code), `{"error": "...",
+        "error_type": ...}` (TGI), `{"message": ..., "type": ...}` unwrapped (Mistral, vLLM,
+        Cerebras; Mistral's message may be an object of validation details),
+        `{"error_code": ..., "message": ...}` (Databricks) and `{"detail": ...}` (FastAPI servers).
+        """
+        if not isinstance(data, dict):
+            return ErrorInfo(message=json.dumps(data)[:500])
+        err = data.get("error")
         if isinstance(err, dict):
             code = err.get("code")
             return ErrorInfo(
-                message=str(err.get("message") or data),
+                message=_message_text(err.get("message")) or json.dumps(data)[:500],
                 code=None if code is None else str(code),
-                type=err.get("type"),
+                type=_str(err.get("type")),
             )
         if isinstance(err, str):
-            return ErrorInfo(message=err)
-        if isinstance(data, dict) and isinstance(data.get("message"), str):
-            return ErrorInfo(message=data["message"], code=_str(data.get("code")), type=_str(data.get("type")))
+            return ErrorInfo(message=err, type=_str(data.get("error_type")), code=_str(data.get("code")))
+        if "message" in data and data["message"] is not None:
+            return ErrorInfo(
+                message=_message_text(data["message"]),
+                code=_str(data.get("code") if data.get("code") is not None else data.get("error_code")),
+                type=_str(data.get("type")),
+            )
+        if "detail" in data:
+            return ErrorInfo(message=_message_text(data["detail"]))
         return ErrorInfo(message=json.dumps(data)[:500])
 
     def count_tokens_request(self, req: ChatRequest, ctx: CallContext) -> WireRequest:
@@ -236,18 +262,52 @@ def _parse_args(raw: str, provider: str) -> dict[str, Any]:
     return args
 
 
-def _usage(u: wire.CompletionUsage | None) -> Usage:
+def _message_text(value: Any) -> str:
+    """An error message that may be a string, a validation-detail object or a list of them."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "detail" in value:
+        return _message_text(value["detail"])
+    if isinstance(value, list):
+        parts = []
+        for item in value:
+            if isinstance(item, dict) and "msg" in item:
+                loc = ".".join(str(x) for x in item.get("loc") or [])
+                parts.append(f"{loc}: {item['msg']}" if loc else str(item["msg"]))
+            else:
+                parts.append(_message_text(item))
+        return "; ".join(parts)
+    return json.dumps(value)[:500]
+
+
+def _usage(u: wire.CompletionUsage | None, ctx: CallContext) -> Usage:
     if u is None:
         return Usage()
     pd = u.prompt_tokens_details
     cd = u.completion_tokens_details
-    return Usage(
+    usage = Usage(
         input_tokens=u.prompt_tokens,
         output_tokens=u.completion_tokens,
         cached_input_tokens=(pd.cached_tokens or 0) if pd else 0,
         cache_write_tokens=(pd.cache_write_tokens or 0) if pd else 0,
         reasoning_tokens=(cd.reasoning_tokens or 0) if cd else 0,
     )
+    return quirks.extra_usage(usage, u.additional_properties, ctx)
+
+
+_CHUNK_FIELDS = frozenset({"id", "object", "created", "model", "choices", "usage", "system_fingerprint", "error"})
+
+
+class _Accumulator(StreamAccumulator):
+    """Keeps the response-level fields chunks carry beyond OpenAI's (`x_groq`, `citations`,
+    `search_results`, `provider`, `prompt_filter_results`, ...) as the final response's `raw`."""
+
+    def __init__(self, provider: str, model: str) -> None:
+        super().__init__(provider, model)
+        self.extras: dict[str, Any] = {}
+
+    def response(self, raw: Any = None) -> ChatResponse:
+        return super().response(raw if raw is not None else (dict(self.extras) or None))
 
 
 class _Decoder:
@@ -255,7 +315,7 @@ class _Decoder:
 
     def __init__(self, ctx: CallContext) -> None:
         self.ctx = ctx
-        self.acc = StreamAccumulator(ctx.provider, ctx.model)
+        self.acc = _Accumulator(ctx.provider, ctx.model)
         self.done = False
         self.finish_raw: str | None = None
         self.saw_finish = False
@@ -283,19 +343,30 @@ class _Decoder:
                 provider=self.ctx.provider,
             )
         if isinstance(payload, dict) and payload.get("error"):
+            # An error after the 200 (OpenRouter's finish_reason "error" chunk, OpenAI's error event).
             info = DIALECT.error_info(0, payload)
             raise error_for_status(None, info, provider=self.ctx.provider, body=payload, request_id=None)
-        chunk = structure(payload, wire.ChatCompletionChunk)
-        if self.acc.id is None:
-            self.acc.id = chunk.id
+        try:
+            chunk = structure(quirks.normalise_payload(payload, self.ctx, stream=True), wire.ChatCompletionChunk)
+        except ValueError as exc:
+            raise StreamError(
+                f"{self.ctx.provider} sent a chunk that is not a chat completion chunk: {exc}",
+                provider=self.ctx.provider,
+            )
+        if not self.acc.id and chunk.id:
+            self.acc.id = chunk.id  # Azure's first chunk has an empty id
         if chunk.model:
             self.acc.model = chunk.model
+        for key, value in chunk.additional_properties.items():
+            if key not in _CHUNK_FIELDS:
+                self.acc.extras[key] = value
         for choice in chunk.choices:
             if choice.index != 0:
                 continue
             d = choice.delta
-            if d.reasoning_content:
-                self._emit(out, ReasoningDelta(text=d.reasoning_content))
+            reasoning = d.reasoning_content or quirks.reasoning_extra(d.additional_properties, self.ctx)
+            if reasoning:
+                self._emit(out, ReasoningDelta(text=reasoning))
             if d.content:
                 self._emit(out, TextDelta(text=d.content))
             for tc in d.tool_calls or []:
@@ -310,7 +381,11 @@ class _Decoder:
                 for index in self.acc.open_calls():
                     self._emit(out, self.acc.close_tool_call(index))
         if chunk.usage is not None:
-            self._emit(out, UsageEvent(usage=_usage(chunk.usage)))
+            self._emit(out, UsageEvent(usage=_usage(chunk.usage, self.ctx)))
+        else:
+            extra = quirks.stream_extra_usage(chunk.additional_properties, self.ctx)
+            if extra is not None:
+                self._emit(out, UsageEvent(usage=_usage(structure(dict(extra), wire.CompletionUsage), self.ctx)))
         return out
 
     def _close(self, out: list[StreamEvent]) -> None:

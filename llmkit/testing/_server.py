@@ -20,7 +20,36 @@ import attrs
 __all__ = ["EmuRequest", "EmuResponse", "Emulator", "ProviderHandler"]
 
 # One module per emulated provider, each exposing HANDLER (a ProviderHandler).
-_HANDLER_MODULES = ("_openai_emu", "_gemini_emu", "_anthropic_emu")
+_HANDLER_MODULES = (
+    "_openai_emu",
+    "_gemini_emu",
+    "_anthropic_emu",
+    "_azure_emu",
+    "_compat_emu.ai21",
+    "_compat_emu.cerebras",
+    "_compat_emu.databricks",
+    "_compat_emu.deepinfra",
+    "_compat_emu.deepseek",
+    "_compat_emu.fireworks",
+    "_compat_emu.friendli",
+    "_compat_emu.groq",
+    "_compat_emu.huggingface",
+    "_compat_emu.hyperbolic",
+    "_compat_emu.llamafile",
+    "_compat_emu.lmstudio",
+    "_compat_emu.maritaca",
+    "_compat_emu.mistral",
+    "_compat_emu.novita",
+    "_compat_emu.openrouter",
+    "_compat_emu.perplexity",
+    "_compat_emu.sambanova",
+    "_compat_emu.sealion",
+    "_compat_emu.tgi",
+    "_compat_emu.together",
+    "_compat_emu.upstage",
+    "_compat_emu.vllm",
+    "_compat_emu.xai",
+)
 
 
 @attrs.define(kw_only=True)
