@@ -40,13 +40,14 @@ from ._log import log_failure, log_request, log_response, log_retry, redact_url
 from ._settings import ResolvedSettings, Secret
 from .dialects._base import Dialect, ErrorInfo, WireRequest
 
-__all__ = ["AsyncProviderTransport", "Deadline", "ProviderTransport", "aiter_chunks", "iter_chunks"]
+__all__ = ["DEADLINE_CODE", "AsyncProviderTransport", "Deadline", "ProviderTransport", "aiter_chunks", "iter_chunks"]
 
 # Indirections the tests replace to record waits instead of sleeping.
 _sleep = time.sleep
 _asleep = asyncio.sleep
 
-_STATE = "llmkit_call"  # key of the _CallState in a streamed response's extensions
+_STATE = "llmkit_call"
+DEADLINE_CODE = "total_timeout"  # the code of a TimeoutError that spent the whole deadline: never retried  # key of the _CallState in a streamed response's extensions
 
 
 class Deadline:
@@ -83,6 +84,7 @@ class Deadline:
             f"{provider} call did not finish within total_timeout={self.total:g}s ({attempts} attempt(s)); "
             "raise total_timeout or lower max_tokens",
             provider=provider,
+            code=DEADLINE_CODE,
         )
 
 
@@ -357,6 +359,8 @@ class _Base:
         if attempt >= max_retries:
             return None
         wait: float | None = None
+        if isinstance(exc, TimeoutError) and exc.code == DEADLINE_CODE:
+            return None  # the call's whole time is spent
         if isinstance(exc, (ConnectionError, TimeoutError)):
             wait = backoff(attempt)
         elif isinstance(exc, APIError) and exc.status in RETRY_STATUSES:

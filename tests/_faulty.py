@@ -10,6 +10,7 @@ many connections are open, which is how the tests count retries and spot leaked 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import socket
 import struct
@@ -162,11 +163,17 @@ async def _finish(end: str, w: asyncio.StreamWriter, tail: bytes) -> bool:
 class FaultyServer:
     """A misbehaving HTTP/1.1 server on 127.0.0.1, running in a background thread.
 
-    `handler(req)` picks each request's fault; faults `queue()`d first take precedence.
+    `handler` is one fault for every request, or `handler(req) -> fault` picking one per
+    request; faults `queue()`d first take precedence.
     """
 
-    def __init__(self, handler: Callable[[Received], Fault] | None = None, host: str = "127.0.0.1") -> None:
-        self.handler = handler or (lambda req: respond(404, {"error": {"message": "no fault scripted"}}))
+    def __init__(self, handler: Fault | Callable[[Received], Fault] | None = None, host: str = "127.0.0.1") -> None:
+        if handler is not None and len(inspect.signature(handler).parameters) == 3:
+            fault = handler
+            handler = lambda req: fault  # noqa: E731
+        self.handler: Callable[[Received], Fault] = handler or (  # type: ignore[assignment]
+            lambda req: respond(404, {"error": {"message": "no fault scripted"}})
+        )
         self.host = host
         self.requests: list[Received] = []
         self.open_connections = 0
