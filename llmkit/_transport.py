@@ -46,8 +46,8 @@ __all__ = ["DEADLINE_CODE", "AsyncProviderTransport", "Deadline", "ProviderTrans
 _sleep = time.sleep
 _asleep = asyncio.sleep
 
-_STATE = "llmkit_call"
-DEADLINE_CODE = "total_timeout"  # the code of a TimeoutError that spent the whole deadline: never retried  # key of the _CallState in a streamed response's extensions
+_STATE = "llmkit_call"  # key of the _CallState in a streamed response's extensions
+DEADLINE_CODE = "total_timeout"  # code of a TimeoutError that spent the whole deadline: never retried
 
 
 class Deadline:
