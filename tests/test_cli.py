@@ -267,7 +267,7 @@ def test_models_json_and_unknown_provider(capsys) -> None:
     assert entry["capabilities"]["reasoning"] is False
     code, out, err = run(capsys, "models", "-p", "martian")
     assert (code, out) == (3, "")
-    assert err.startswith("llmkit: ConfigError: unknown provider 'martian'; known: anthropic, ")
+    assert err.startswith("llmkit: ConfigError: unknown provider 'martian'; known: ") and " openai, " in err
 
 
 # -- doctor ----------------------------------------------------------------------------------------
@@ -319,6 +319,56 @@ def test_doctor_check_calls_each_configured_provider(env, capsys) -> None:
     assert row.split()[:2] == ["openai", "failed"]
     assert "AuthenticationError: [openai HTTP 401" in row and "Incorrect API key provided" in row
     assert out.splitlines()[-1] == "1 of 1 provider(s) configured, 1 failed the check"
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_doctor_keyless_and_either_or_credentials(capsys) -> None:
+    code, out, _ = run(capsys, "doctor", "-p", "vllm", "-p", "azure")
+    lines = out.splitlines()
+    assert code == 1
+    assert lines[2].split() == [
+        "vllm",
+        "local",
+        "http://localhost:8000/v1",
+        "no",
+        "key",
+        "needed;",
+        "a",
+        "local",
+        "server",
+    ]
+    assert lines[3].split()[1:3] == ["missing", "-"]
+    assert lines[3].endswith("set AZURE_OPENAI_API_KEY or AZURE_OPENAI_AD_TOKEN; set AZURE_OPENAI_ENDPOINT")
+    assert lines[4] == "0 of 2 provider(s) configured"
+
+
+def test_doctor_check_tells_a_stopped_local_server_from_a_broken_setup(capsys, monkeypatch) -> None:
+    import attrs
+
+    from llmkit import _registry
+
+    real = _registry.provider_spec
+    port = _closed_port()
+
+    def spec(pid: str):  # type: ignore[no-untyped-def]
+        s = real(pid)
+        return attrs.evolve(s, base_url=f"http://127.0.0.1:{port}/v1") if pid == "lmstudio" else s
+
+    monkeypatch.setattr(_registry, "provider_spec", spec)
+    monkeypatch.setenv("VLLM_BASE_URL", f"http://127.0.0.1:{port}/v1")
+    code, out, _ = run(capsys, "doctor", "--check", "--timeout", "5", "-p", "lmstudio", "-p", "vllm")
+    lines = out.splitlines()
+    assert code == 1
+    assert lines[2].split()[:2] == ["lmstudio", "down"] and lines[2].endswith("not running here (ConnectionError)")
+    assert lines[3].split()[:2] == ["vllm", "failed"] and "ConnectionError: [vllm] could not reach vllm" in lines[3]
+    assert lines[4] == "1 of 2 provider(s) configured, 1 failed the check"
 
 
 # -- terminal output -------------------------------------------------------------------------------

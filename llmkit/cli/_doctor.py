@@ -33,27 +33,41 @@ class Readiness:
     missing: tuple[tuple[str, tuple[str, ...]], ...]
     credential_env: str | None  # the env var that supplies the credential now, if any
     endpoint: str
-    endpoint_source: str  # "default", or the env var it came from
+    endpoint_source: str  # "default", "none", or the env var it came from
+    keyless: bool  # the provider needs no key (a local server such as vLLM or LM Studio)
 
     @property
     def ready(self) -> bool:
         return not self.missing
+
+    @property
+    def configured(self) -> bool:
+        """Set up by the user: a key from the env, or a keyless provider pointed somewhere by env."""
+        return self.ready and (self.credential_env is not None or self.endpoint_source not in ("default", "none"))
 
 
 def _first_set(names: tuple[str, ...]) -> str | None:
     return next((n for n in names if os.environ.get(n)), None)
 
 
+def _credential_envs(spec: ProviderSpec) -> tuple[str, ...] | None:
+    """Env vars any one of which supplies a credential; None when the provider needs no key."""
+    if spec.auth.scheme == "none" or not spec.auth.required:
+        return None
+    if spec.auth.scheme == "override":  # e.g. Azure: a key or a token, the override picks
+        secret = [s for s in spec.settings if s.secret]
+        return tuple(e for s in secret for e in s.env)
+    setting = spec.setting(spec.auth.setting)
+    return setting.env if setting else ()
+
+
 def readiness(spec: ProviderSpec) -> Readiness:
     """A provider's configuration as the environment gives it (explicit Client settings aside)."""
     missing: list[tuple[str, tuple[str, ...]]] = []
-    credential_env = None
-    if spec.auth.scheme != "none" and spec.auth.required:
-        setting = spec.setting(spec.auth.setting)
-        names = setting.env if setting else ()
-        credential_env = _first_set(names)
-        if credential_env is None and not (setting and setting.default):
-            missing.append((spec.auth.setting, names))
+    names = _credential_envs(spec)
+    credential_env = _first_set(names) if names is not None else None
+    if names is not None and credential_env is None:
+        missing.append((spec.auth.setting, names))
     base = spec.setting("base_url")
     base_env = _first_set(base.env) if base else None
     if base_env:
@@ -63,7 +77,7 @@ def readiness(spec: ProviderSpec) -> Readiness:
     else:
         endpoint, source = "-", "none"
         missing.append(("base_url", base.env if base else ()))
-    return Readiness(spec.id, tuple(missing), credential_env, endpoint, source)
+    return Readiness(spec.id, tuple(missing), credential_env, endpoint, source, names is None)
 
 
 def register(sub: Any) -> None:
@@ -89,16 +103,41 @@ def _how_to_fix(r: Readiness) -> str:
     return "; ".join(parts)
 
 
-def _check(provider: str, timeout: float) -> str | None:
-    """None when the provider answered an authenticated call; else a one-line reason."""
+def _check(provider: str, endpoint: str, timeout: float) -> str | None:
+    """None when the provider answered an authenticated call at `endpoint`; else a one-line reason."""
     from .._client import Client
 
+    settings = {"base_url": endpoint, "timeout": timeout, "max_retries": 0}
     try:
-        with Client(providers={provider: {"timeout": timeout, "max_retries": 0}}) as client:
+        with Client(providers={provider: settings}) as client:
             client.native(provider).list_models()
         return None
     except LLMKitError as exc:
         return error_line(exc).removeprefix("llmkit: ")
+
+
+def _row(spec: ProviderSpec, r: Readiness, args: argparse.Namespace) -> tuple[str, str, str, bool]:
+    """(status, detail, colour, failed) of one provider."""
+    if not r.ready:
+        return "missing", _how_to_fix(r), "yellow", False
+    if r.configured:
+        status, detail, colour = (
+            "ready",
+            f"key from {r.credential_env}" if r.credential_env else "no key needed",
+            "green",
+        )
+    else:  # a keyless local server at its default address: nothing to configure, maybe not running
+        status, detail, colour = "local", "no key needed; a local server", "dim"
+    if not args.check:
+        return status, detail, colour, False
+    if spec.operation("list_models") is None:
+        return status, detail + "; not checked (the spec has no list_models endpoint)", colour, False
+    problem = _check(spec.id, r.endpoint, args.timeout)
+    if problem is None:
+        return "ok", detail + "; answered", "green", False
+    if not r.configured:  # a local server that is not running is not a misconfiguration
+        return "down", "not running here (" + problem.split(":", 1)[0] + ")", "dim", False
+    return "failed", problem, "red", True
 
 
 def run(args: argparse.Namespace) -> int:
@@ -108,29 +147,19 @@ def run(args: argparse.Namespace) -> int:
     specs = [provider_spec(pid) for pid in ids]  # an unknown id raises ConfigError: exit 3
     style = Style(sys.stdout)
     print(f"llmkit {__version__} on {platform.python_implementation()} {platform.python_version()}")
-    rows, colours, failures = [], [], 0
+    rows, colours, configured, failures = [], [], 0, 0
     for spec in specs:
         r = readiness(spec)
-        if not r.ready:
-            status, detail, colour = "missing", _how_to_fix(r), "yellow"
-        else:
-            status, colour = "ready", "green"
-            detail = f"key from {r.credential_env}" if r.credential_env else "no key needed"
-            if args.check and spec.operation("list_models") is None:
-                detail += "; not checked (the spec has no list_models endpoint)"
-            elif args.check:
-                problem = _check(spec.id, args.timeout)
-                if problem is None:
-                    status, detail = "ok", detail + "; answered"
-                else:
-                    status, detail, colour = "failed", problem, "red"
-                    failures += 1
+        status, detail, colour, failed = _row(spec, r, args)
+        configured += r.configured
+        failures += failed
         endpoint = r.endpoint if r.endpoint_source in ("default", "none") else f"{r.endpoint} ({r.endpoint_source})"
         rows.append([spec.id, status, endpoint, detail])
         colours.append([None, colour, None, None])
     print(render_table(["PROVIDER", "STATUS", "ENDPOINT", "DETAIL"], rows, style, colours=colours))
-    ready = sum(1 for row in rows if row[1] != "missing")
-    print(f"{ready} of {len(rows)} provider(s) configured" + (f", {failures} failed the check" if failures else ""))
-    if ready == 0:
+    print(
+        f"{configured} of {len(rows)} provider(s) configured" + (f", {failures} failed the check" if failures else "")
+    )
+    if configured == 0:
         print("llmkit: no provider is configured; set one of the env vars above", file=sys.stderr)
-    return EXIT_OK if ready and not failures else EXIT_ERROR
+    return EXIT_OK if configured and not failures else EXIT_ERROR
