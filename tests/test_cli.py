@@ -371,6 +371,14 @@ def test_doctor_check_tells_a_stopped_local_server_from_a_broken_setup(capsys, m
     assert lines[4] == "1 of 2 provider(s) configured, 1 failed the check"
 
 
+def test_emulator_command_delegates_to_llmkit_testing(monkeypatch) -> None:
+    seen: list[list[str]] = []
+    monkeypatch.setattr("llmkit.testing.__main__.main", lambda argv: seen.append(argv) or 0)
+    assert main(["emulator", "--port", "8765"]) == 0
+    assert main(["emulator"]) == 0
+    assert seen == [["--port", "8765"], ["--port", "0"]]
+
+
 # -- terminal output -------------------------------------------------------------------------------
 
 
