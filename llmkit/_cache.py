@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ._errors import ConfigError
-from ._state import LoopRedis
+from ._state import LoopRedis, sync_redis
 
 __all__ = ["Cache", "CacheUnavailableWarning", "MemoryCache", "RedisCache", "cache_key"]
 
@@ -134,7 +134,7 @@ class RedisCache:
         self.prefix = prefix
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         kw = {"socket_timeout": socket_timeout, "socket_connect_timeout": socket_timeout}
-        self._redis = redis.Redis.from_url(url, **kw)
+        self._redis = sync_redis(url, **kw)
         self._aredis = LoopRedis(url, kw=kw)
         self._down = False
         self._lock = threading.Lock()
@@ -201,7 +201,7 @@ class RedisCache:
             self._redis.delete(k)
 
     def close(self) -> None:
-        self._redis.close()
+        self._redis.connection_pool.disconnect()
 
     async def aclose(self) -> None:
         await self._aredis.aclose()

@@ -19,7 +19,16 @@ import attrs
 
 from ._errors import ConfigError
 
-__all__ = ["BreakerState", "LocalState", "LoopRedis", "RedisState", "State", "open_state"]
+__all__ = [
+    "MAX_CONNECTIONS",
+    "BreakerState",
+    "LocalState",
+    "LoopRedis",
+    "RedisState",
+    "State",
+    "open_state",
+    "sync_redis",
+]
 
 BreakerMode = Literal["closed", "open", "half_open"]
 
@@ -186,6 +195,20 @@ return failures
 """
 
 
+# Connections per pool: callers past this wait for a free connection (never an error, however
+# long the queue), so a thousand concurrent calls share a bounded set of sockets.
+MAX_CONNECTIONS = 64
+
+
+def sync_redis(url: str, **kw: Any) -> Any:
+    """A redis-py client whose pool blocks when all its connections are busy."""
+    import redis
+
+    return redis.Redis(
+        connection_pool=redis.BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, **kw)
+    )
+
+
 class LoopRedis:
     """redis-py's asyncio client, one per event loop (its connections belong to the loop that
     opened them), each with `scripts` registered on it."""
@@ -204,7 +227,10 @@ class LoopRedis:
         loop = asyncio.get_running_loop()
         entry = self._by_loop.get(loop)
         if entry is None:
-            r = redis.asyncio.Redis.from_url(self.url, **self._kw)
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                self.url, max_connections=MAX_CONNECTIONS, timeout=None, **self._kw
+            )
+            r = redis.asyncio.Redis(connection_pool=pool)
             entry = self._by_loop[loop] = (r, {n: r.register_script(src) for n, src in self._scripts.items()})
         return entry
 
@@ -214,7 +240,7 @@ class LoopRedis:
 
         entry = self._by_loop.pop(asyncio.get_running_loop(), None)
         if entry is not None:
-            await entry[0].aclose()
+            await entry[0].aclose(close_connection_pool=True)
 
 
 class RedisState:
@@ -224,14 +250,13 @@ class RedisState:
 
     def __init__(self, url: str, namespace: str = "llmkit", clock: Callable[[], float] = time.time) -> None:
         try:
-            import redis
-            import redis.asyncio
+            import redis  # noqa: F401
         except ImportError as exc:  # pragma: no cover - redis is in the `redis` extra
             raise ConfigError("state_url needs redis-py: pip install 'llmkit[redis]'") from exc
         self.url = url
         self.clock = clock
         self._ns = namespace
-        self._redis = redis.Redis.from_url(url)
+        self._redis = sync_redis(url)
         self._aredis = LoopRedis(url, _SCRIPTS)
         self._scripts = {name: self._redis.register_script(src) for name, src in _SCRIPTS.items()}
 
@@ -302,7 +327,7 @@ class RedisState:
         return _view(b, self.clock())
 
     def close(self) -> None:
-        self._redis.close()
+        self._redis.connection_pool.disconnect()
 
     async def aclose(self) -> None:
         await self._aredis.aclose()
