@@ -56,15 +56,17 @@ class RedisServer:
             self.proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
+# Test modules import these by their function names; tests ask for them as `redis_server`
+# and `redis_url`.
+@pytest.fixture(scope="session", name="redis_server")
+def redis_server_fixture() -> Iterator[RedisServer]:
     server = RedisServer().start()
     yield server
     server.stop()
 
 
-@pytest.fixture
-def redis_url(redis_server: RedisServer) -> Iterator[str]:
+@pytest.fixture(name="redis_url")
+def redis_url_fixture(redis_server: RedisServer) -> Iterator[str]:
     """A Redis URL with an empty database."""
     import redis
 

@@ -13,7 +13,7 @@ import llmkit
 from llmkit._cache import CacheUnavailableWarning, MemoryCache, RedisCache, cache_key
 from llmkit._replay import dump_response, load_response, response_events
 from llmkit._types import ChatResponse, Message, ReasoningPart, TextPart, ToolCall, Usage
-from tests._redis import free_port, redis_server, redis_url  # noqa: F401  (fixtures)
+from tests._redis import free_port, redis_server_fixture, redis_url_fixture  # noqa: F401  (fixtures)
 
 GPT = "openai/gpt-4o-mini"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,7 +16,7 @@ from llmkit._latency import LatencyTracker
 from llmkit._ratelimit import parse_reset
 from llmkit._state import LocalState
 from llmkit.testing import EmuRequest, EmuResponse
-from tests._redis import redis_server, redis_url  # noqa: F401  (fixtures)
+from tests._redis import redis_server_fixture, redis_url_fixture  # noqa: F401  (fixtures)
 
 GPT = "openai/gpt-4o"
 
@@ -112,7 +112,7 @@ def test_parse_reset_formats() -> None:
     assert parse_reset("1h2m", 0) == 3720.0
     assert parse_reset("7.66s", 0) == pytest.approx(7.66)
     assert parse_reset("12", 0) == 12.0
-    wall = datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp()
+    wall = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
     assert parse_reset("2026-01-01T00:00:20Z", wall) == 20.0
     assert parse_reset("2026-01-01T00:00:20", wall) is None
     assert parse_reset("soon", wall) is None
@@ -145,7 +145,7 @@ def test_exhausted_window_headers_slow_down_before_a_429(emu, client) -> None:
 
 def test_anthropic_headers_and_stream_headers(emu, client) -> None:
     _, waits = _frozen(client)
-    reset = datetime.fromtimestamp(time.time() + 20, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    reset = datetime.fromtimestamp(time.time() + 20, tz=UTC).isoformat().replace("+00:00", "Z")
     _with_headers(
         emu, "anthropic", {"anthropic-ratelimit-tokens-remaining": "0", "anthropic-ratelimit-tokens-reset": reset}
     )

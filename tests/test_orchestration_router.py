@@ -10,8 +10,8 @@ import pytest
 import llmkit
 from llmkit._hooks import HookEvent
 from llmkit._lang import detect_tags, prompt_text
-from llmkit._router import RouteUnavailableError, Router
-from tests._redis import redis_server, redis_url  # noqa: F401  (fixtures)
+from llmkit._router import Router, RouteUnavailableError
+from tests._redis import redis_server_fixture, redis_url_fixture  # noqa: F401  (fixtures)
 
 GPT = "openai/gpt-4o"
 HAIKU = "anthropic/claude-haiku-4-5"
@@ -105,7 +105,7 @@ def _two_deployments(emu: Any, **router_kw: Any) -> tuple[llmkit.Client, Router,
 
 
 def test_deployment_failover_and_circuit_breaker(emu) -> None:
-    c, router, seen, clock = _two_deployments(emu, failure_threshold=2, cooldown=30)
+    _, router, seen, clock = _two_deployments(emu, failure_threshold=2, cooldown=30)
     emu.queue_error("openai", 503, "region down")
     r1 = router.chat("gpt", "hi")
     assert seen == ["openai", "openai@b"] and isinstance(r1.errors[0], llmkit.ServerError)
@@ -133,7 +133,7 @@ def test_deployment_failover_and_circuit_breaker(emu) -> None:
 
 
 def test_client_errors_do_not_trip_breakers_or_fail_over(emu) -> None:
-    c, router, seen, clock = _two_deployments(emu, failure_threshold=1)
+    _, router, seen, _clock = _two_deployments(emu, failure_threshold=1)
     emu.queue_error("openai", 400, "bad request")
     with pytest.raises(llmkit.BadRequestError):
         router.chat("gpt", "hi")
