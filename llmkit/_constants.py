@@ -11,6 +11,8 @@ __all__ = [
     "EVENTSTREAM_MAX_PAYLOAD_BYTES",
     "INITIAL_RETRY_DELAY",
     "INSECURE_TLS_SETTING",
+    "MAX_CONNECTIONS",
+    "MAX_KEEPALIVE_CONNECTIONS",
     "MAX_RETRY_AFTER",
     "MAX_RETRY_DELAY",
     "MAX_STREAM_LINE_BYTES",
@@ -27,6 +29,10 @@ MAX_RETRY_DELAY = 8.0
 MAX_RETRY_AFTER = 60.0
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 USER_AGENT = "llmkit/0.1.0"
+# Connection pool per provider per client (httpx's defaults, stated here so the transport's
+# in-flight limit matches the pool).
+MAX_CONNECTIONS = 100
+MAX_KEEPALIVE_CONNECTIONS = 20
 
 # A stream line (SSE or NDJSON) longer than this without a newline is an error, not a buffer
 # that grows until the process runs out of memory.
