@@ -1,21 +1,23 @@
 """Azure OpenAI credentials: an `api-key` header, or a Microsoft Entra ID bearer token.
 
 Named by specs/providers/azure.yaml (`overrides: {auth: azure}`); the transport builds it
-once per Client with `auth(settings)`. Either/or is why this is code and not spec data: a
-token (static `azure_ad_token`, or `azure_ad_token_provider` called per request so a
-refreshed token is always used) wins over a key, as in Microsoft's own SDK, and the key is
-then not sent at all.
+once per Client with `auth(settings)`. Either/or is why this is code and not spec data: an
+Entra token (`azure_ad_token`) wins over a key (`api_key`), as in Microsoft's own SDK, and the
+key is then not sent at all. Both are read from the settings on every request, so a callable
+`azure_ad_token` (e.g. azure.identity's `get_bearer_token_provider(...)`) gives a fresh token
+each time and `update()` on a live client takes effect at once.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Generator
+from typing import TYPE_CHECKING
 
 import httpx
 
 from llmkit._errors import ConfigError
+from llmkit._settings import Secret
 
 if TYPE_CHECKING:
     from llmkit._settings import ResolvedSettings
@@ -23,6 +25,10 @@ if TYPE_CHECKING:
 __all__ = ["AzureAuth", "auth"]
 
 _PLACEHOLDER = re.compile(r"^\{([a-z][a-z0-9_]*)\}$")
+_NONE = (
+    "no credentials for 'azure': pass providers={'azure': {'api_key': ...}} (or set AZURE_OPENAI_API_KEY), "
+    "or an Entra token (or a callable returning one) as 'azure_ad_token' (or set AZURE_OPENAI_AD_TOKEN)"
+)
 
 
 class AzureAuth(httpx.Auth):
@@ -33,66 +39,37 @@ class AzureAuth(httpx.Auth):
     `client.native("azure")` sends; the chat adapter expands it itself.
     """
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None,
-        ad_token: str | None,
-        token_provider: Callable[[], str] | None,
-        settings: dict[str, Any],
-    ) -> None:
-        self._api_key = api_key
-        self._ad_token = ad_token
-        self._token_provider = token_provider
+    def __init__(self, settings: ResolvedSettings) -> None:
         self._settings = settings
 
     def __repr__(self) -> str:
-        kind = "entra-token" if (self._ad_token or self._token_provider) else "api-key"
+        kind = "entra-token" if self._settings.values.get("azure_ad_token") is not None else "api-key"
         return f"AzureAuth({kind})"
 
-    def _token(self) -> str | None:
-        if self._token_provider is not None:
-            token = self._token_provider()
-            if not isinstance(token, str) or not token:
-                raise ConfigError(
-                    "azure_ad_token_provider returned no token: it must return the Entra access token as a string",
-                    provider="azure",
-                )
-            return token
-        return self._ad_token
-
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        token = self._token()
-        if token is not None:
+        values = self._settings.values  # one snapshot: never half of an update()
+        token, key = values.get("azure_ad_token"), values.get("api_key")
+        if isinstance(token, Secret):
             request.headers.pop("api-key", None)
-            request.headers["Authorization"] = f"Bearer {token}"
-        elif self._api_key is not None:
+            request.headers["Authorization"] = f"Bearer {token.get()}"
+        elif isinstance(key, Secret):
             request.headers.pop("Authorization", None)
-            request.headers["api-key"] = self._api_key
+            request.headers["api-key"] = key.get()
+        else:
+            raise ConfigError(_NONE, provider="azure")
         filled = {}
-        for key, value in request.url.params.multi_items():
+        for name, value in request.url.params.multi_items():
             m = _PLACEHOLDER.match(value)
-            if m is not None and self._settings.get(m.group(1)) is not None:
-                filled[key] = str(self._settings[m.group(1)])
+            setting = values.get(m.group(1)) if m is not None else None
+            if isinstance(setting, str):
+                filled[name] = setting
         if filled:
             request.url = request.url.copy_merge_params(filled)
         yield request
 
 
 def auth(settings: ResolvedSettings) -> httpx.Auth:
-    """The Azure credential from resolved settings; ConfigError naming both ways when neither is set."""
-    provider = settings.get("azure_ad_token_provider")
-    if provider is not None and not callable(provider):
-        raise ConfigError(
-            "azure_ad_token_provider must be a zero-argument callable returning an Entra token", provider="azure"
-        )
-    api_key = settings.secret("api_key")
-    ad_token = settings.secret("azure_ad_token")
-    if api_key is None and ad_token is None and provider is None:
-        raise ConfigError(
-            "no credentials for 'azure': pass providers={'azure': {'api_key': ...}} (or set AZURE_OPENAI_API_KEY), "
-            "or an Entra token with 'azure_ad_token' (AZURE_OPENAI_AD_TOKEN) or 'azure_ad_token_provider'",
-            provider="azure",
-        )
-    public = {k: v for k, v in settings.values.items() if isinstance(v, str)}
-    return AzureAuth(api_key=api_key, ad_token=ad_token, token_provider=provider, settings=public)
+    """The Azure credential hook; ConfigError naming both ways when neither is set."""
+    if settings.values.get("api_key") is None and settings.values.get("azure_ad_token") is None:
+        raise ConfigError(_NONE, provider="azure")
+    return AzureAuth(settings)

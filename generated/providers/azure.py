@@ -47,15 +47,7 @@ SPEC = ProviderSpec(
             secret=True,
             header=None,
             default=None,
-            description="Microsoft Entra ID access token (scope https://cognitiveservices.azure.com/.default), sent as a Bearer token; wins over api_key",
-        ),
-        SettingSpec(
-            name="azure_ad_token_provider",
-            env=(),
-            secret=False,
-            header=None,
-            default=None,
-            description="A zero-argument callable returning a fresh Entra token, called per request (e.g. azure.identity.get_bearer_token_provider)",
+            description="Microsoft Entra ID access token (scope https://cognitiveservices.azure.com/.default), or a callable returning a fresh one per request; sent as a Bearer token and wins over api_key",
         ),
         SettingSpec(
             name="base_url",

@@ -193,7 +193,7 @@ class OpenAIChatDialect:
             content = text
         raw_finish = choice.finish_reason
         return ChatResponse(
-            id=resp.id,
+            id=data.get("id") if isinstance(data.get("id"), str) else None,  # Databricks sends null
             provider=ctx.provider,
             model=resp.model,
             message=Message(role="assistant", content=content, tool_calls=calls),

@@ -151,10 +151,11 @@ class CompatHandler:
             conv.reasoning or model in _reasoning_models(self.provider)
         )
         p = plan(conv)
+        extras = self._extras(conv.last_user_text)
         if body.stream:
             include = bool(body.stream_options and body.stream_options.include_usage)
-            return EmuResponse.sse(self._stream(body.model, p, include), {"x-request-id": "req_emu_stream"})
-        return EmuResponse.json(self._response(body.model, p), headers={"x-request-id": "req_emu"})
+            return EmuResponse.sse(self._stream(body.model, p, include, extras), {"x-request-id": "req_emu_stream"})
+        return EmuResponse.json(self._response(body.model, p, extras), headers={"x-request-id": "req_emu"})
 
     # -- rendering -------------------------------------------------------------------------------
     def _calls(self, p: Plan) -> list[dict[str, Any]]:
@@ -178,19 +179,19 @@ class CompatHandler:
             u.update(citation_tokens=0, num_search_queries=1, search_context_size="low")
         return u
 
-    def _extras(self, text: str) -> dict[str, Any]:
-        """Response-level fields the provider adds beyond OpenAI's."""
+    def _extras(self, query: str) -> dict[str, Any]:
+        """Response-level fields the provider adds beyond OpenAI's (search results for `query`)."""
         prof = self.profile
         out: dict[str, Any] = {}
         if prof.citations:
-            url = "https://example.com/search?q=" + "+".join(text.split()[:3])
+            url = "https://example.com/search?q=" + "+".join(query.split()[:3])
             out["citations"] = [url]
-            out["search_results"] = [{"title": f"Results for {text[:40]}", "url": url, "date": "2025-01-01"}]
+            out["search_results"] = [{"title": f"Results for {query[:40]}", "url": url, "date": "2025-01-01"}]
         if prof.upstream:
             out["provider"] = prof.upstream
         return out
 
-    def _response(self, model: str, p: Plan) -> dict[str, Any]:
+    def _response(self, model: str, p: Plan, extras: dict[str, Any]) -> dict[str, Any]:
         prof = self.profile
         msg: dict[str, Any] = {"role": "assistant", "content": p.text or None}
         if p.tool_calls:
@@ -206,7 +207,7 @@ class CompatHandler:
             "created": 1700000000,
             "model": model,
             "choices": [{"index": 0, "message": msg, "logprobs": None, "finish_reason": _finish(p)}],
-            **self._extras(p.text),
+            **extras,
         }
         if not prof.omit_usage:
             out["usage"] = self._usage(p)
@@ -221,10 +222,9 @@ class CompatHandler:
             }
         return out
 
-    def _stream(self, model: str, p: Plan, include_usage: bool) -> list[str]:
+    def _stream(self, model: str, p: Plan, include_usage: bool, extras: dict[str, Any]) -> list[str]:
         prof = self.profile
         base = {"id": "chatcmpl-emu", "object": "chat.completion.chunk", "created": 1700000000, "model": model}
-        extras = self._extras(p.text)
 
         def chunk(delta: dict[str, Any], finish: str | None = None, more: dict[str, Any] | None = None) -> str:
             c = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extras, **(more or {})}
