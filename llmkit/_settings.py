@@ -144,19 +144,19 @@ class ResolvedSettings:
         return v.get() if isinstance(v, Secret) else v
 
     def update(self, **changes: Any) -> None:
-        """Replace credentials or other spec settings of a live client, all at once.
+        """Replace credentials (secret settings) of a live client, all at once.
 
         A request already being built keeps the old set; the next one uses the new set; none
         sees half of each. A value of None removes the setting.
         """
-        known = {s.name for s in self.spec.settings} | {"api_key"}
-        unknown = sorted(set(changes) - known)
+        secret_names = {s.name for s in self.spec.settings if s.secret} | {"api_key"}
+        unknown = sorted(set(changes) - secret_names)
         if unknown:
             raise ConfigError(
-                f"cannot update {unknown[0]!r} for {self.spec.id!r}: updatable settings are {', '.join(sorted(known))}",
+                f"cannot update {unknown[0]!r} for {self.spec.id!r} on a live client: only credentials "
+                f"({', '.join(sorted(secret_names))}) rotate; make a new Client for other settings",
                 provider=self.spec.id,
             )
-        secret_names = {s.name for s in self.spec.settings if s.secret} | {"api_key"}
         with self._lock:
             values = dict(self.values)
             for name, v in changes.items():

@@ -13,6 +13,7 @@ import asyncio
 import inspect
 import json
 import socket
+import ssl
 import struct
 import threading
 from collections import deque
@@ -167,7 +168,13 @@ class FaultyServer:
     request; faults `queue()`d first take precedence.
     """
 
-    def __init__(self, handler: Fault | Callable[[Received], Fault] | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        handler: Fault | Callable[[Received], Fault] | None = None,
+        host: str = "127.0.0.1",
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.ssl_context = ssl_context
         if handler is not None and len(inspect.signature(handler).parameters) == 3:
             fault = handler
             handler = lambda req: fault  # noqa: E731
@@ -197,7 +204,7 @@ class FaultyServer:
         self._loop.close()
 
     async def _start(self) -> asyncio.Server:
-        return await asyncio.start_server(self._serve, self.host, 0, backlog=2048)
+        return await asyncio.start_server(self._serve, self.host, 0, backlog=2048, ssl=self.ssl_context)
 
     async def _stop(self) -> None:
         assert self._server is not None
@@ -210,7 +217,8 @@ class FaultyServer:
     def url(self) -> str:
         assert self._server is not None
         port = self._server.sockets[0].getsockname()[1]
-        return f"http://{self.host}:{port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{self.host}:{port}"
 
     def queue(self, *faults: Fault) -> None:
         with self._lock:
@@ -247,7 +255,7 @@ class FaultyServer:
                     fault = self.handler(req)
                 if not await fault(req, r, w):
                     break
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError, ssl.SSLError):
             pass
         finally:
             self.open_connections -= 1
@@ -259,7 +267,7 @@ class FaultyServer:
 async def _read_request(r: asyncio.StreamReader) -> Received | None:
     try:
         head = await r.readuntil(b"\r\n\r\n")
-    except (asyncio.IncompleteReadError, ConnectionError):
+    except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
         return None
     lines = head.decode("latin-1").split("\r\n")
     method, path, _ = lines[0].split(" ", 2)
