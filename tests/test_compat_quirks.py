@@ -9,7 +9,8 @@ import json
 import pytest
 
 import llmkit
-from llmkit.dialects._openai_quirks import Citation, alnum9, citations
+from llmkit.dialects._openai_quirks import alnum9
+from llmkit.dialects.openai_chat import Citation, citations
 from tests.conftest import split_every
 
 WEATHER = {

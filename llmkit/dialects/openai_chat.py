@@ -40,8 +40,9 @@ from .._wire import structure
 from ..generated.wire import openai_chat as wire
 from . import _openai_quirks as quirks
 from ._base import CallContext, ErrorInfo, WireRequest, expand_path
+from ._openai_quirks import Citation, citations
 
-__all__ = ["DIALECT", "OpenAIChatDialect"]
+__all__ = ["DIALECT", "Citation", "OpenAIChatDialect", "citations"]
 
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",
