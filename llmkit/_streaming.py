@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from ._errors import LLMKitError, StreamError
 from ._events import StreamEvent, TextDelta
-from ._sse import SSEDecoder, SSEEvent
+from ._sse import SSEDecoder
 from ._transport import aiter_chunks, iter_chunks
 from ._types import ChatResponse
 from .dialects._base import StreamDecoder
@@ -26,14 +26,40 @@ from .dialects._base import StreamDecoder
 __all__ = ["AsyncChatStream", "ChatStream"]
 
 
-def _decode(decoder: StreamDecoder, ev: SSEEvent | None, provider: str) -> list[StreamEvent]:
-    """One SSE event (None: the end) through the dialect decoder; any non-llmkit error is typed."""
+class _Framer(Protocol):
+    def feed(self, chunk: bytes) -> list[Any]: ...
+
+    def flush(self) -> list[Any]: ...
+
+
+def _framer(decoder: StreamDecoder, provider: str) -> _Framer:
+    """The byte-level framing a dialect's stream uses: its decoder's `framing` attribute.
+
+    "sse" (the default) feeds SSEEvents, "ndjson" feeds decoded JSON values (Ollama),
+    "eventstream" feeds EventStreamMessages (AWS binary event-stream, Bedrock).
+    """
+    framing = getattr(decoder, "framing", "sse")
+    if framing == "sse":
+        return SSEDecoder(provider=provider)
+    if framing == "ndjson":
+        from ._ndjson import NDJSONDecoder
+
+        return NDJSONDecoder(provider=provider)
+    if framing == "eventstream":
+        from ._eventstream import EventStreamDecoder
+
+        return EventStreamDecoder(provider=provider)
+    raise StreamError(f"unknown stream framing {framing!r} for {provider}", provider=provider)
+
+
+def _decode(decoder: StreamDecoder, ev: Any, provider: str) -> list[StreamEvent]:
+    """One framed event (None: the end) through the dialect decoder; any non-llmkit error is typed."""
     try:
         return decoder.feed(ev) if ev is not None else decoder.end()
     except LLMKitError:
         raise
     except Exception as exc:
-        what = f"event {ev.event!r}" if ev is not None else "the end of the stream"
+        what = f"event {getattr(ev, 'event', type(ev).__name__)!r}" if ev is not None else "the end of the stream"
         raise StreamError(
             f"could not decode {what} from {provider}: {type(exc).__name__}: {exc}", provider=provider
         ) from exc
@@ -65,7 +91,7 @@ class ChatStream:
 
     def _events(self) -> Generator[StreamEvent, None, None]:
         resp = self._open()
-        sse = SSEDecoder(provider=self.provider)
+        sse = _framer(self._decoder, self.provider)
         p = self.provider
         try:
             for chunk in iter_chunks(resp, p):
@@ -142,7 +168,7 @@ class AsyncChatStream:
         if self._response is None:
             self._response = await self._opener.__aenter__()
         resp = self._response
-        sse = SSEDecoder(provider=self.provider)
+        sse = _framer(self._decoder, self.provider)
         p = self.provider
         try:
             async for chunk in aiter_chunks(resp, p):
