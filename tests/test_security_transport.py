@@ -206,15 +206,7 @@ TOOL_HISTORY = [
     [
         "anthropic/claude-sonnet-4-5",
         "gemini/gemini-2.5-flash",
-        pytest.param(
-            "openai/gpt-4o-mini",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=TypeError,
-                reason="openai_chat serialises tool-call arguments itself and lets json's TypeError out; "
-                "coerce_messages (or the dialect) must turn it into ConfigError",
-            ),
-        ),
+        "openai/gpt-4o-mini",
     ],
 )
 def test_non_json_tool_arguments_are_a_config_error(model: str) -> None:

@@ -102,7 +102,12 @@ class Dialect(Protocol):
 
 
 def encode_path_segment(value: str) -> str:
-    """Percent-encode a value placed in a URL path (model ids contain `/`, `:` and `@`)."""
+    """Percent-encode a value placed in a URL path (model ids contain `/`, `:` and `@`).
+
+    A bare `.` or `..` is encoded too, so a model id can never walk up the path.
+    """
+    if value in (".", ".."):
+        return value.replace(".", "%2E")
     return quote(value, safe="")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .._errors import APIError, BadRequestError, StreamError
+from .._errors import APIError, BadRequestError, ConfigError, StreamError
 from .._events import (
     FinishEvent,
     ReasoningDelta,
@@ -92,7 +92,7 @@ def _message(m: Message, provider: str) -> dict[str, Any]:
                         "name": c.name,
                         "arguments": c.raw_arguments
                         if c.raw_arguments is not None
-                        else json.dumps(c.arguments, ensure_ascii=False),
+                        else _dump_args(c.name, c.arguments),
                     },
                 }
                 for c in m.tool_calls
@@ -106,6 +106,14 @@ def _message(m: Message, provider: str) -> dict[str, Any]:
     if m.name is not None:
         out["name"] = m.name
     return out
+
+
+def _dump_args(name: str, args: dict[str, Any]) -> str:
+    """Tool-call arguments as the JSON string this dialect sends; unserialisable ones are refused."""
+    try:
+        return json.dumps(args, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"arguments of tool call {name!r} are not JSON-serialisable: {exc}") from exc
 
 
 def _tool_choice(choice: str | dict[str, Any]) -> Any:
@@ -330,6 +338,8 @@ class _Decoder:
         data = event.data
         if event.event == "raw":
             self._raise_error_body(data)
+        if event.event not in ("message", "error"):
+            return out  # a named event this dialect does not define (e.g. `event: ping`): ignored
         if self.done:
             return out
         if data.strip() == "[DONE]":
