@@ -108,6 +108,7 @@ def _operation_ctx(name: str, op: dict[str, Any], schemas: dict[str, Any]) -> di
         "stream": op.get("stream", "none"),
         "stream_event": op.get("stream_event"),
         "model_in_path": bool(op.get("model_in_path", False)),
+        "body_kwargs": bool(op.get("body_kwargs", False)),
         "description": op.get("description", "").strip() or f"{op['method']} {op['path']}",
         "path_params": params,
     }

@@ -24,6 +24,7 @@ PROVIDERS: dict[str, str] = {
     "maritaca": "llmkit.generated.providers.maritaca",
     "mistral": "llmkit.generated.providers.mistral",
     "novita": "llmkit.generated.providers.novita",
+    "ollama": "llmkit.generated.providers.ollama",
     "openai": "llmkit.generated.providers.openai",
     "openrouter": "llmkit.generated.providers.openrouter",
     "perplexity": "llmkit.generated.providers.perplexity",
@@ -55,6 +56,7 @@ CLIENT_CLASSES: dict[str, tuple[str, str]] = {
     "maritaca": ("MaritacaAIClient", "AsyncMaritacaAIClient"),
     "mistral": ("MistralAIClient", "AsyncMistralAIClient"),
     "novita": ("NovitaAIClient", "AsyncNovitaAIClient"),
+    "ollama": ("OllamaClient", "AsyncOllamaClient"),
     "openai": ("OpenAIClient", "AsyncOpenAIClient"),
     "openrouter": ("OpenRouterClient", "AsyncOpenRouterClient"),
     "perplexity": ("PerplexityClient", "AsyncPerplexityClient"),
@@ -70,5 +72,6 @@ CLIENT_CLASSES: dict[str, tuple[str, str]] = {
 DIALECTS: dict[str, str] = {
     "anthropic_messages": "llmkit.dialects.anthropic_messages",
     "gemini": "llmkit.dialects.gemini",
+    "ollama": "llmkit.dialects.ollama",
     "openai_chat": "llmkit.dialects.openai_chat",
 }

@@ -2,6 +2,11 @@
 
 A generated method names its operation; this turns it into a request on the Client's own
 transport (auth, retries, error mapping) and the response into the operation's wire model.
+
+Streamed operations are framed as their spec says: `stream: sse` (OpenAI, Anthropic, Gemini;
+`[DONE]` ends it) or `stream: ndjson` (Ollama: one JSON object per line, no terminator). An
+NDJSON operation streams unless told otherwise (Ollama's server default), so its plain method
+sends `"stream": false` when the caller did not choose.
 """
 
 from __future__ import annotations
@@ -12,17 +17,29 @@ from typing import Any, ClassVar, TypeVar
 
 import attrs
 
-from ._errors import StreamError
+from ._errors import ConfigError, StreamError
 from ._http_errors import error_for_status
+from ._ndjson import NDJSONDecoder
 from ._spec import Operation, ProviderSpec
 from ._sse import SSEDecoder
 from ._transport import AsyncProviderTransport, ProviderTransport
 from ._wire import structure, unstructure
 from .dialects._base import WireRequest, expand_path
 
-__all__ = ["AsyncNativeClient", "NativeClient"]
+__all__ = ["AsyncNativeClient", "NativeClient", "merge_body"]
 
 T = TypeVar("T")
+
+
+def merge_body(body: Any, fields: Mapping[str, Any]) -> Any:
+    """A request body from `body` and keyword fields (`pull(model="llama3.2")`); fields win."""
+    if not fields:
+        if body is None:
+            raise ConfigError("this operation needs a request body: pass `body` or its fields as keyword arguments")
+        return body
+    base = unstructure(body) if body is not None and attrs.has(type(body)) else dict(body or {})
+    base.update(fields)
+    return base
 
 
 def _request(
@@ -34,6 +51,8 @@ def _request(
         body = dict(body)
     if stream_flag and body is not None:
         body["stream"] = True
+    elif op.stream == "ndjson" and body is not None and not stream:
+        body.setdefault("stream", False)  # NDJSON endpoints stream by default
     return WireRequest(
         method=op.method,
         path=expand_path(op.path, **path_params),
@@ -87,6 +106,14 @@ class NativeClient:
     ) -> Iterator[T]:
         req = _request(op, body, path_params, True, stream_flag)
         with self._transport.stream(req, extra_headers=extra_headers, extra_query=extra_query) as resp:
+            if op.stream == "ndjson":
+                lines = NDJSONDecoder(provider=self._transport.provider)
+                for chunk in resp.iter_raw():
+                    for value in lines.feed(chunk):
+                        yield _value(value, cls, self._transport)
+                for value in lines.flush():
+                    yield _value(value, cls, self._transport)
+                return
             sse = SSEDecoder()
             for chunk in resp.iter_raw():
                 for ev in sse.feed(chunk):
@@ -137,6 +164,14 @@ class AsyncNativeClient:
     ) -> AsyncIterator[T]:
         req = _request(op, body, path_params, True, stream_flag)
         async with self._transport.stream(req, extra_headers=extra_headers, extra_query=extra_query) as resp:
+            if op.stream == "ndjson":
+                lines = NDJSONDecoder(provider=self._transport.provider)
+                async for chunk in resp.aiter_raw():
+                    for value in lines.feed(chunk):
+                        yield _value(value, cls, self._transport)
+                for value in lines.flush():
+                    yield _value(value, cls, self._transport)
+                return
             sse = SSEDecoder()
             async for chunk in resp.aiter_raw():
                 for ev in sse.feed(chunk):
@@ -149,13 +184,20 @@ class AsyncNativeClient:
 
 
 def _event(data: str, cls: type[T], transport: ProviderTransport | AsyncProviderTransport) -> T:
-    """One stream event as its wire model; an error event (or raw error body) raises typed."""
+    """One SSE event as its wire model; an error event (or raw error body) raises typed."""
     provider = transport.provider
     try:
         payload = json.loads(data)
     except ValueError as exc:
         raise StreamError(f"{provider} sent a stream event that is not JSON: {exc}", provider=provider)
-    if isinstance(payload, dict) and ("error" in payload or payload.get("type") == "error"):
+    return _value(payload, cls, transport)
+
+
+def _value(payload: Any, cls: type[T], transport: ProviderTransport | AsyncProviderTransport) -> T:
+    """One decoded stream value as its wire model; an error value (e.g. Ollama's
+    `{"error": "..."}` line under HTTP 200) raises its typed error instead."""
+    provider = transport.provider
+    if isinstance(payload, dict) and (payload.get("error") is not None or payload.get("type") == "error"):
         info = transport.dialect.error_info(0, payload)
         raise error_for_status(None, info, provider=provider, body=payload, request_id=None)
     try:
