@@ -99,6 +99,9 @@ class FinishEvent:
 StreamEvent = TextDelta | ReasoningDelta | ToolCallStart | ToolCallDelta | ToolCallEnd | UsageEvent | FinishEvent
 
 
+_BLOCK = 256
+
+
 class _PendingCall:
     __slots__ = ("args", "done", "id", "name", "provider_data")
 
@@ -126,22 +129,51 @@ class StreamAccumulator:
         self.usage = Usage()
         self.finish: FinishEvent | None = None
         self.raw_chunks = 0
+        self._tail: list[str] | None = None  # pieces of parts[-1].text not yet joined
+        self._blocks: list[str] = []  # runs of _BLOCK pieces already joined, same part
+
+    def _append(self, piece: str) -> None:
+        tail = self._tail
+        assert tail is not None
+        tail.append(piece)
+        if len(tail) >= _BLOCK:  # bounded memory for tiny pieces: one str per block, not per piece
+            self._blocks.append("".join(tail))
+            tail.clear()
+
+    def _flush(self) -> None:
+        if self._tail is not None:
+            part = self.parts[-1]
+            assert isinstance(part, TextPart | ReasoningPart)
+            self._blocks.extend(self._tail)
+            part.text = "".join(self._blocks)
+            self._tail = None
+            self._blocks = []
 
     def add(self, event: StreamEvent) -> None:
+        # Text and reasoning pieces of the last part are kept in `_tail` and joined once, in
+        # `_flush`: `part.text += piece` would copy the whole answer on every chunk (quadratic).
         if isinstance(event, TextDelta):
             last = self.parts[-1] if self.parts else None
             if isinstance(last, TextPart):
-                last.text += event.text
+                if self._tail is None:
+                    self._tail = [last.text]
+                self._append(event.text)
             else:
-                self.parts.append(TextPart(text=event.text))
+                self._flush()
+                self.parts.append(TextPart(text=""))
+                self._tail = [event.text]
         elif isinstance(event, ReasoningDelta):
             last = self.parts[-1] if self.parts else None
             if isinstance(last, ReasoningPart) and last.signature is None and last.redacted is None:
-                last.text += event.text
+                if self._tail is None:
+                    self._tail = [last.text]
+                self._append(event.text)
                 last.signature = event.signature
                 last.redacted = event.redacted
             else:
-                self.parts.append(ReasoningPart(text=event.text, signature=event.signature, redacted=event.redacted))
+                self._flush()
+                self.parts.append(ReasoningPart(text="", signature=event.signature, redacted=event.redacted))
+                self._tail = [event.text]
         elif isinstance(event, ToolCallStart):
             self.calls[event.index] = _PendingCall(event.id, event.name)
         elif isinstance(event, ToolCallDelta):
@@ -173,6 +205,7 @@ class StreamAccumulator:
         return [i for i, c in sorted(self.calls.items()) if not c.done]
 
     def response(self, raw: Any = None) -> ChatResponse:
+        self._flush()
         if self.finish is None:
             raise StreamError("stream ended without a finish event", provider=self.provider)
         calls = []

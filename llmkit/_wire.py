@@ -120,6 +120,8 @@ class _Converter:
         def structure(value: Any, _: Any) -> Any:
             if not isinstance(value, dict):
                 raise WireValidationError(f"expected an object for {cls.__name__}", "$")
+            if known.issuperset(value):  # the common case, checked in C: no unknown keys
+                return base(value, cls)
             extra = {k: v for k, v in value.items() if k not in known}
             if extra and strict:
                 raise WireValidationError(f"unknown field {sorted(extra)[0]!r}", "$")
@@ -153,6 +155,21 @@ class _Converter:
 
     # -- unions ------------------------------------------------------------------------------
     def _union_structure(self, union: Any) -> Callable[[Any, Any], Any]:
+        slow = self._union_structure_checked(union)
+        exact = _exact_types(get_args(union))
+        if not exact:
+            return slow
+
+        # Hot path (every `str | None` field of every stream chunk): a JSON scalar whose exact
+        # type a plain member accepts is returned as it is, which is what the checked path does.
+        def structure(value: Any, _: Any) -> Any:
+            if type(value) in exact:
+                return value
+            return slow(value, _)
+
+        return structure
+
+    def _union_structure_checked(self, union: Any) -> Callable[[Any, Any], Any]:
         members = get_args(union)
         models = [m for m in members if _is_wire_model(m)]
         key = _discriminator(models) if models else None
@@ -188,6 +205,23 @@ class _Converter:
             raise WireValidationError(f"{type(value).__name__} does not match {union}", "$")
 
         return structure
+
+
+_EXACT: dict[Any, tuple[type, ...]] = {
+    str: (str,),
+    int: (int,),
+    float: (float, int),
+    bool: (bool,),
+    type(None): (type(None),),
+}
+
+
+def _exact_types(members: tuple[Any, ...]) -> frozenset[type]:
+    """Python types a union accepts unchanged, from its plain scalar members (bool is not an int)."""
+    out: set[type] = set()
+    for m in members:
+        out.update(_EXACT.get(m, ()))
+    return frozenset(out)
 
 
 def _is_plain(t: Any) -> bool:
