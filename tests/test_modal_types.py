@@ -20,6 +20,11 @@ from llmkit._modal_types import (
     TokenCount,
 )
 from llmkit._modalities import ModalitiesMixin
+from llmkit._spec import AuthSpec, Capabilities, ProviderSpec
+from llmkit._types import ChatRequest, Message
+from llmkit.dialects._base import CallContext
+from llmkit.dialects.deepgram import DIALECT as DEEPGRAM
+from llmkit.dialects.elevenlabs import DIALECT as ELEVENLABS
 from llmkit.modalities._base import audio_bytes, upload_name
 from llmkit.modalities._plan import sorted_rerank, split_batches
 from llmkit.testing._openai_media_emu import with_media
@@ -148,3 +153,37 @@ def test_async_client_fails_before_any_request_too(emu: Any) -> None:
 
     asyncio.run(run())
     assert emu.requests == []
+
+
+def test_non_chat_dialects_refuse_chat_and_read_errors() -> None:
+    spec = ProviderSpec(
+        id="deepgram",
+        name="Deepgram",
+        dialect="deepgram",
+        base_url=None,
+        auth=AuthSpec(scheme="none"),
+        settings=(),
+        headers=(),
+        operations={},
+        capabilities=Capabilities(chat=False),
+    )
+    ctx = CallContext(spec=spec, model="nova-3")
+    req = ChatRequest(model="nova-3", messages=[Message(role="user", content="hi")])
+    for call in (
+        lambda: DEEPGRAM.chat_request(req, ctx),
+        lambda: DEEPGRAM.parse_chat({}, ctx),
+        lambda: DEEPGRAM.stream_decoder(ctx),
+    ):
+        with pytest.raises(llmkit.UnsupportedFeatureError, match="Deepgram offers no chat endpoint"):
+            call()
+    with pytest.raises(llmkit.UnsupportedFeatureError, match="no token counting"):
+        DEEPGRAM.count_tokens_request(req, ctx)
+    with pytest.raises(llmkit.UnsupportedFeatureError, match="no token counting"):
+        DEEPGRAM.parse_count_tokens({}, ctx)
+    assert DEEPGRAM.error_info(400, {"err_code": "Bad Request", "err_msg": "corrupt"}).message == "corrupt"
+    assert DEEPGRAM.error_info(500, ["odd"]).message == '["odd"]'
+    info = ELEVENLABS.error_info(422, {"detail": [{"loc": ["body", "text"], "msg": "Field required"}, "x"]})
+    assert (info.message, info.type) == ("body.text: Field required; x", "validation_error")
+    assert ELEVENLABS.error_info(400, {"message": "flat"}).message == "flat"
+    assert ELEVENLABS.error_info(400, {"detail": {"msg": "m"}}).message == "m"
+    assert ELEVENLABS.error_info(400, [1]).message == "[1]"

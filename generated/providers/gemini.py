@@ -44,6 +44,18 @@ SPEC = ProviderSpec(
     ),
     headers=(),
     operations={
+        "batch_embed_contents": Operation(
+            name="batch_embed_contents",
+            method="POST",
+            path="/models/{model}:batchEmbedContents",
+            query=(),
+            request="BatchEmbedContentsRequest",
+            response="BatchEmbedContentsResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=True,
+            description="Embed up to 100 contents in one call; each request repeats `models/{model}`.",
+        ),
         "count_tokens": Operation(
             name="count_tokens",
             method="POST",
@@ -55,6 +67,18 @@ SPEC = ProviderSpec(
             stream_event=None,
             model_in_path=True,
             description="Count the tokens of a prompt (contents, or a whole generateContentRequest).",
+        ),
+        "embed_content": Operation(
+            name="embed_content",
+            method="POST",
+            path="/models/{model}:embedContent",
+            query=(),
+            request="EmbedContentRequest",
+            response="EmbedContentResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=True,
+            description="Embed one content (text parts), with an optional task type and size.",
         ),
         "generate_content": Operation(
             name="generate_content",
@@ -117,6 +141,7 @@ SPEC = ProviderSpec(
         stream_usage=True,
         temperature=True,
         count_tokens=True,
+        embeddings=True,
         prompt_caching=True,
     ),
     quirks=frozenset(()),
@@ -128,6 +153,26 @@ class GoogleGeminiClient(NativeClient):
     """Every Google Gemini endpoint in its spec, typed. Get one with `client.native('gemini')`."""
 
     spec = SPEC
+
+    def batch_embed_contents(
+        self,
+        model: str,
+        body: wire.BatchEmbedContentsRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.BatchEmbedContentsResponse:
+        """Embed up to 100 contents in one call; each request repeats `models/{model}`."""
+        return self._call(
+            SPEC.operations["batch_embed_contents"],
+            body,
+            wire.BatchEmbedContentsResponse,
+            path_params={
+                "model": model,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
     def count_tokens(
         self,
@@ -142,6 +187,26 @@ class GoogleGeminiClient(NativeClient):
             SPEC.operations["count_tokens"],
             body,
             wire.CountTokensResponse,
+            path_params={
+                "model": model,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def embed_content(
+        self,
+        model: str,
+        body: wire.EmbedContentRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.EmbedContentResponse:
+        """Embed one content (text parts), with an optional task type and size."""
+        return self._call(
+            SPEC.operations["embed_content"],
+            body,
+            wire.EmbedContentResponse,
             path_params={
                 "model": model,
             },
@@ -231,6 +296,26 @@ class AsyncGoogleGeminiClient(AsyncNativeClient):
 
     spec = SPEC
 
+    async def batch_embed_contents(
+        self,
+        model: str,
+        body: wire.BatchEmbedContentsRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.BatchEmbedContentsResponse:
+        """Embed up to 100 contents in one call; each request repeats `models/{model}`."""
+        return await self._call(
+            SPEC.operations["batch_embed_contents"],
+            body,
+            wire.BatchEmbedContentsResponse,
+            path_params={
+                "model": model,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
     async def count_tokens(
         self,
         model: str,
@@ -244,6 +329,26 @@ class AsyncGoogleGeminiClient(AsyncNativeClient):
             SPEC.operations["count_tokens"],
             body,
             wire.CountTokensResponse,
+            path_params={
+                "model": model,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def embed_content(
+        self,
+        model: str,
+        body: wire.EmbedContentRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.EmbedContentResponse:
+        """Embed one content (text parts), with an optional task type and size."""
+        return await self._call(
+            SPEC.operations["embed_content"],
+            body,
+            wire.EmbedContentResponse,
             path_params={
                 "model": model,
             },

@@ -8,6 +8,18 @@ from llmkit._wire import _extra_field, _wire_field, _wire_model
 
 
 @_wire_model
+class BatchEmbedContentsRequest:
+    requests: list[EmbedContentRequest] = _wire_field("requests")
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class BatchEmbedContentsResponse:
+    embeddings: list[ContentEmbedding] | None = _wire_field("embeddings", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class Blob:
     mime_type: str = _wire_field("mimeType")
     data: str = _wire_field("data")
@@ -63,6 +75,12 @@ class Content:
 
 
 @_wire_model
+class ContentEmbedding:
+    values: list[float] | None = _wire_field("values", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class CountTokensRequest:
     """Either `contents`, or a whole `generateContentRequest` (to count a system instruction and tools)."""
 
@@ -77,6 +95,36 @@ class CountTokensResponse:
     cached_content_token_count: int | None = _wire_field("cachedContentTokenCount", default=None)
     prompt_tokens_details: list[ModalityTokenCount] | None = _wire_field("promptTokensDetails", default=None)
     cache_tokens_details: list[ModalityTokenCount] | None = _wire_field("cacheTokensDetails", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class EmbedContentRequest:
+    content: Content = _wire_field("content")
+    model: str | None = _wire_field("model", default=None)
+    """`models/{id}`; required inside batchEmbedContents"""
+    task_type: (
+        Literal[
+            "TASK_TYPE_UNSPECIFIED",
+            "RETRIEVAL_QUERY",
+            "RETRIEVAL_DOCUMENT",
+            "SEMANTIC_SIMILARITY",
+            "CLASSIFICATION",
+            "CLUSTERING",
+            "QUESTION_ANSWERING",
+            "FACT_VERIFICATION",
+            "CODE_RETRIEVAL_QUERY",
+        ]
+        | None
+    ) = _wire_field("taskType", default=None)
+    title: str | None = _wire_field("title", default=None)
+    output_dimensionality: int | None = _wire_field("outputDimensionality", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class EmbedContentResponse:
+    embedding: ContentEmbedding | None = _wire_field("embedding", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 

@@ -51,10 +51,11 @@ class ModalRequest:
     content: bytes | None = None
     data: dict[str, Any] | None = None
     files: dict[str, tuple[str, bytes, str]] | None = None
+    repeated_query: dict[str, list[str]] | None = None  # query parameters given more than once
 
     @property
     def is_json(self) -> bool:
-        return self.content is None and self.files is None and self.data is None
+        return self.content is None and self.files is None and self.data is None and not self.repeated_query
 
 
 @attrs.define(kw_only=True, slots=True)

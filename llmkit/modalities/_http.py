@@ -23,10 +23,12 @@ __all__ = ["asend", "decode_json", "send"]
 
 def _build(t: ProviderTransport | AsyncProviderTransport, m: ModalRequest, timeout: float | None) -> httpx.Request:
     req = m.wire
+    params: dict[str, str | list[str]] = dict(t.query(req, None))
+    params.update(m.repeated_query or {})
     return t.http.build_request(
         req.method,
         t.url(req),
-        params=t.query(req, None) or None,
+        params=params or None,
         headers=t.headers(req, None),
         content=m.content,
         data=m.data,

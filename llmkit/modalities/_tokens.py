@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import json
 import re
+import warnings
 from collections.abc import Mapping
 from functools import cache
 from typing import Any, Protocol
@@ -84,11 +85,15 @@ def encoding_name(model: str) -> str | None:
 
 @cache
 def _encoding(name: str) -> _Encoding | None:
-    try:
-        bpe_openai: Any = importlib.import_module("bpe_openai")
-    except ImportError:
-        return None
-    enc: _Encoding = bpe_openai.get_encoding(name)
+    # bpe-openai reads its bundled data with a deprecated importlib.resources call, at import.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            bpe_openai: Any = importlib.import_module("bpe_openai")
+        except ImportError:
+            return None
+        enc: _Encoding = bpe_openai.get_encoding(name)
+        enc.encode("warm up")  # the encoding data loads on first use
     return enc
 
 

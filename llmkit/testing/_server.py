@@ -25,7 +25,6 @@ _HANDLER_MODULES = (
     "_gemini_emu",
     "_anthropic_emu",
     "_azure_emu",
-    "_ollama_emu",
     "_compat_emu.ai21",
     "_compat_emu.cerebras",
     "_compat_emu.databricks",
@@ -50,6 +49,10 @@ _HANDLER_MODULES = (
     "_compat_emu.upstage",
     "_compat_emu.vllm",
     "_compat_emu.xai",
+    "_voyage_emu",
+    "_jina_emu",
+    "_deepgram_emu",
+    "_elevenlabs_emu",
 )
 
 

@@ -1,0 +1,92 @@
+"""Emulated Voyage AI embeddings and rerank under `/voyage/v1`, as strict as Voyage.
+
+Bearer key, `{"detail": ...}` errors, at most 1000 texts or documents per request,
+`output_dimension` only on the models that offer it, and `input_type` changing the vectors
+(Voyage prepends a retrieval prompt), so tests can tell that it was sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._wire import WireValidationError, structure_strict
+from ..generated.wire import voyage as wire
+from ._media_emu import catalog_models, input_tokens, relevance, vector
+from ._server import Emulator, EmuRequest, EmuResponse
+
+__all__ = ["HANDLER", "VoyageHandler"]
+
+MAX_ITEMS = 1000
+_FLEXIBLE = {"voyage-3.5", "voyage-3.5-lite", "voyage-3-large", "voyage-code-3"}
+
+
+def embedding_vector(text: str, input_type: str | None, dims: int) -> list[float]:
+    """What the emulator returns for one text: the input type is part of what is embedded."""
+    return vector(f"{input_type}:{text}" if input_type else text, dims)
+
+
+class VoyageHandler:
+    provider = "voyage"
+    prefix = "/voyage/v1"
+
+    def error(self, status: int, message: str, kind: str = "") -> EmuResponse:
+        return EmuResponse.json({"detail": message}, status)
+
+    def handle(self, req: EmuRequest, emu: Emulator) -> EmuResponse:
+        auth = req.headers.get("authorization", "")
+        if not auth.startswith("Bearer ") or (emu.require_key is not None and auth[7:] != emu.require_key):
+            return self.error(401, "Provided API key is invalid.")
+        if req.method != "POST" or req.subpath not in ("/embeddings", "/rerank"):
+            return self.error(404, "Not Found")
+        try:
+            data = req.json()
+        except ValueError:
+            return self.error(400, "Request body is not valid JSON.")
+        cls = wire.VoyageEmbedRequest if req.subpath == "/embeddings" else wire.VoyageRerankRequest
+        try:
+            body = structure_strict(data, cls)
+        except WireValidationError as exc:
+            return self.error(400, f"Invalid request: {exc.reason} at {exc.path}")
+        if isinstance(body, wire.VoyageEmbedRequest):
+            return self._embed(body)
+        return self._rerank(body)
+
+    def _embed(self, body: wire.VoyageEmbedRequest) -> EmuResponse:
+        if body.model not in catalog_models(self.provider, "embeddings"):
+            return self.error(400, f"Model {body.model} is not supported. Supported models are voyage-3.5, ...")
+        texts = [body.input] if isinstance(body.input, str) else list(body.input)
+        if not texts or len(texts) > MAX_ITEMS:
+            return self.error(400, f"The batch size limit is {MAX_ITEMS}. Your batch size is {len(texts)}.")
+        dims = 512 if body.model.endswith("-lite") and body.model != "voyage-3.5-lite" else 1024
+        if body.output_dimension is not None:
+            if body.model not in _FLEXIBLE or body.output_dimension not in (256, 512, 1024, 2048):
+                return self.error(400, f"output_dimension {body.output_dimension} is not supported for {body.model}.")
+            dims = body.output_dimension
+        data: list[dict[str, Any]] = [
+            {"object": "embedding", "embedding": embedding_vector(t, body.input_type, dims), "index": i}
+            for i, t in enumerate(texts)
+        ]
+        usage = {"total_tokens": input_tokens(texts)}
+        return EmuResponse.json({"object": "list", "data": data, "model": body.model, "usage": usage})
+
+    def _rerank(self, body: wire.VoyageRerankRequest) -> EmuResponse:
+        if body.model not in catalog_models(self.provider, "rerank"):
+            return self.error(400, f"Model {body.model} is not supported for rerank.")
+        if not body.documents or len(body.documents) > MAX_ITEMS:
+            return self.error(400, f"The number of documents must be between 1 and {MAX_ITEMS}.")
+        scored = sorted(
+            ((relevance(body.query, d), i) for i, d in enumerate(body.documents)), key=lambda p: (-p[0], p[1])
+        )
+        if body.top_k is not None:
+            scored = scored[: body.top_k]
+        data = []
+        for score, i in scored:
+            item: dict[str, Any] = {"relevance_score": score, "index": i}
+            if body.return_documents:
+                item["document"] = body.documents[i]
+            data.append(item)
+        usage = {"total_tokens": input_tokens([body.query, *body.documents])}
+        return EmuResponse.json({"object": "list", "data": data, "model": body.model, "usage": usage})
+
+
+HANDLER = VoyageHandler()
