@@ -16,6 +16,7 @@ PROVIDERS: dict[str, str] = {
     "fireworks": "llmkit.generated.providers.fireworks",
     "friendli": "llmkit.generated.providers.friendli",
     "gemini": "llmkit.generated.providers.gemini",
+    "gigachat": "llmkit.generated.providers.gigachat",
     "groq": "llmkit.generated.providers.groq",
     "huggingface": "llmkit.generated.providers.huggingface",
     "hyperbolic": "llmkit.generated.providers.hyperbolic",
@@ -48,6 +49,7 @@ CLIENT_CLASSES: dict[str, tuple[str, str]] = {
     "fireworks": ("FireworksAIClient", "AsyncFireworksAIClient"),
     "friendli": ("FriendliAIClient", "AsyncFriendliAIClient"),
     "gemini": ("GoogleGeminiClient", "AsyncGoogleGeminiClient"),
+    "gigachat": ("GigaChatClient", "AsyncGigaChatClient"),
     "groq": ("GroqClient", "AsyncGroqClient"),
     "huggingface": ("HuggingFaceClient", "AsyncHuggingFaceClient"),
     "hyperbolic": ("HyperbolicClient", "AsyncHyperbolicClient"),
@@ -72,6 +74,7 @@ CLIENT_CLASSES: dict[str, tuple[str, str]] = {
 DIALECTS: dict[str, str] = {
     "anthropic_messages": "llmkit.dialects.anthropic_messages",
     "gemini": "llmkit.dialects.gemini",
+    "gigachat": "llmkit.dialects.gigachat",
     "ollama": "llmkit.dialects.ollama",
     "openai_chat": "llmkit.dialects.openai_chat",
 }

@@ -53,6 +53,7 @@ _HANDLER_MODULES = (
     "_jina_emu",
     "_deepgram_emu",
     "_elevenlabs_emu",
+    "_gigachat_emu",
 )
 
 
