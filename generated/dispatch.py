@@ -10,6 +10,7 @@ PROVIDERS: dict[str, str] = {
     "anthropic": "llmkit.generated.providers.anthropic",
     "azure": "llmkit.generated.providers.azure",
     "cerebras": "llmkit.generated.providers.cerebras",
+    "cohere": "llmkit.generated.providers.cohere",
     "databricks": "llmkit.generated.providers.databricks",
     "deepinfra": "llmkit.generated.providers.deepinfra",
     "deepseek": "llmkit.generated.providers.deepseek",
@@ -43,6 +44,7 @@ CLIENT_CLASSES: dict[str, tuple[str, str]] = {
     "anthropic": ("AnthropicClient", "AsyncAnthropicClient"),
     "azure": ("AzureOpenAIClient", "AsyncAzureOpenAIClient"),
     "cerebras": ("CerebrasClient", "AsyncCerebrasClient"),
+    "cohere": ("CohereClient", "AsyncCohereClient"),
     "databricks": ("DatabricksClient", "AsyncDatabricksClient"),
     "deepinfra": ("DeepInfraClient", "AsyncDeepInfraClient"),
     "deepseek": ("DeepSeekClient", "AsyncDeepSeekClient"),
@@ -73,6 +75,7 @@ CLIENT_CLASSES: dict[str, tuple[str, str]] = {
 
 DIALECTS: dict[str, str] = {
     "anthropic_messages": "llmkit.dialects.anthropic_messages",
+    "cohere_v2": "llmkit.dialects.cohere_v2",
     "gemini": "llmkit.dialects.gemini",
     "gigachat": "llmkit.dialects.gigachat",
     "ollama": "llmkit.dialects.ollama",

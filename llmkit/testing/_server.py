@@ -25,6 +25,8 @@ _HANDLER_MODULES = (
     "_gemini_emu",
     "_anthropic_emu",
     "_azure_emu",
+    "_ollama_emu",
+    "_cohere_emu",
     "_compat_emu.ai21",
     "_compat_emu.cerebras",
     "_compat_emu.databricks",

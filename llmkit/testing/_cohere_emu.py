@@ -1,0 +1,259 @@
+"""Emulated Cohere API under `/cohere` (`/v2/chat`, `/v1/models`), in Cohere's shapes.
+
+Rejects a missing key (401 `{"message": "no api key supplied"}`), a wrong one when the
+emulator requires a key (401 "invalid api token"), fields the v2 chat request does not
+document, roles other than system/user/assistant/tool, lower-case `tool_choice`, a tool turn
+that answers no earlier call, and unknown models (404). Answers with the v2 response (content
+as a LIST of typed items, UPPER-CASE finish reasons, billed units and tokens) and its SSE
+events, each with `event: <type>` and the same `type` in the data: message-start,
+content-start/delta/end (content an OBJECT), tool-plan-delta, tool-call-start/delta/end,
+citation-start/end when documents were given, and message-end with usage. No `[DONE]`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from typing import Any
+from urllib.parse import unquote
+
+from .._spec import ModelInfo
+from .._wire import WireValidationError, structure_strict
+from ..generated.wire import cohere_v2 as wire
+from ._brain import Conversation, Plan, chunks, plan
+from ._server import Emulator, EmuRequest, EmuResponse
+
+__all__ = ["HANDLER", "CohereHandler"]
+
+_IDS = itertools.count(1)
+_TEMPLATE_TOKENS = 65  # Cohere's tokens include its prompt template; billed units do not
+
+
+class _Reject(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _models() -> dict[str, ModelInfo]:
+    from ..generated.catalog import MODELS
+
+    out: dict[str, ModelInfo] = {}
+    for m in MODELS:
+        if m.provider == "cohere":
+            for name in (m.id, *m.aliases):
+                out[name] = m
+    return out
+
+
+def _model_json(name: str, info: ModelInfo) -> dict[str, Any]:
+    features = ["tools", "json_mode"] if info.capabilities.tools else ["json_mode"]
+    if info.capabilities.vision:
+        features.append("vision")
+    return {
+        "name": name,
+        "is_deprecated": False,
+        "endpoints": ["chat"],
+        "finetuned": False,
+        "context_length": float(info.context_window or 128000),
+        "tokenizer_url": f"https://storage.googleapis.com/cohere-public/tokenizers/{name}.json",
+        "default_endpoints": [],
+        "features": features,
+    }
+
+
+class CohereHandler:
+    provider = "cohere"
+    prefix = "/cohere"
+
+    def error(self, status: int, message: str, kind: str = "") -> EmuResponse:
+        """Cohere's error body: `{"id": ..., "message": ...}`."""
+        return EmuResponse.json({"id": f"err-{next(_IDS)}", "message": message}, status)
+
+    def handle(self, req: EmuRequest, emu: Emulator) -> EmuResponse:
+        auth = req.headers.get("authorization", "")
+        if not auth.startswith("Bearer ") or not auth[7:].strip():
+            return self.error(401, "no api key supplied")
+        if emu.require_key is not None and auth[7:] != emu.require_key:
+            return self.error(401, "invalid api token")
+        try:
+            if (req.method, req.subpath) == ("POST", "/v2/chat"):
+                return self._chat(req)
+            if req.method == "GET" and req.subpath == "/v1/models":
+                return EmuResponse.json(
+                    {"models": [_model_json(k, v) for k, v in sorted(_models().items())], "next_page_token": None}
+                )
+            if req.method == "GET" and req.subpath.startswith("/v1/models/"):
+                name = unquote(req.subpath[len("/v1/models/") :])
+                info = _models().get(name)
+                if info is None:
+                    raise _Reject(404, f"model '{name}' not found")
+                return EmuResponse.json(_model_json(name, info))
+        except _Reject as r:
+            return self.error(r.status, r.message)
+        return self.error(404, f"route {req.method} {req.subpath} not found")
+
+    def _chat(self, req: EmuRequest) -> EmuResponse:
+        try:
+            data = req.json()
+        except ValueError:
+            raise _Reject(400, "invalid request: body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise _Reject(400, "invalid request: body must be an object")
+        try:
+            body: wire.ChatRequest = structure_strict(data, wire.ChatRequest)
+        except WireValidationError as exc:
+            m = re.search(r"unknown field '([^']+)'", exc.reason)
+            if m:
+                raise _Reject(400, f"invalid request: unknown field '{m.group(1)}'") from None
+            raise _Reject(400, f"invalid request: {exc.reason}") from None
+        if _models().get(body.model) is None:
+            raise _Reject(
+                404,
+                f"model '{body.model}' not found, make sure the correct model ID was used and that you have "
+                "access to the model.",
+            )
+        conv = _conversation(body)
+        p = plan(conv)
+        docs = list(body.documents or [])
+        cites = _citations(p, docs) if docs and not p.tool_calls else []
+        rid = f"c14c80c3-18eb-4519-9460-{next(_IDS):012d}"
+        finish = "TOOL_CALL" if p.tool_calls else ("MAX_TOKENS" if p.truncated else "COMPLETE")
+        usage = {
+            "billed_units": {"input_tokens": p.input_tokens, "output_tokens": p.output_tokens},
+            "tokens": {"input_tokens": p.input_tokens + _TEMPLATE_TOKENS, "output_tokens": p.output_tokens},
+            "cached_tokens": 0,
+        }
+        if body.stream:
+            return EmuResponse.sse(_events(rid, p, cites, finish, usage))
+        message: dict[str, Any] = {"role": "assistant"}
+        content: list[dict[str, Any]] = []
+        if p.reasoning:
+            content.append({"type": "thinking", "thinking": p.reasoning})
+        if p.tool_calls:
+            message["tool_plan"] = _plan_text(p)
+            message["tool_calls"] = _calls(p)
+        else:
+            content.append({"type": "text", "text": p.text})
+        message["content"] = content
+        if cites:
+            message["citations"] = cites
+        return EmuResponse.json({"id": rid, "finish_reason": finish, "message": message, "usage": usage})
+
+
+def _plan_text(p: Plan) -> str:
+    return f"I will call {', '.join(name for name, _ in p.tool_calls)}."
+
+
+def _calls(p: Plan) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"{name}_{i}",
+            "type": "function",
+            "function": {"name": name, "arguments": json.dumps(args, ensure_ascii=False)},
+        }
+        for i, (name, args) in enumerate(p.tool_calls)
+    ]
+
+
+def _citations(p: Plan, docs: list[Any]) -> list[dict[str, Any]]:
+    """One citation over the first word of the answer, citing every given document."""
+    first = p.text.split(" ", 1)[0]
+    sources = []
+    for i, d in enumerate(docs):
+        doc = d.data if isinstance(d, wire.Document) else {"snippet": d}
+        sources.append(
+            {
+                "type": "document",
+                "id": (d.id if isinstance(d, wire.Document) else None) or f"doc:{i}",
+                "document": doc if isinstance(doc, dict) else {"snippet": doc},
+            }
+        )
+    return [{"start": 0, "end": len(first), "text": first, "type": "TEXT_CONTENT", "sources": sources}]
+
+
+def _sse(kind: str, data: dict[str, Any]) -> str:
+    return f"event: {kind}\ndata: {json.dumps({'type': kind, **data}, ensure_ascii=False)}\n\n"
+
+
+def _events(rid: str, p: Plan, cites: list[dict[str, Any]], finish: str, usage: dict[str, Any]) -> list[str]:
+    empty = {"role": "assistant", "content": [], "tool_plan": "", "tool_calls": [], "citations": []}
+    out = [_sse("message-start", {"id": rid, "delta": {"message": empty}})]
+    index = 0
+    if p.reasoning:
+        out.append(
+            _sse("content-start", {"index": 0, "delta": {"message": {"content": {"type": "thinking", "thinking": ""}}}})
+        )
+        for piece in chunks(p.reasoning):
+            out.append(_sse("content-delta", {"index": 0, "delta": {"message": {"content": {"thinking": piece}}}}))
+        out.append(_sse("content-end", {"index": 0}))
+        index = 1
+    if p.tool_calls:
+        for piece in chunks(_plan_text(p)):
+            out.append(_sse("tool-plan-delta", {"delta": {"message": {"tool_plan": piece}}}))
+        for i, call in enumerate(_calls(p)):
+            args = call["function"]["arguments"]
+            start = {**call, "function": {"name": call["function"]["name"], "arguments": ""}}
+            out.append(_sse("tool-call-start", {"index": i, "delta": {"message": {"tool_calls": start}}}))
+            for j in range(0, len(args), 8):
+                frag = {"function": {"arguments": args[j : j + 8]}}
+                out.append(_sse("tool-call-delta", {"index": i, "delta": {"message": {"tool_calls": frag}}}))
+            out.append(_sse("tool-call-end", {"index": i}))
+    else:
+        out.append(
+            _sse("content-start", {"index": index, "delta": {"message": {"content": {"type": "text", "text": ""}}}})
+        )
+        for piece in chunks(p.text):
+            out.append(_sse("content-delta", {"index": index, "delta": {"message": {"content": {"text": piece}}}}))
+        for i, c in enumerate(cites):
+            out.append(_sse("citation-start", {"index": i, "delta": {"message": {"citations": c}}}))
+            out.append(_sse("citation-end", {"index": i}))
+        out.append(_sse("content-end", {"index": index}))
+    out.append(_sse("message-end", {"delta": {"finish_reason": finish, "usage": usage}}))
+    return out
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return " ".join(getattr(c, "text", "") or "" for c in content or [])
+
+
+def _conversation(body: wire.ChatRequest) -> Conversation:
+    conv = Conversation()
+    called: set[str] = set()
+    texts = []
+    for m in body.messages:
+        if isinstance(m, wire.AssistantMessage):
+            called.update(c.id or "" for c in m.tool_calls or [])
+        elif isinstance(m, wire.ToolMessage) and m.tool_call_id not in called:
+            raise _Reject(400, f"invalid request: tool message answers unknown tool call id '{m.tool_call_id}'")
+        if isinstance(m, wire.UserMessage):
+            conv.last_user_text = _text_of(m.content)
+            if not isinstance(m.content, str):
+                conv.images += sum(isinstance(c, wire.ImageUrlContent) for c in m.content)
+        texts.append(_text_of(getattr(m, "content", "")))
+    conv.all_text = "\n".join(texts)
+    last = body.messages[-1] if body.messages else None
+    if isinstance(last, wire.ToolMessage):
+        conv.last_is_tool_result = True
+        conv.tool_result_text = _text_of(last.content)
+    conv.tools = [{"name": t.function.name, "parameters": t.function.parameters or {}} for t in body.tools or []]
+    if body.tool_choice == "NONE":
+        conv.tool_choice = "none"
+    elif body.tool_choice == "REQUIRED":
+        conv.tool_choice = "required"
+    rf = body.response_format
+    if rf is not None and rf.type == "json_object":
+        if rf.json_schema is not None:
+            conv.json_schema = rf.json_schema
+        else:
+            conv.json_object = True
+    conv.max_tokens = body.max_tokens
+    conv.reasoning = body.thinking is not None and body.thinking.type == "enabled"
+    return conv
+
+
+HANDLER = CohereHandler()
