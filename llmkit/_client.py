@@ -26,13 +26,15 @@ from ._registry import dialect
 from ._replay import replay_async_stream, replay_stream
 from ._spec import ProviderSpec
 from ._streaming import AsyncChatStream, ChatStream
-from ._transport import AsyncProviderTransport, ProviderTransport
+from ._transport import AsyncProviderTransport, Deadline, ProviderTransport
 from ._types import ChatResponse
 from .dialects._base import CallContext, Dialect, WireRequest
 
 __all__ = ["AsyncClient", "Client", "MessagesArg"]
 
 T = TypeVar("T")
+# Per-call HTTP options handed down unchanged: extra_headers, timeout, total_timeout.
+HttpOpts = tuple[Mapping[str, str] | None, float | None, float | None]
 _chat_request = chat_request  # for modules that build requests the way the client does
 
 
@@ -89,6 +91,7 @@ class Client(Core):
         stream: bool = False,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
         cache: bool = True,
         **params: Any,
     ) -> ChatResponse | ChatStream:
@@ -97,7 +100,8 @@ class Client(Core):
         Parameters: max_tokens, temperature, top_p, stop, seed, tools, tool_choice,
         parallel_tool_calls, response_format, reasoning_effort, reasoning_budget, user,
         extra_body, provider_options. With `stream=True` returns a ChatStream. `cache=False`
-        skips the client's response cache for this call.
+        skips the client's response cache for this call; `total_timeout` bounds the whole call
+        to one model, retries included.
         """
         models = _start_chat(params, stream, model)
         errors: list[Exception] = []
@@ -105,8 +109,12 @@ class Client(Core):
         while True:
             try:
                 if stream:
-                    return self._stream(models[i], messages, params, extra_headers, timeout, cache, errors)
-                return self._chat_once(models[i], messages, params, extra_headers, timeout, cache, errors)
+                    return self._stream(
+                        models[i], messages, params, (extra_headers, timeout, total_timeout), cache, errors
+                    )
+                return self._chat_once(
+                    models[i], messages, params, (extra_headers, timeout, total_timeout), cache, errors
+                )
             except LLMKitError as exc:
                 j = next_model(exc, models, i)
                 if j is None:
@@ -114,17 +122,21 @@ class Client(Core):
                 errors.append(exc)
                 i = j
 
-    def _with_retries(self, tk: Ticket, t: ProviderTransport, once: Callable[[], T]) -> T:
-        """One call's HTTP attempts: rate-limit waits, hooks, and the transport's retry policy."""
+    def _with_retries(
+        self, tk: Ticket, t: ProviderTransport, total_timeout: float | None, once: Callable[[Deadline], T]
+    ) -> T:
+        """One call's HTTP attempts under one deadline: rate-limit waits, hooks, and the
+        transport's retry policy (each attempt goes out with max_retries=0)."""
+        deadline = t.deadline(total_timeout)
         attempt = 0
         while True:
             wait = self._orch.attempt(tk, attempt)
             if wait > 0:
                 self._sleep(wait)
             try:
-                return once()
+                return once(deadline)
             except LLMKitError as exc:
-                delay = t.should_retry(exc, attempt, t.settings.max_retries)
+                delay = _retry_delay(t, exc, attempt, deadline)
                 self._orch.retrying(tk, exc, attempt, delay)
                 if delay is None:
                     raise
@@ -136,11 +148,11 @@ class Client(Core):
         model: str,
         messages: MessagesArg,
         params: dict[str, Any],
-        extra_headers: Mapping[str, str] | None,
-        timeout: float | None,
+        http_opts: HttpOpts,
         use_cache: bool,
         errors: list[Exception],
     ) -> ChatResponse:
+        extra_headers, timeout, total_timeout = http_opts
         provider, spec, d, ctx, req, wire = self._prepare(model, messages, params)
         t = self._transport(provider, spec)
         tk = self._ticket(provider, d, ctx, req, wire, use_cache)
@@ -151,7 +163,10 @@ class Client(Core):
         self._orch.admit(tk, req)
         try:
             http = self._with_retries(
-                tk, t, lambda: t.send(wire, extra_headers=extra_headers, timeout=timeout, max_retries=0)
+                tk,
+                t,
+                total_timeout,
+                lambda dl: t.send(wire, extra_headers=extra_headers, timeout=timeout, max_retries=0, deadline=dl),
             )
             self._orch.learn(tk, http.headers)
             resp = self._finish(d.parse_chat(_json(http, provider), ctx), ctx)
@@ -167,11 +182,11 @@ class Client(Core):
         model: str,
         messages: MessagesArg,
         params: dict[str, Any],
-        extra_headers: Mapping[str, str] | None,
-        timeout: float | None,
+        http_opts: HttpOpts,
         use_cache: bool,
         errors: list[Exception],
     ) -> ChatStream:
+        extra_headers, timeout, total_timeout = http_opts
         provider, spec, d, ctx, req, wire = self._prepare(model, messages, params)
         t = self._transport(provider, spec)
         tk = self._ticket(provider, d, ctx, req, wire, use_cache)
@@ -185,13 +200,13 @@ class Client(Core):
         def opener() -> Iterator[httpx.Response]:
             cms: list[Any] = []
 
-            def once() -> httpx.Response:
-                cm = t.stream(wire, extra_headers=extra_headers, timeout=timeout, max_retries=0)
+            def once(dl: Deadline) -> httpx.Response:
+                cm = t.stream(wire, extra_headers=extra_headers, timeout=timeout, max_retries=0, deadline=dl)
                 resp = cm.__enter__()
                 cms.append(cm)
                 return resp
 
-            resp = self._with_retries(tk, t, once)
+            resp = self._with_retries(tk, t, total_timeout, once)
             try:
                 self._orch.learn(tk, resp.headers)
                 yield resp
@@ -259,6 +274,7 @@ class AsyncClient(Core):
         stream: bool = False,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
         cache: bool = True,
         **params: Any,
     ) -> Any:
@@ -268,7 +284,9 @@ class AsyncClient(Core):
         i = 0
         while True:
             try:
-                return await self._chat_one(models[i], messages, params, extra_headers, timeout, cache, errors)
+                return await self._chat_one(
+                    models[i], messages, params, (extra_headers, timeout, total_timeout), cache, errors
+                )
             except LLMKitError as exc:
                 j = next_model(exc, models, i)
                 if j is None:
@@ -276,16 +294,23 @@ class AsyncClient(Core):
                 errors.append(exc)
                 i = j
 
-    async def _with_retries(self, tk: Ticket, t: AsyncProviderTransport, once: Callable[[], Awaitable[T]]) -> T:
+    async def _with_retries(
+        self,
+        tk: Ticket,
+        t: AsyncProviderTransport,
+        total_timeout: float | None,
+        once: Callable[[Deadline], Awaitable[T]],
+    ) -> T:
+        deadline = t.deadline(total_timeout)
         attempt = 0
         while True:
             wait = await self._orch.aattempt(tk, attempt)
             if wait > 0:
                 await self._sleep(wait)
             try:
-                return await once()
+                return await once(deadline)
             except LLMKitError as exc:
-                delay = t.should_retry(exc, attempt, t.settings.max_retries)
+                delay = _retry_delay(t, exc, attempt, deadline)
                 await self._orch.aretrying(tk, exc, attempt, delay)
                 if delay is None:
                     raise
@@ -297,11 +322,11 @@ class AsyncClient(Core):
         model: str,
         messages: MessagesArg,
         params: dict[str, Any],
-        extra_headers: Mapping[str, str] | None,
-        timeout: float | None,
+        http_opts: HttpOpts,
         use_cache: bool,
         errors: list[Exception],
     ) -> ChatResponse | AsyncChatStream:
+        extra_headers, timeout, total_timeout = http_opts
         provider, spec, d, ctx, req, wire = self._prepare(model, messages, params)
         t = self._transport(provider, spec)
         tk = self._ticket(provider, d, ctx, req, wire, use_cache)
@@ -311,10 +336,13 @@ class AsyncClient(Core):
             return replay_async_stream(hit) if req.stream else hit
         await self._orch.aadmit(tk, req)
         if req.stream:
-            return await self._stream(provider, t, d, ctx, wire, tk, extra_headers, timeout, errors)
+            return await self._stream(provider, t, d, ctx, wire, tk, http_opts, errors)
         try:
             http = await self._with_retries(
-                tk, t, lambda: t.send(wire, extra_headers=extra_headers, timeout=timeout, max_retries=0)
+                tk,
+                t,
+                total_timeout,
+                lambda dl: t.send(wire, extra_headers=extra_headers, timeout=timeout, max_retries=0, deadline=dl),
             )
             self._orch.learn(tk, http.headers)
             resp = self._finish(d.parse_chat(_json(http, provider), ctx), ctx)
@@ -333,21 +361,22 @@ class AsyncClient(Core):
         ctx: CallContext,
         wire: WireRequest,
         tk: Ticket,
-        extra_headers: Mapping[str, str] | None,
-        timeout: float | None,
+        http_opts: HttpOpts,
         errors: list[Exception],
     ) -> AsyncChatStream:
+        extra_headers, timeout, total_timeout = http_opts
+
         @asynccontextmanager
         async def opener() -> AsyncIterator[httpx.Response]:
             cms: list[Any] = []
 
-            async def once() -> httpx.Response:
-                cm = t.stream(wire, extra_headers=extra_headers, timeout=timeout, max_retries=0)
+            async def once(dl: Deadline) -> httpx.Response:
+                cm = t.stream(wire, extra_headers=extra_headers, timeout=timeout, max_retries=0, deadline=dl)
                 resp = await cm.__aenter__()
                 cms.append(cm)
                 return resp
 
-            resp = await self._with_retries(tk, t, once)
+            resp = await self._with_retries(tk, t, total_timeout, once)
             try:
                 self._orch.learn(tk, resp.headers)
                 yield resp
@@ -400,6 +429,17 @@ def _native_class(spec: ProviderSpec, which: int) -> Any:
 
     key = spec.id if spec.id in PROVIDERS else "openai"
     return getattr(importlib.import_module(PROVIDERS[key]), CLIENT_CLASSES[key][which])
+
+
+def _retry_delay(
+    t: ProviderTransport | AsyncProviderTransport, exc: Exception, attempt: int, dl: Deadline
+) -> float | None:
+    """The transport's verdict on a failed attempt (its policy, its log lines): seconds to wait,
+    or None when the error goes to the caller."""
+    try:
+        return t._retry_or_raise(exc, attempt, t.settings.max_retries, dl)
+    except LLMKitError:
+        return None
 
 
 def _json(resp: httpx.Response, provider: str) -> Any:

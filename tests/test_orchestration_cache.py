@@ -13,7 +13,7 @@ import llmkit
 from llmkit._cache import CacheUnavailableWarning, MemoryCache, RedisCache, cache_key
 from llmkit._replay import dump_response, load_response, response_events
 from llmkit._types import ChatResponse, Message, ReasoningPart, TextPart, ToolCall, Usage
-from tests._redis import free_port, redis_server_fixture, redis_url_fixture  # noqa: F401  (fixtures)
+from tests._redis import redis_server_fixture, redis_url_fixture, refused_port  # noqa: F401  (fixtures)
 
 GPT = "openai/gpt-4o-mini"
 
@@ -166,7 +166,8 @@ def test_async_redis_cache_and_async_stream_replay(emu, redis_url) -> None:
 
 
 def test_redis_outage_degrades_to_no_cache_with_one_warning(emu) -> None:
-    dead = RedisCache(url=f"redis://127.0.0.1:{free_port()}/0", socket_timeout=0.5)
+    sock, port = refused_port()
+    dead = RedisCache(url=f"redis://127.0.0.1:{port}/0", socket_timeout=0.5)
     c = llmkit.Client(providers=emu.providers_config(), cache=dead)
     with pytest.warns(CacheUnavailableWarning, match="unreachable"):
         assert c.chat(GPT, "hi").text == "You said: hi"
@@ -183,6 +184,7 @@ def test_redis_outage_degrades_to_no_cache_with_one_warning(emu) -> None:
         warnings.simplefilter("error")
         assert asyncio.run(run()) == "You said: hi"
     assert len(emu.requests) == 3
+    sock.close()
 
 
 def test_redis_cache_recovers_after_an_outage(emu, redis_server) -> None:

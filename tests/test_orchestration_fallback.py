@@ -37,15 +37,17 @@ def test_every_retryable_status_falls_back(emu, client, status, error) -> None:
 
 
 def test_connection_error_falls_back(emu) -> None:
-    from tests._redis import free_port
+    from tests._redis import refused_port
 
+    sock, port = refused_port()
     cfg = emu.providers_config()
-    cfg["openai@dead"] = {**cfg["openai"], "base_url": f"http://127.0.0.1:{free_port()}/v1"}
+    cfg["openai@dead"] = {**cfg["openai"], "base_url": f"http://127.0.0.1:{port}/v1"}
     c = llmkit.Client(providers=cfg)
     resp = c.chat(["openai@dead/gpt-4o", "openai/gpt-4o"], "hi")
     assert resp.text == "You said: hi"
     assert isinstance(resp.errors[0], llmkit.ConnectionError)
     assert len(emu.requests) == 1
+    sock.close()
 
 
 @pytest.mark.parametrize("status", [400, 401, 404, 422])
@@ -225,3 +227,10 @@ def test_telemetry_off_means_no_tracer(emu) -> None:
     c = llmkit.Client(providers=emu.providers_config(), telemetry=False)
     assert c._orch.tracer is None
     assert c.chat("openai/gpt-4o", "hi").text == "You said: hi"
+
+
+def test_total_timeout_is_checked_and_passed_to_the_transport(emu, client) -> None:
+    with pytest.raises(llmkit.ConfigError, match="total_timeout must be a positive number"):
+        client.chat("openai/gpt-4o", "hi", total_timeout=-1)
+    assert client.chat("openai/gpt-4o", "hi", total_timeout=30).text == "You said: hi"
+    assert len(emu.requests) == 1
