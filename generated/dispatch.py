@@ -36,6 +36,7 @@ PROVIDERS: dict[str, str] = {
     "together": "llmkit.generated.providers.together",
     "upstage": "llmkit.generated.providers.upstage",
     "vllm": "llmkit.generated.providers.vllm",
+    "watsonx": "llmkit.generated.providers.watsonx",
     "xai": "llmkit.generated.providers.xai",
 }
 
@@ -70,6 +71,7 @@ CLIENT_CLASSES: dict[str, tuple[str, str]] = {
     "together": ("TogetherAIClient", "AsyncTogetherAIClient"),
     "upstage": ("UpstageClient", "AsyncUpstageClient"),
     "vllm": ("VLLMClient", "AsyncVLLMClient"),
+    "watsonx": ("IBMWatsonxAiClient", "AsyncIBMWatsonxAiClient"),
     "xai": ("XAIClient", "AsyncXAIClient"),
 }
 
@@ -80,4 +82,5 @@ DIALECTS: dict[str, str] = {
     "gigachat": "llmkit.dialects.gigachat",
     "ollama": "llmkit.dialects.ollama",
     "openai_chat": "llmkit.dialects.openai_chat",
+    "watsonx": "llmkit.dialects.watsonx",
 }
