@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from .._chat_params import chat_request
 from .._errors import UnsupportedFeatureError
 from .._modal_types import TokenCount
 from .._registry import dialect as dialect_for
@@ -139,8 +140,6 @@ def local_count(model: str, provider: str, messages: list[Message], params: Mapp
 
 def plan_count(core: CoreHelpers, model: str, messages: Any, params: dict[str, Any]) -> CountPlan:
     """How to count: the provider's endpoint, a local count, or UnsupportedFeatureError."""
-    from .._client import _chat_request  # late: _client will import the mixins
-
     provider, model_id = split_model(model)
     spec = core._spec(provider)
     ctx = core._context(provider, model_id, spec)
@@ -149,7 +148,7 @@ def plan_count(core: CoreHelpers, model: str, messages: Any, params: dict[str, A
     if supports(ctx, "count_tokens") and spec.operation("count_tokens") is not None:
         d = dialect_for(spec.dialect)
         plan.dialect = d
-        plan.wire = d.count_tokens_request(_chat_request(model_id, msgs, params), ctx)
+        plan.wire = d.count_tokens_request(chat_request(model_id, msgs, params), ctx)
         return plan
     if spec.dialect == "openai_chat":
         plan.local = local_count(model_id, provider, msgs, params)
