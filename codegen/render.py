@@ -91,7 +91,7 @@ def _lifecycle_args(lc: dict[str, Any] | None) -> str | None:
 
 
 def _operation_ctx(name: str, op: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
-    params = re.findall(r"\{([a-z_]+)\}", op["path"])
+    params = re.findall(r"\{\+?([a-z_]+)\}", op["path"])  # `{+name}`: reserved expansion, slashes kept
     request = schemas.get(op.get("request") or "", {})
     # A body `stream` flag (OpenAI, Anthropic) vs a streaming endpoint of its own (Gemini): only
     # the former gets a plain method too, and only it has `stream: true` put in the body.
@@ -157,6 +157,7 @@ def provider_ctx(spec: dict[str, Any], wire_schemas: dict[str, dict[str, Any]]) 
         "lifecycle": _lifecycle_args(spec.get("lifecycle")),
         "price_source": spec.get("price_source", ""),
         "notes": (spec.get("notes") or "").strip(),
+        "example_settings": dict(sorted(((spec.get("example") or {}).get("settings") or {}).items())),
         "models": [_model_ctx(spec, m) for m in spec["models"]],
     }
 

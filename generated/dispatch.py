@@ -10,6 +10,7 @@ PROVIDERS: dict[str, str] = {
     "anthropic": "llmkit.generated.providers.anthropic",
     "azure": "llmkit.generated.providers.azure",
     "cerebras": "llmkit.generated.providers.cerebras",
+    "cloudflare": "llmkit.generated.providers.cloudflare",
     "cohere": "llmkit.generated.providers.cohere",
     "databricks": "llmkit.generated.providers.databricks",
     "deepinfra": "llmkit.generated.providers.deepinfra",
@@ -45,6 +46,7 @@ CLIENT_CLASSES: dict[str, tuple[str, str]] = {
     "anthropic": ("AnthropicClient", "AsyncAnthropicClient"),
     "azure": ("AzureOpenAIClient", "AsyncAzureOpenAIClient"),
     "cerebras": ("CerebrasClient", "AsyncCerebrasClient"),
+    "cloudflare": ("CloudflareWorkersAIClient", "AsyncCloudflareWorkersAIClient"),
     "cohere": ("CohereClient", "AsyncCohereClient"),
     "databricks": ("DatabricksClient", "AsyncDatabricksClient"),
     "deepinfra": ("DeepInfraClient", "AsyncDeepInfraClient"),
@@ -77,6 +79,7 @@ CLIENT_CLASSES: dict[str, tuple[str, str]] = {
 
 DIALECTS: dict[str, str] = {
     "anthropic_messages": "llmkit.dialects.anthropic_messages",
+    "cloudflare": "llmkit.dialects.cloudflare",
     "cohere_v2": "llmkit.dialects.cohere_v2",
     "gemini": "llmkit.dialects.gemini",
     "gigachat": "llmkit.dialects.gigachat",

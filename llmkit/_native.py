@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
+from urllib.parse import quote
 
 import attrs
 
@@ -26,7 +27,7 @@ from ._transport import AsyncProviderTransport, ProviderTransport
 from ._wire import structure, unstructure
 from .dialects._base import WireRequest, expand_path
 
-__all__ = ["AsyncNativeClient", "NativeClient", "merge_body"]
+__all__ = ["AsyncNativeClient", "NativeClient", "expand_reserved", "merge_body"]
 
 T = TypeVar("T")
 
@@ -42,6 +43,25 @@ def merge_body(body: Any, fields: Mapping[str, Any]) -> Any:
     return base
 
 
+def expand_reserved(template: str, values: Mapping[str, str]) -> str:
+    """Fill `{+name}` placeholders, whose values keep their slashes (Cloudflare's
+    `@cf/meta/llama-3.1-8b-instruct` is several path segments on purpose).
+
+    Each segment is still percent-encoded (`@` kept), and an empty or dot segment is refused:
+    the value can add segments but never climb out of its place in the path.
+    """
+    out = template
+    for name, value in values.items():
+        marker = "{+" + name + "}"
+        if marker not in out:
+            continue
+        segments = value.split("/")
+        if any(seg in ("", ".", "..") for seg in segments):
+            raise ConfigError(f"{name} {value!r} has an empty or dot path segment; it cannot go into the path")
+        out = out.replace(marker, "/".join(quote(seg, safe="@") for seg in segments))
+    return out
+
+
 def _request(
     op: Operation, body: Any, path_params: Mapping[str, str], stream: bool, stream_flag: bool = False
 ) -> WireRequest:
@@ -55,7 +75,7 @@ def _request(
         body.setdefault("stream", False)  # NDJSON endpoints stream by default
     return WireRequest(
         method=op.method,
-        path=expand_path(op.path, **path_params),
+        path=expand_path(expand_reserved(op.path, path_params), **path_params),
         body=body,
         query=dict(op.query),
         stream=stream,

@@ -25,6 +25,7 @@ _HANDLER_MODULES = (
     "_gemini_emu",
     "_anthropic_emu",
     "_azure_emu",
+    "_cloudflare_emu",
     "_watsonx_emu",
     "_ollama_emu",
     "_cohere_emu",
