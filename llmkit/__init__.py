@@ -22,6 +22,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from ._cache import CacheUnavailableWarning, MemoryCache, RedisCache
     from ._catalog import models, providers
     from ._client import AsyncClient, Client
     from ._errors import (
@@ -51,7 +52,11 @@ if TYPE_CHECKING:
         ToolCallStart,
         UsageEvent,
     )
+    from ._hooks import HookEvent
+    from ._latency import LatencyStats
     from ._registry import ModelDeprecationWarning
+    from ._router import Router, RouteUnavailableError
+    from ._state import BreakerState
     from ._streaming import AsyncChatStream, ChatStream
     from ._types import (
         ChatResponse,
@@ -63,6 +68,7 @@ if TYPE_CHECKING:
         ToolCall,
         Usage,
     )
+    from ._usage import UsageTotals
 
 # public name -> private module that defines it (relative to this package)
 _EXPORTS: dict[str, str] = {
@@ -71,7 +77,9 @@ _EXPORTS: dict[str, str] = {
     "AsyncClient": "._client",
     "AuthenticationError": "._errors",
     "BadRequestError": "._errors",
+    "BreakerState": "._state",
     "BudgetExceededError": "._errors",
+    "CacheUnavailableWarning": "._cache",
     "ChatResponse": "._types",
     "ChatStream": "._streaming",
     "Client": "._client",
@@ -81,14 +89,20 @@ _EXPORTS: dict[str, str] = {
     "ContextLengthError": "._errors",
     "DocumentPart": "._types",
     "FinishEvent": "._events",
+    "HookEvent": "._hooks",
     "ImagePart": "._types",
     "LLMKitError": "._errors",
+    "LatencyStats": "._latency",
+    "MemoryCache": "._cache",
     "Message": "._types",
     "ModelDeprecationWarning": "._registry",
     "NotFoundError": "._errors",
     "RateLimitError": "._errors",
     "ReasoningDelta": "._events",
     "ReasoningPart": "._types",
+    "RedisCache": "._cache",
+    "RouteUnavailableError": "._router",
+    "Router": "._router",
     "ServerError": "._errors",
     "StreamError": "._errors",
     "StreamEvent": "._events",
@@ -102,6 +116,7 @@ _EXPORTS: dict[str, str] = {
     "UnsupportedFeatureError": "._errors",
     "Usage": "._types",
     "UsageEvent": "._events",
+    "UsageTotals": "._usage",
     "models": "._catalog",
     "providers": "._catalog",
 }
@@ -112,7 +127,9 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
+    "BreakerState",
     "BudgetExceededError",
+    "CacheUnavailableWarning",
     "ChatResponse",
     "ChatStream",
     "Client",
@@ -122,14 +139,20 @@ __all__ = [
     "ContextLengthError",
     "DocumentPart",
     "FinishEvent",
+    "HookEvent",
     "ImagePart",
     "LLMKitError",
+    "LatencyStats",
+    "MemoryCache",
     "Message",
     "ModelDeprecationWarning",
     "NotFoundError",
     "RateLimitError",
     "ReasoningDelta",
     "ReasoningPart",
+    "RedisCache",
+    "RouteUnavailableError",
+    "Router",
     "ServerError",
     "StreamError",
     "StreamEvent",
@@ -143,6 +166,7 @@ __all__ = [
     "UnsupportedFeatureError",
     "Usage",
     "UsageEvent",
+    "UsageTotals",
     "models",
     "providers",
 ]
