@@ -57,6 +57,20 @@ class SSEDecoder:
             self._pending_cr = False
             if text.startswith("\n"):
                 text = text[1:]
+        elif (
+            not self._buf
+            and not self._data
+            and not self._stray
+            and not self._event
+            and self._retry is None
+            and text.startswith("data: ")
+            and text.find("\n") == len(text) - 2
+            and text.endswith("\n\n")
+            and "\r" not in text
+            and len(text) <= self._max
+        ):
+            # The common case, one whole `data:` event per network chunk: no line splitting.
+            return [SSEEvent("message", text[6:-2], self._id)]
         self._buf += text
         return self._drain()
 

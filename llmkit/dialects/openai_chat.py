@@ -319,12 +319,18 @@ class _Accumulator(StreamAccumulator):
         return super().response(raw if raw is not None else (dict(self.extras) or None))
 
 
+_FAST_TOP = frozenset({"id", "object", "created", "model", "system_fingerprint", "choices", "usage"})
+_FAST_CHOICE = frozenset({"index", "delta", "finish_reason", "logprobs"})
+_FAST_DELTA = frozenset({"role", "content", "refusal"})
+
+
 class _Decoder:
     """Chat-completion chunks -> unified events; `[DONE]` is the required terminator."""
 
     def __init__(self, ctx: CallContext) -> None:
         self.ctx = ctx
         self.acc = _Accumulator(ctx.provider, ctx.model)
+        self.fast = not ctx.spec.quirks  # quirk hooks may rewrite chunks: they take the general path
         self.done = False
         self.finish_raw: str | None = None
         self.saw_finish = False
@@ -357,6 +363,8 @@ class _Decoder:
             # An error after the 200 (OpenRouter's finish_reason "error" chunk, OpenAI's error event).
             info = DIALECT.error_info(0, payload)
             raise error_for_status(None, info, provider=self.ctx.provider, body=payload, request_id=None)
+        if self.fast and self._fast_text(payload, out):
+            return out
         try:
             chunk = structure(quirks.normalise_payload(payload, self.ctx, stream=True), wire.ChatCompletionChunk)
         except ValueError as exc:
@@ -398,6 +406,44 @@ class _Decoder:
             if extra is not None:
                 self._emit(out, UsageEvent(usage=_usage(structure(dict(extra), wire.CompletionUsage), self.ctx)))
         return out
+
+    def _fast_text(self, payload: Any, out: list[StreamEvent]) -> bool:
+        """The common chunk (one choice, a text delta, nothing else) without building a wire model.
+
+        Only for providers without quirk flags, and only when every key is one the general
+        path would read the same way; anything else returns False and takes that path.
+        """
+        if type(payload) is not dict or not payload.keys() <= _FAST_TOP or payload.get("usage") is not None:
+            return False
+        choices = payload.get("choices")
+        if type(choices) is not list or len(choices) != 1:
+            return False
+        ch = choices[0]
+        if (
+            type(ch) is not dict
+            or not ch.keys() <= _FAST_CHOICE
+            or ch.get("index") != 0
+            or ch.get("finish_reason") is not None
+            or ch.get("logprobs") is not None
+        ):
+            return False
+        d = ch.get("delta")
+        if type(d) is not dict or not d.keys() <= _FAST_DELTA or d.get("refusal") is not None:
+            return False
+        content, cid, model = d.get("content"), payload.get("id"), payload.get("model")
+        if (
+            not isinstance(content, (str, type(None)))
+            or not isinstance(cid, str)
+            or not isinstance(model, (str, type(None)))
+        ):
+            return False
+        if not self.acc.id and cid:
+            self.acc.id = cid
+        if model:
+            self.acc.model = model
+        if content:
+            self._emit(out, TextDelta(text=content))
+        return True
 
     def _close(self, out: list[StreamEvent]) -> None:
         for index in self.acc.open_calls():
