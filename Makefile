@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 install:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements/dev.lock -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c requirements/dev.lock -e '.[dev,docs]'
 
 generate:
 	$(BIN)/python -m codegen generate

@@ -25,10 +25,11 @@ _HANDLER_MODULES = (
     "_gemini_emu",
     "_anthropic_emu",
     "_azure_emu",
-    "_cloudflare_emu",
-    "_watsonx_emu",
     "_ollama_emu",
     "_cohere_emu",
+    "_watsonx_emu",
+    "_cloudflare_emu",
+    "_replicate_emu",
     "_compat_emu.ai21",
     "_compat_emu.cerebras",
     "_compat_emu.databricks",
@@ -57,7 +58,10 @@ _HANDLER_MODULES = (
     "_jina_emu",
     "_deepgram_emu",
     "_elevenlabs_emu",
+    "_bedrock_emu",
+    "_vertex_emu",
     "_gigachat_emu",
+    "_yandex_emu",
 )
 
 
@@ -110,6 +114,12 @@ class ProviderHandler(Protocol):
     def error(self, status: int, message: str, kind: str) -> EmuResponse: ...
 
 
+class _Server(ThreadingHTTPServer):
+    # Python's default listen backlog of 5 resets connections when hundreds of clients connect
+    # at once; providers accept them, so the emulator does too.
+    request_queue_size = 1024
+
+
 class Emulator:
     """A local, strict emulator of provider wire protocols.
 
@@ -140,7 +150,7 @@ class Emulator:
         if self._server is not None:
             return self
         handler = _make_handler(self)
-        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
+        self._server = _Server(("127.0.0.1", self._port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever,
