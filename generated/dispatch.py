@@ -31,6 +31,7 @@ PROVIDERS: dict[str, str] = {
     "openai": "llmkit.generated.providers.openai",
     "openrouter": "llmkit.generated.providers.openrouter",
     "perplexity": "llmkit.generated.providers.perplexity",
+    "replicate": "llmkit.generated.providers.replicate",
     "sambanova": "llmkit.generated.providers.sambanova",
     "sealion": "llmkit.generated.providers.sealion",
     "tgi": "llmkit.generated.providers.tgi",
@@ -67,6 +68,7 @@ CLIENT_CLASSES: dict[str, tuple[str, str]] = {
     "openai": ("OpenAIClient", "AsyncOpenAIClient"),
     "openrouter": ("OpenRouterClient", "AsyncOpenRouterClient"),
     "perplexity": ("PerplexityClient", "AsyncPerplexityClient"),
+    "replicate": ("ReplicateClient", "AsyncReplicateClient"),
     "sambanova": ("SambaNovaClient", "AsyncSambaNovaClient"),
     "sealion": ("SEALIONClient", "AsyncSEALIONClient"),
     "tgi": ("TextGenerationInferenceClient", "AsyncTextGenerationInferenceClient"),
@@ -85,5 +87,6 @@ DIALECTS: dict[str, str] = {
     "gigachat": "llmkit.dialects.gigachat",
     "ollama": "llmkit.dialects.ollama",
     "openai_chat": "llmkit.dialects.openai_chat",
+    "replicate": "llmkit.dialects.replicate",
     "watsonx": "llmkit.dialects.watsonx",
 }

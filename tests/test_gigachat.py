@@ -18,7 +18,6 @@ import pytest
 
 import llmkit
 from llmkit._events import FinishEvent, TextDelta, ToolCallEnd, ToolCallStart, UsageEvent
-from llmkit.testing import EmuResponse
 from llmkit.testing._gigachat_emu import HANDLER
 from llmkit.testing._server import Emulator
 from tests.conftest import split_every
@@ -177,13 +176,13 @@ def test_a_revoked_token_is_replaced_once_on_401(emu: Emulator, kind: str) -> No
 
 
 def test_a_fresh_token_refused_too_surfaces_the_401_after_one_retry(emu: Emulator) -> None:
-    unknown = EmuResponse.json({"access_token": "never-valid", "expires_at": 4_102_444_800_000})
-    emu.queue("gigachat", unknown)
+    HANDLER.revoked.add("revoked-token")
+    for _ in range(2):  # the first token and its replacement are both refused by the API
+        emu.queue_json("gigachat", {"access_token": "revoked-token", "expires_at": 4_102_444_800_000})
+        emu.queue("gigachat", lambda req: HANDLER.handle(req, emu))  # the chat, answered by the emulator
     with giga(emu) as c, pytest.raises(llmkit.AuthenticationError, match="Unauthorized") as info:
-        emu.queue("gigachat", lambda req: HANDLER.error(401, "Unauthorized"))  # the API's 401
-        emu.queue("gigachat", unknown)  # the refresh hands out a token the API refuses again
         c.chat(MODEL, HI)
-    assert info.value.status == 401
+    assert info.value.status == 401 and info.value.body == {"status": 401, "message": "Unauthorized"}
     assert paths(emu) == ["/oauth", "/chat/completions", "/oauth", "/chat/completions"]
 
 

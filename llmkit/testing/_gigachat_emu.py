@@ -3,7 +3,8 @@
 Strict where GigaChat is: the token endpoint wants `Authorization: Basic <base64 key>`, a UUID
 `RqUID` header and a form-encoded `scope` of the three GigaChat scopes, and answers
 `{"access_token", "expires_at"}` with `expires_at` in epoch milliseconds (30 minutes). The API
-accepts only tokens it issued (and not revoked) or the emulator's own api_key, and answers with
+accepts tokens it issued (unexpired, not revoked) and ready-made tokens (any, or the emulator's
+require_key), and answers with
 GigaChat's shapes: no `id`, the model with a version suffix, `functions` calls whose arguments
 are JSON objects, `function` messages that must name their function, stream chunks whose
 `object` is "chat.completion" with usage on the finishing chunk and then `data: [DONE]`, the
@@ -98,8 +99,8 @@ class GigaChatHandler:
             revoked = token in self.revoked
         if expires is not None and not revoked and expires > time.time() * 1000:
             return None
-        if token and expires is None and token == (emu.require_key or emu.api_key):
-            return None
+        if token and expires is None and not revoked and emu.require_key in (None, token):
+            return None  # a ready-made token (the `api_key` setting): any, unless the emulator requires one
         return self.error(401, "Unauthorized")
 
     # -- dispatch ------------------------------------------------------------------------------
