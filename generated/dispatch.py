@@ -39,7 +39,9 @@ PROVIDERS: dict[str, str] = {
     "upstage": "llmkit.generated.providers.upstage",
     "vllm": "llmkit.generated.providers.vllm",
     "watsonx": "llmkit.generated.providers.watsonx",
+    "writer": "llmkit.generated.providers.writer",
     "xai": "llmkit.generated.providers.xai",
+    "yandex": "llmkit.generated.providers.yandex",
 }
 
 CLIENT_CLASSES: dict[str, tuple[str, str]] = {
@@ -76,7 +78,9 @@ CLIENT_CLASSES: dict[str, tuple[str, str]] = {
     "upstage": ("UpstageClient", "AsyncUpstageClient"),
     "vllm": ("VLLMClient", "AsyncVLLMClient"),
     "watsonx": ("IBMWatsonxAiClient", "AsyncIBMWatsonxAiClient"),
+    "writer": ("WriterClient", "AsyncWriterClient"),
     "xai": ("XAIClient", "AsyncXAIClient"),
+    "yandex": ("YandexGPTClient", "AsyncYandexGPTClient"),
 }
 
 DIALECTS: dict[str, str] = {
@@ -89,4 +93,6 @@ DIALECTS: dict[str, str] = {
     "openai_chat": "llmkit.dialects.openai_chat",
     "replicate": "llmkit.dialects.replicate",
     "watsonx": "llmkit.dialects.watsonx",
+    "writer": "llmkit.dialects.writer",
+    "yandex": "llmkit.dialects.yandex",
 }

@@ -62,6 +62,7 @@ _HANDLER_MODULES = (
     "_vertex_emu",
     "_gigachat_emu",
     "_yandex_emu",
+    "_writer_emu",
 )
 
 
