@@ -11,6 +11,7 @@ PROVIDERS: dict[str, str] = {
     "azure": "llmkit.generated.providers.azure",
     "cerebras": "llmkit.generated.providers.cerebras",
     "cloudflare": "llmkit.generated.providers.cloudflare",
+    "clova": "llmkit.generated.providers.clova",
     "cohere": "llmkit.generated.providers.cohere",
     "databricks": "llmkit.generated.providers.databricks",
     "deepinfra": "llmkit.generated.providers.deepinfra",
@@ -50,6 +51,7 @@ CLIENT_CLASSES: dict[str, tuple[str, str]] = {
     "azure": ("AzureOpenAIClient", "AsyncAzureOpenAIClient"),
     "cerebras": ("CerebrasClient", "AsyncCerebrasClient"),
     "cloudflare": ("CloudflareWorkersAIClient", "AsyncCloudflareWorkersAIClient"),
+    "clova": ("CLOVAStudioClient", "AsyncCLOVAStudioClient"),
     "cohere": ("CohereClient", "AsyncCohereClient"),
     "databricks": ("DatabricksClient", "AsyncDatabricksClient"),
     "deepinfra": ("DeepInfraClient", "AsyncDeepInfraClient"),
@@ -86,6 +88,7 @@ CLIENT_CLASSES: dict[str, tuple[str, str]] = {
 DIALECTS: dict[str, str] = {
     "anthropic_messages": "llmkit.dialects.anthropic_messages",
     "cloudflare": "llmkit.dialects.cloudflare",
+    "clova": "llmkit.dialects.clova",
     "cohere_v2": "llmkit.dialects.cohere_v2",
     "gemini": "llmkit.dialects.gemini",
     "gigachat": "llmkit.dialects.gigachat",

@@ -63,6 +63,7 @@ _HANDLER_MODULES = (
     "_gigachat_emu",
     "_yandex_emu",
     "_writer_emu",
+    "_clova_emu",
 )
 
 
