@@ -17,10 +17,12 @@ from typing import Any, Literal, TypeVar, overload
 
 import httpx
 
+from ._async_modalities import AsyncModalitiesMixin
 from ._chat_params import chat_request, check_params, model_list
 from ._core import Core, MessagesArg
 from ._errors import LLMKitError
 from ._fallback import next_model
+from ._modalities import ModalitiesMixin
 from ._pipeline import Ticket, TimedDecoder
 from ._registry import dialect
 from ._replay import replay_async_stream, replay_stream
@@ -44,7 +46,7 @@ def _start_chat(params: dict[str, Any], stream: bool, model: str | Sequence[str]
     return model_list(model)
 
 
-class Client(Core):
+class Client(ModalitiesMixin, Core):
     """Synchronous client. Keys come from the env vars the specs name, or from `providers`.
 
     Orchestration options: `cache` (MemoryCache / RedisCache), `rate_limits`
@@ -227,12 +229,6 @@ class Client(Core):
             raise
         return s
 
-    def count_tokens(self, model: str, messages: MessagesArg, **params: Any) -> int:
-        """Input tokens the provider counts for these messages (its own endpoint, no guess)."""
-        provider, spec, d, ctx, wire = self._prepare_count(model, messages, params)
-        http = self._transport(provider, spec).send(wire)
-        return d.parse_count_tokens(_json(http, provider), ctx)
-
     def native(self, provider: str) -> Any:
         """The generated typed client of one provider: every endpoint its spec declares."""
         spec = self._spec(provider)
@@ -251,7 +247,7 @@ class Client(Core):
         self.close()
 
 
-class AsyncClient(Core):
+class AsyncClient(AsyncModalitiesMixin, Core):
     """Asynchronous client; use `async with llmkit.AsyncClient() as aclient`. Same options as Client."""
 
     def __init__(self, providers: Mapping[str, Mapping[str, Any]] | None = None, **options: Any) -> None:
@@ -396,11 +392,6 @@ class AsyncClient(Core):
             await self._orch.afailed(tk, exc)
             raise
         return s
-
-    async def count_tokens(self, model: str, messages: MessagesArg, **params: Any) -> int:
-        provider, spec, d, ctx, wire = self._prepare_count(model, messages, params)
-        http = await self._transport(provider, spec).send(wire)
-        return d.parse_count_tokens(_json(http, provider), ctx)
 
     def native(self, provider: str) -> Any:
         spec = self._spec(provider)

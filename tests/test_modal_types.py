@@ -29,13 +29,9 @@ from llmkit.modalities._base import audio_bytes, upload_name
 from llmkit.modalities._plan import sorted_rerank, split_batches
 from llmkit.testing._openai_media_emu import with_media
 
-
-class MClient(ModalitiesMixin, llmkit.Client):
-    """What `llmkit.Client` becomes once it inherits the mixin."""
-
-
-class AMClient(AsyncModalitiesMixin, llmkit.AsyncClient):
-    """What `llmkit.AsyncClient` becomes once it inherits the mixin."""
+MClient = llmkit.Client
+AMClient = llmkit.AsyncClient
+assert issubclass(MClient, ModalitiesMixin) and issubclass(AMClient, AsyncModalitiesMixin)
 
 
 def media_emu(emu: Any) -> Any:

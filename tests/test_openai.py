@@ -376,8 +376,10 @@ def test_unsupported_features_fail_before_any_request(emu, client) -> None:
         client.chat("openai/o3", "x", temperature=0.5)
     with pytest.raises(llmkit.UnsupportedFeatureError, match="reasoning"):
         client.chat(MODEL, "x", reasoning_effort="high")
-    with pytest.raises(llmkit.UnsupportedFeatureError, match="token counting"):
-        client.count_tokens(MODEL, "x")
+    with pytest.raises(llmkit.UnsupportedFeatureError, match="embed"):
+        client.embed(MODEL, ["x"])  # a chat model does not embed
+    counted = client.count_tokens(MODEL, "hello world")  # OpenAI has no count endpoint: counted locally
+    assert counted.exact and counted.method != "provider" and counted.count > 0
     assert emu.requests == []
 
 

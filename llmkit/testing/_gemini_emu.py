@@ -21,6 +21,7 @@ from urllib.parse import unquote
 from .._wire import WireValidationError, structure, structure_strict
 from ..generated.wire import gemini as wire
 from ._brain import Conversation, Plan, chunks, count_tokens, plan
+from ._gemini_embed_emu import EMBED_VERBS, handle_embeddings
 from ._server import Emulator, EmuRequest, EmuResponse
 
 __all__ = ["HANDLER", "GeminiHandler"]
@@ -129,6 +130,8 @@ class GeminiHandler:
         if denied is not None:
             return denied
         sub = req.subpath
+        if sub.endswith(EMBED_VERBS):
+            return handle_embeddings(req, emu, self)
         if sub == "/models" and req.method == "GET":
             return EmuResponse.json({"models": [_model_json(k, v) for k, v in sorted(_models().items())]})
         if not sub.startswith("/models/"):

@@ -14,6 +14,7 @@ from typing import Any
 from .._wire import WireValidationError, structure_strict
 from ..generated.wire import openai_chat as wire
 from ._brain import Conversation, Plan, chunks, plan
+from ._openai_media_emu import MEDIA_PATHS, handle_media
 from ._server import Emulator, EmuRequest, EmuResponse
 
 __all__ = ["HANDLER", "OpenAIHandler"]
@@ -71,6 +72,8 @@ class OpenAIHandler:
         denied = self._auth(req, emu)
         if denied is not None:
             return denied
+        if req.subpath.startswith(MEDIA_PATHS):
+            return handle_media(req, emu, self)
         if req.subpath == "/chat/completions" and req.method == "POST":
             return self._chat(req)
         if req.subpath == "/models" and req.method == "GET":
