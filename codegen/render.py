@@ -155,11 +155,51 @@ def provider_ctx(spec: dict[str, Any], wire_schemas: dict[str, dict[str, Any]]) 
         "overrides": sorted((spec.get("overrides") or {}).items()),
         "class_name": _class_name(spec),
         "lifecycle": _lifecycle_args(spec.get("lifecycle")),
+        "regions": _regions(spec),
         "price_source": spec.get("price_source", ""),
         "notes": (spec.get("notes") or "").strip(),
         "example_settings": dict(sorted(((spec.get("example") or {}).get("settings") or {}).items())),
         "models": [_model_ctx(spec, m) for m in spec["models"]],
     }
+
+
+def _regions(spec: dict[str, Any]) -> dict[str, str]:
+    """The spec's region -> base URL table, checked against its `region` setting.
+
+    A region table without a `region` setting (or whose default region's URL is not the
+    spec's base_url) would make the documented default and the real one disagree.
+    """
+    regions = spec.get("regions") or {}
+    if not regions:
+        return {}
+    from .spec import SpecError
+
+    setting = spec["settings"].get("region") or {}
+    default = setting.get("default")
+    if default not in regions:
+        raise SpecError(spec["_file"], "settings.region", "a spec with `regions` needs a `region` setting whose default is one of them")
+    if regions[default] != spec.get("base_url"):
+        raise SpecError(spec["_file"], "regions", f"the default region {default!r} must have the spec's base_url")
+    return dict(sorted(regions.items()))
+
+
+def _example_call(pid: str, caps: dict[str, Any], models: list[dict[str, Any]]) -> str:
+    """The one call a provider page shows: chat if the provider chats, else what it does best."""
+
+    def first(cap: str) -> str:
+        return next((m["id"] for m in models if cap in m["caps_full"]), models[0]["id"] if models else "MODEL")
+
+    if caps.get("chat", True):
+        return f'resp = client.chat("{pid}/{first("chat")}", messages=[{{"role": "user", "content": "Hi"}}])'
+    if caps.get("embeddings"):
+        return f'resp = client.embed("{pid}/{first("embeddings")}", ["Hello", "world"])'
+    if caps.get("rerank"):
+        return f'resp = client.rerank("{pid}/{first("rerank")}", "capital of France", ["Paris", "Berlin"])'
+    if caps.get("speech"):
+        return f'audio = client.speak("{pid}/{first("speech")}", "Hello from llmkit")'
+    if caps.get("transcription"):
+        return f'text = client.transcribe("{pid}/{first("transcription")}", open("speech.wav", "rb"))'
+    raise ValueError(f"provider {pid!r} has no capability a docs example can show")
 
 
 def _model_ctx(spec: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
@@ -238,6 +278,8 @@ def render_tree(root: Path, out: Path) -> None:
         _render_wire(root, name, gen)
 
     providers = [provider_ctx(s, wire_schemas) for s in specs]
+    for p in providers:
+        p["example_call"] = _example_call(p["id"], p["caps_dict"], p["models"])
     tpl = env.get_template("provider.py.jinja")
     doc_tpl = env.get_template("provider.md.jinja")
     for p in providers:
