@@ -7,6 +7,7 @@ __all__ = ["CLIENT_CLASSES", "DIALECTS", "PROVIDERS"]
 
 PROVIDERS: dict[str, str] = {
     "ai21": "llmkit.generated.providers.ai21",
+    "aleph_alpha": "llmkit.generated.providers.aleph_alpha",
     "anthropic": "llmkit.generated.providers.anthropic",
     "azure": "llmkit.generated.providers.azure",
     "cerebras": "llmkit.generated.providers.cerebras",
@@ -51,6 +52,7 @@ PROVIDERS: dict[str, str] = {
 
 CLIENT_CLASSES: dict[str, tuple[str, str]] = {
     "ai21": ("AI21LabsClient", "AsyncAI21LabsClient"),
+    "aleph_alpha": ("AlephAlphaClient", "AsyncAlephAlphaClient"),
     "anthropic": ("AnthropicClient", "AsyncAnthropicClient"),
     "azure": ("AzureOpenAIClient", "AsyncAzureOpenAIClient"),
     "cerebras": ("CerebrasClient", "AsyncCerebrasClient"),
@@ -94,6 +96,7 @@ CLIENT_CLASSES: dict[str, tuple[str, str]] = {
 }
 
 DIALECTS: dict[str, str] = {
+    "aleph_alpha": "llmkit.dialects.aleph_alpha",
     "anthropic_messages": "llmkit.dialects.anthropic_messages",
     "cloudflare": "llmkit.dialects.cloudflare",
     "clova": "llmkit.dialects.clova",

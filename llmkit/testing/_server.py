@@ -64,6 +64,7 @@ _HANDLER_MODULES = (
     "_yandex_emu",
     "_writer_emu",
     "_clova_emu",
+    "_aleph_alpha_emu",
 )
 
 
