@@ -7,6 +7,7 @@ on every run (sorted inputs, no timestamps).
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -159,6 +160,7 @@ def provider_ctx(spec: dict[str, Any], wire_schemas: dict[str, dict[str, Any]]) 
         "price_source": spec.get("price_source", ""),
         "notes": (spec.get("notes") or "").strip(),
         "example_settings": dict(sorted(((spec.get("example") or {}).get("settings") or {}).items())),
+        "example_kwargs": dict((spec.get("example") or {}).get("call") or {}),
         "models": [_model_ctx(spec, m) for m in spec["models"]],
     }
 
@@ -177,14 +179,19 @@ def _regions(spec: dict[str, Any]) -> dict[str, str]:
     setting = spec["settings"].get("region") or {}
     default = setting.get("default")
     if default not in regions:
-        raise SpecError(spec["_file"], "settings.region", "a spec with `regions` needs a `region` setting whose default is one of them")
+        raise SpecError(
+            spec["_file"],
+            "settings.region",
+            "a spec with `regions` needs a `region` setting whose default is one of them",
+        )
     if regions[default] != spec.get("base_url"):
         raise SpecError(spec["_file"], "regions", f"the default region {default!r} must have the spec's base_url")
     return dict(sorted(regions.items()))
 
 
-def _example_call(pid: str, caps: dict[str, Any], models: list[dict[str, Any]]) -> str:
+def _example_call(pid: str, caps: dict[str, Any], models: list[dict[str, Any]], kwargs: dict[str, str]) -> str:
     """The one call a provider page shows: chat if the provider chats, else what it does best."""
+    extra = "".join(f", {k}={json.dumps(v)}" for k, v in sorted(kwargs.items()))
 
     def first(cap: str) -> str:
         return next((m["id"] for m in models if cap in m["caps_full"]), models[0]["id"] if models else "MODEL")
@@ -196,7 +203,7 @@ def _example_call(pid: str, caps: dict[str, Any], models: list[dict[str, Any]]) 
     if caps.get("rerank"):
         return f'resp = client.rerank("{pid}/{first("rerank")}", "capital of France", ["Paris", "Berlin"])'
     if caps.get("speech"):
-        return f'audio = client.speak("{pid}/{first("speech")}", "Hello from llmkit")'
+        return f'audio = client.speak("{pid}/{first("speech")}", "Hello from llmkit"{extra})'
     if caps.get("transcription"):
         return f'text = client.transcribe("{pid}/{first("transcription")}", open("speech.wav", "rb"))'
     raise ValueError(f"provider {pid!r} has no capability a docs example can show")
@@ -279,7 +286,7 @@ def render_tree(root: Path, out: Path) -> None:
 
     providers = [provider_ctx(s, wire_schemas) for s in specs]
     for p in providers:
-        p["example_call"] = _example_call(p["id"], p["caps_dict"], p["models"])
+        p["example_call"] = _example_call(p["id"], p["caps_dict"], p["models"], p["example_kwargs"])
     tpl = env.get_template("provider.py.jinja")
     doc_tpl = env.get_template("provider.md.jinja")
     for p in providers:
