@@ -65,6 +65,7 @@ _HANDLER_MODULES = (
     "_writer_emu",
     "_clova_emu",
     "_aleph_alpha_emu",
+    "_nlpcloud_emu",
 )
 
 
