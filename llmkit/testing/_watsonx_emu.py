@@ -50,6 +50,7 @@ def _models() -> set[str]:
 class WatsonxHandler:
     provider = "watsonx"
     prefix = "/watsonx"
+    token_path = "/identity/token"  # IAM here: point auth_url at base_url(provider) + token_path
 
     def __init__(self) -> None:
         self.issued: dict[str, float] = {}  # token -> expiration (epoch seconds)
@@ -71,7 +72,7 @@ class WatsonxHandler:
         return EmuResponse.json(body, status)
 
     def handle(self, req: EmuRequest, emu: Emulator) -> EmuResponse:
-        if req.subpath == "/identity/token" and req.method == "POST":
+        if req.subpath == self.token_path and req.method == "POST":
             return self._token(req, emu)
         auth = req.headers.get("authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else ""
