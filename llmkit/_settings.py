@@ -239,6 +239,52 @@ def _timeout(value: Any) -> httpx.Timeout:
     raise ConfigError(f"timeout must be a positive number of seconds or httpx.Timeout, got {value!r}")
 
 
+def _regional_url(spec: ProviderSpec, values: Mapping[str, Any]) -> str | None:
+    """The documented base URL of the `region` setting, for specs with a region table.
+
+    Keys are region-bound (a mainland key fails on the international host and vice versa),
+    so an unknown region is refused rather than silently sent to the default one.
+    """
+    regions: Mapping[str, str] | None = spec.extra.get("regions")
+    if not regions:
+        return None
+    region = values.get("region")
+    if region is None:
+        return None
+    if region not in regions:
+        raise ConfigError(
+            f"unknown region {region!r} for {spec.id!r}: it has {', '.join(repr(r) for r in regions)}; "
+            f"pass providers={{{spec.id!r}: {{'region': {next(iter(regions))!r}}}}} or a base_url of your own",
+            provider=spec.id,
+        )
+    return regions[region]
+
+
+def _no_endpoint(spec: ProviderSpec) -> ConfigError:
+    """Why a provider without a default endpoint cannot be called, and what to pass instead.
+
+    For hosts whose shared endpoint closed (or never existed) the spec's provider-level
+    lifecycle says what happened and when; the message carries it so nobody goes hunting.
+    """
+    how = f"pass providers={{{spec.id!r}: {{'base_url': 'https://<your deployment>/v1', 'api_key': ...}}}}"
+    lc = spec.extra.get("lifecycle")
+    if lc is None:
+        return ConfigError(f"provider {spec.id!r} has no default endpoint: {how}", provider=spec.id)
+    when = f" on {lc.date}" if lc.date else ""
+    what = {
+        "closed": f"its shared public API closed{when}",
+        "retired": f"its shared public API was retired{when}",
+        "deprecated": f"its shared public API is deprecated{when}",
+    }.get(lc.status, "it has no shared public API")
+    note = f" {lc.note.strip()}" if lc.note else ""
+    instead = f" Instead use {lc.replacement}." if lc.replacement else ""
+    return ConfigError(
+        f"{spec.name} ({spec.id!r}) has no default endpoint: {what}.{note}{instead} "
+        f"To reach your own deployment, {how}.",
+        provider=spec.id,
+    )
+
+
 def resolve_settings(spec: ProviderSpec, given: Mapping[str, Any] | None) -> ResolvedSettings:
     """Merge explicit settings over env vars; reject names the provider does not know."""
     given = dict(given or {})
@@ -268,12 +314,9 @@ def resolve_settings(spec: ProviderSpec, given: Mapping[str, Any] | None) -> Res
         values["api_key"] = _wrap("api_key", given["api_key"], True)
     if "api_key" in values:
         values["api_key"] = _wrap("api_key", values["api_key"], True)
-    base_url = given.get("base_url") or values.get("base_url") or spec.base_url
+    base_url = given.get("base_url") or values.get("base_url") or _regional_url(spec, values) or spec.base_url
     if not base_url:
-        raise ConfigError(
-            f"provider {spec.id!r} has no default endpoint: pass providers={{{spec.id!r}: {{'base_url': ...}}}}",
-            provider=spec.id,
-        )
+        raise _no_endpoint(spec)
     if not str(base_url).startswith(("http://", "https://")):
         raise ConfigError(f"base_url for {spec.id!r} must start with http:// or https://, got {base_url!r}")
     headers = given.get("headers") or {}

@@ -51,6 +51,11 @@ QUIRKS: dict[str, str] = {
     "search_citations": "responses carry `citations` and `search_results`; read them with `citations(resp)`",
     "api_version_v1": "setting `api_version` of `v1` (or `preview`) selects the v1 path `create_chat_completion_v1`",
     "stream_no_done": "a stream may end after its finish chunk without `data: [DONE]`",
+    "enable_thinking_flag": "reasoning is switched by a boolean `enable_thinking`, only in streams; "
+    "non-stream calls send `enable_thinking: false` (DashScope)",
+    "thinking_type_switch": "reasoning is switched by `thinking: {type: enabled|disabled}` (Zhipu, Kimi)",
+    "choice_usage": "a stream's usage may sit inside `choices[i].usage` of the finish chunk (Moonshot)",
+    "tool_call_index_fallback": "streamed tool-call deltas may lack `index`: use their position in the list",
 }
 
 _ALNUM9 = re.compile(r"^[A-Za-z0-9]{9}$")
@@ -122,6 +127,11 @@ def adapt_request(body: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
             provider=ctx.provider,
             code="user",
         )
+    if ctx.quirk("enable_thinking_flag"):
+        _enable_thinking(body, ctx)
+    if ctx.quirk("thinking_type_switch") and "reasoning_effort" in body:
+        effort = body.pop("reasoning_effort")
+        body["thinking"] = {"type": "disabled" if effort == "none" else "enabled"}
     for msg in body.get("messages", []):
         role = msg.get("role")
         if ctx.quirk("developer_as_system") and role == "developer":
@@ -138,6 +148,28 @@ def adapt_request(body: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
             for call in msg.get("tool_calls") or []:
                 call["id"] = alnum9(call["id"])
     return body
+
+
+def _enable_thinking(body: dict[str, Any], ctx: CallContext) -> None:
+    """Quirk `enable_thinking_flag`: `reasoning_effort` becomes DashScope's `enable_thinking`.
+
+    DashScope thinks only in streams: a non-stream call with thinking on is a 400, and the
+    open-source Qwen3 models think by default, so a plain call says `enable_thinking: false`
+    out loud. Asking for reasoning without streaming is refused here, before any request.
+    """
+    effort = body.pop("reasoning_effort", None)
+    thinking = effort is not None and effort != "none"
+    if body.get("stream"):
+        if effort is not None:
+            body["enable_thinking"] = thinking
+        return
+    if thinking:
+        raise UnsupportedFeatureError(
+            f"{ctx.provider} reasons only in streams: pass stream=True, or reasoning_effort='none'",
+            provider=ctx.provider,
+            code="reasoning_effort",
+        )
+    body["enable_thinking"] = False
 
 
 def echo_reasoning(messages: list[Message], wire_messages: list[dict[str, Any]], ctx: CallContext) -> None:
@@ -201,6 +233,11 @@ def normalise_payload(data: Any, ctx: CallContext, *, stream: bool) -> Any:
             data["model"] = ctx.model
     elif data.get("id") is None:
         data["id"] = ""
+    if stream and isinstance(data.get("choices"), list):
+        if ctx.quirk("choice_usage"):
+            _hoist_choice_usage(data)
+        if ctx.quirk("tool_call_index_fallback"):
+            _index_tool_calls(data)
     if ctx.quirk("content_chunks") and isinstance(data.get("choices"), list):
         choices = []
         for choice in data["choices"]:
@@ -213,6 +250,42 @@ def normalise_payload(data: Any, ctx: CallContext, *, stream: bool) -> Any:
             choices.append(choice)
         data["choices"] = choices
     return data
+
+
+def _hoist_choice_usage(data: dict[str, Any]) -> None:
+    """Quirk `choice_usage`: Moonshot's finish chunk carries usage in `choices[0].usage`.
+
+    Newer models may also send the same usage top-level; the top-level one wins and the
+    choice-level copy is dropped, so the tokens are counted once.
+    """
+    choices = []
+    for choice in data["choices"]:
+        if isinstance(choice, dict) and "usage" in choice:
+            choice = dict(choice)
+            usage = choice.pop("usage")
+            if isinstance(usage, dict) and data.get("usage") is None:
+                data["usage"] = usage
+        choices.append(choice)
+    data["choices"] = choices
+
+
+def _index_tool_calls(data: dict[str, Any]) -> None:
+    """Quirk `tool_call_index_fallback`: a tool-call delta without `index` gets its list position."""
+    choices = []
+    for choice in data["choices"]:
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        calls = delta.get("tool_calls") if isinstance(delta, dict) else None
+        if (
+            isinstance(delta, dict)
+            and isinstance(calls, list)
+            and any(isinstance(c, dict) and c.get("index") is None for c in calls)
+        ):
+            fixed = [
+                {**c, "index": i} if isinstance(c, dict) and c.get("index") is None else c for i, c in enumerate(calls)
+            ]
+            choice = {**choice, "delta": {**delta, "tool_calls": fixed}}
+        choices.append(choice)
+    data["choices"] = choices
 
 
 def reasoning_extra(extras: Mapping[str, Any], ctx: CallContext) -> str:

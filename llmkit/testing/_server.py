@@ -66,6 +66,7 @@ _HANDLER_MODULES = (
     "_clova_emu",
     "_aleph_alpha_emu",
     "_nlpcloud_emu",
+    *(f"_regional_emu.{p}" for p in ("anyscale", "baichuan", "lambda", "lepton", "modal", "moonshot", "qwen", "zhipu")),
 )
 
 
