@@ -3,9 +3,8 @@ form, its strictness and its stream habits.
 
 Everything a provider's spec says (chat path, auth header and prefix, whether a key is
 needed, its catalog of models) is read from the spec; what the spec cannot say about the
-server is its `Profile` in `_compat_profiles`. Each handler is exposed as a module
-`llmkit.testing._compat_emu.<id>` holding `HANDLER`, because the emulator's registry
-(`_server._HANDLER_MODULES`) takes one handler per module name.
+server is its `Profile` in `_compat_profiles`. The emulator registers every handler from
+`HANDLERS`; each is also importable as `llmkit.testing._compat_emu.<id>` (holding `HANDLER`).
 """
 
 from __future__ import annotations

@@ -20,54 +20,28 @@ import attrs
 __all__ = ["EmuRequest", "EmuResponse", "Emulator", "ProviderHandler"]
 
 # One module per emulated provider, each exposing HANDLER (a ProviderHandler).
-_HANDLER_MODULES = (
-    "_openai_emu",
-    "_gemini_emu",
-    "_anthropic_emu",
-    "_azure_emu",
-    "_ollama_emu",
-    "_cohere_emu",
-    "_watsonx_emu",
-    "_cloudflare_emu",
-    "_replicate_emu",
-    "_compat_emu.ai21",
-    "_compat_emu.cerebras",
-    "_compat_emu.databricks",
-    "_compat_emu.deepinfra",
-    "_compat_emu.deepseek",
-    "_compat_emu.fireworks",
-    "_compat_emu.friendli",
-    "_compat_emu.groq",
-    "_compat_emu.huggingface",
-    "_compat_emu.hyperbolic",
-    "_compat_emu.llamafile",
-    "_compat_emu.lmstudio",
-    "_compat_emu.maritaca",
-    "_compat_emu.mistral",
-    "_compat_emu.novita",
-    "_compat_emu.openrouter",
-    "_compat_emu.perplexity",
-    "_compat_emu.sambanova",
-    "_compat_emu.sealion",
-    "_compat_emu.tgi",
-    "_compat_emu.together",
-    "_compat_emu.upstage",
-    "_compat_emu.vllm",
-    "_compat_emu.xai",
-    "_voyage_emu",
-    "_jina_emu",
-    "_deepgram_emu",
-    "_elevenlabs_emu",
-    "_bedrock_emu",
-    "_vertex_emu",
-    "_gigachat_emu",
-    "_yandex_emu",
-    "_writer_emu",
-    "_clova_emu",
-    "_aleph_alpha_emu",
-    "_nlpcloud_emu",
-    *(f"_regional_emu.{p}" for p in ("anyscale", "baichuan", "lambda", "lepton", "modal", "moonshot", "qwen", "zhipu")),
-)
+def _discover() -> list[ProviderHandler]:
+    """Every emulated provider: each `llmkit.testing._<name>_emu` module's HANDLER or HANDLERS.
+
+    Discovered rather than listed, so adding a provider's emulator is one new module.
+    """
+    import importlib
+    import pkgutil
+
+    from . import __path__ as package_path
+
+    found: list[ProviderHandler] = []
+    for info in sorted(pkgutil.iter_modules(package_path), key=lambda i: i.name):
+        if not (info.name.startswith("_") and info.name.endswith("_emu")):
+            continue
+        module = importlib.import_module(f"llmkit.testing.{info.name}")
+        one = getattr(module, "HANDLER", None)
+        if one is not None:
+            found.append(one)
+        many = getattr(module, "HANDLERS", None)
+        if many:
+            found.extend(many.values() if isinstance(many, dict) else many)
+    return found
 
 
 @attrs.define(kw_only=True)
@@ -144,11 +118,12 @@ class Emulator:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        import importlib
-
-        for name in _HANDLER_MODULES:
-            h: ProviderHandler = importlib.import_module(f"llmkit.testing.{name}").HANDLER
+        for h in _discover():
+            if h.provider in self._handlers:
+                raise RuntimeError(f"two emulator handlers claim provider {h.provider!r}")
             self._handlers[h.provider] = h
+        # Longest prefix first, so a nested prefix is never shadowed by a shorter one.
+        self._routes = sorted(self._handlers.values(), key=lambda h: len(h.prefix), reverse=True)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> Emulator:
@@ -262,7 +237,7 @@ class Emulator:
     def _dispatch(self, method: str, target: str, headers: dict[str, str], body: bytes) -> EmuResponse:
         parts = urlsplit(target)
         path = parts.path
-        for h in self._handlers.values():
+        for h in self._routes:
             if path == h.prefix or path.startswith(h.prefix + "/"):
                 req = EmuRequest(
                     method=method,
