@@ -277,6 +277,7 @@ class TimedDecoder:
         self._inner = inner
         self._tk = tk
         self.acc = inner.acc
+        self.framing = getattr(inner, "framing", "sse")  # NDJSON (Ollama), event-stream (Bedrock)
 
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
         out = self._inner.feed(event)

@@ -40,9 +40,12 @@ def test_example_runs(where: str, code: str, emu, monkeypatch) -> None:
         spec = provider_spec(pid)
         for s in spec.settings:
             if s.name == "api_key" and s.env:
-                monkeypatch.setenv(s.env[0], "doc-key")
+                monkeypatch.setenv(s.env[0], emu.api_key)
             if s.name == "base_url" and s.env:
                 monkeypatch.setenv(s.env[0], emu.base_url(pid))
+            token_path = getattr(emu._handlers[pid], "token_path", None)
+            if s.name == "auth_url" and s.env and token_path:
+                monkeypatch.setenv(s.env[0], emu.base_url(pid) + token_path)
     exec(compile(code, where, "exec"), {"__name__": "__docs__"})
     if "emulator()" not in code:  # examples that start their own emulator check themselves
         assert emu.requests, f"{where} sent no request"

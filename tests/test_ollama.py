@@ -260,12 +260,6 @@ def test_stream_cut_before_done_raises(emu, client) -> None:
         list(s)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=StreamError,
-    reason="llmkit/_pipeline.py TimedDecoder does not pass the inner decoder's `framing` through, so "
-    "client.chat(stream=True) frames NDJSON as SSE; fix: `self.framing = getattr(inner, 'framing', 'sse')`",
-)
 def test_client_stream_uses_ndjson_framing(emu, client) -> None:
     """client.chat(stream=True) must frame by the decoder's `framing`; the pipeline's
     TimedDecoder wrapper has to pass that attribute through (see the report on issue 5)."""
