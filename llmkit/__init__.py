@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     )
     from ._hooks import HookEvent
     from ._latency import LatencyStats
+    from ._models_list import ListedModel
     from ._registry import ModelDeprecationWarning
     from ._router import Router, RouteUnavailableError
     from ._state import BreakerState
@@ -93,6 +94,7 @@ _EXPORTS: dict[str, str] = {
     "ImagePart": "._types",
     "LLMKitError": "._errors",
     "LatencyStats": "._latency",
+    "ListedModel": "._models_list",
     "MemoryCache": "._cache",
     "Message": "._types",
     "ModelDeprecationWarning": "._registry",
@@ -143,6 +145,7 @@ __all__ = [
     "ImagePart",
     "LLMKitError",
     "LatencyStats",
+    "ListedModel",
     "MemoryCache",
     "Message",
     "ModelDeprecationWarning",

@@ -23,6 +23,7 @@ from ._core import Core, MessagesArg
 from ._errors import LLMKitError
 from ._fallback import next_model
 from ._modalities import ModalitiesMixin
+from ._models_list import ListedModel
 from ._pipeline import Ticket, TimedDecoder
 from ._registry import dialect
 from ._replay import replay_async_stream, replay_stream
@@ -229,6 +230,21 @@ class Client(ModalitiesMixin, Core):
             raise
         return s
 
+    def list_models(self, provider: str) -> list[ListedModel]:
+        """The models `provider` lists for this key right now, merged with llmkit's catalog.
+
+        Asks the provider's own listing endpoint (following its pages) and fills in what the
+        catalog knows: context window, prices, capabilities, lifecycle. Models the catalog lacks
+        come back with `in_catalog=False`. A provider without a listing endpoint raises
+        UnsupportedFeatureError before any request.
+        """
+        spec, lister = self._lister(provider)
+        transport = self._transport(provider, spec)
+        req: WireRequest | None = lister.first()
+        while req is not None:
+            req = lister.feed(_json(transport.send(req), provider))
+        return lister.result()
+
     def native(self, provider: str) -> Any:
         """The generated typed client of one provider: every endpoint its spec declares."""
         spec = self._spec(provider)
@@ -392,6 +408,15 @@ class AsyncClient(AsyncModalitiesMixin, Core):
             await self._orch.afailed(tk, exc)
             raise
         return s
+
+    async def list_models(self, provider: str) -> list[ListedModel]:
+        """The models `provider` lists for this key right now, merged with llmkit's catalog."""
+        spec, lister = self._lister(provider)
+        transport = self._transport(provider, spec)
+        req: WireRequest | None = lister.first()
+        while req is not None:
+            req = lister.feed(_json(await transport.send(req), provider))
+        return lister.result()
 
     def native(self, provider: str) -> Any:
         spec = self._spec(provider)

@@ -18,8 +18,17 @@ from ._errors import ConfigError, UnsupportedFeatureError
 from ._features import check_features, cost_usd
 from ._hooks import Hook
 from ._latency import LatencyStats
+from ._models_list import Lister
 from ._pipeline import Orchestrator, Ticket
-from ._registry import custom_spec, dialect, model_info, provider_capabilities, provider_spec, split_model
+from ._registry import (
+    _catalog_index,
+    custom_spec,
+    dialect,
+    model_info,
+    provider_capabilities,
+    provider_spec,
+    split_model,
+)
 from ._settings import ResolvedSettings, Secret, resolve_settings
 from ._spec import ProviderSpec
 from ._types import ChatRequest, ChatResponse, Message, coerce_messages
@@ -145,6 +154,15 @@ class Core:
         req = chat_request(name, coerce_messages(messages), params)
         d = dialect(spec.dialect)
         return provider, spec, d, ctx, d.count_tokens_request(req, ctx)
+
+    def _lister(self, provider: str) -> tuple[ProviderSpec, Lister]:
+        """The spec and a fresh pager for `list_models(provider)`; refuses before any request
+        when the spec declares no listing endpoint."""
+        spec = self._spec(provider)
+        settings = self._settings(provider, spec)
+        public = {k: settings.get(k) for k, v in settings.values.items() if not isinstance(v, Secret)}
+        caps = provider_capabilities(spec.id) or spec.capabilities
+        return spec, Lister(spec, public, _catalog_index(), caps)
 
     def _ticket(
         self, provider: str, d: Dialect, ctx: CallContext, req: ChatRequest, wire: WireRequest, use_cache: bool

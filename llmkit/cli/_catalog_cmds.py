@@ -1,7 +1,8 @@
 """`llmkit providers` and `llmkit models`: the generated catalog as tables or JSON.
 
 Tables show the capabilities a caller chooses a model by; `--json` prints every field, for
-scripts. Nothing here touches the network.
+scripts. Only `models --live PROVIDER` touches the network: it asks the provider's own listing
+endpoint (with the key from its env vars) and marks what the catalog does not know.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ def register(sub: Any) -> None:
     m = sub.add_parser("models", help="list catalog models: limits, prices (USD per million tokens), lifecycle")
     m.add_argument("-p", "--provider", help="only this provider's models")
     m.add_argument("--json", action="store_true", help="print every field as JSON")
+    m.add_argument(
+        "--live", metavar="PROVIDER", help="ask PROVIDER's own model listing (uses its key) merged with the catalog"
+    )
     m.set_defaults(func=run_models)
 
 
@@ -101,9 +105,52 @@ def _model_json(m: ModelInfo) -> dict[str, Any]:
     }
 
 
+def run_live_models(provider: str, as_json: bool) -> int:
+    """`llmkit models --live PROVIDER`: the provider's listing, catalog facts filled in."""
+    from .._client import Client
+
+    with Client() as client:
+        listed = client.list_models(provider)
+    if as_json:
+        out = []
+        for m in listed:
+            out.append(
+                {
+                    "model": f"{m.provider}/{m.id}",
+                    "in_catalog": m.in_catalog,
+                    "display_name": m.display_name,
+                    "context_window": m.context_window,
+                    "max_output_tokens": m.max_output_tokens,
+                    "price_per_million_tokens": attrs.asdict(m.price),
+                    "capabilities": {k: v for k, v in attrs.asdict(m.capabilities).items() if v is not None},
+                    "lifecycle": attrs.asdict(m.lifecycle) if m.lifecycle else None,
+                }
+            )
+        print(json.dumps(out, indent=2))
+        return EXIT_OK
+    style = Style(sys.stdout)
+    table = [
+        [
+            f"{m.provider}/{m.id}",
+            "yes" if m.in_catalog else "no",
+            fmt_int(m.context_window),
+            fmt_price(m.price.input),
+            fmt_price(m.price.output),
+            capability_summary(m.capabilities) if m.in_catalog else "-",
+            lifecycle_text(m.lifecycle),
+        ]
+        for m in listed
+    ]
+    headers = ["MODEL", "CATALOG", "CONTEXT", "IN $/M", "OUT $/M", "CAPABILITIES", "LIFECYCLE"]
+    print(render_table(headers, table, style, right=(2, 3, 4)))
+    return EXIT_OK
+
+
 def run_models(args: argparse.Namespace) -> int:
     from .._catalog import models
 
+    if args.live:
+        return run_live_models(args.live, args.json)
     entries = models(args.provider)
     if args.json:
         print(json.dumps([_model_json(m) for m in entries], indent=2))

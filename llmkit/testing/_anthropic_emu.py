@@ -116,7 +116,7 @@ class AnthropicHandler:
             if req.subpath == "/v1/messages/count_tokens" and req.method == "POST":
                 return self._count(req)
             if req.subpath == "/v1/models" and req.method == "GET":
-                return EmuResponse.json(_model_list())
+                return EmuResponse.json(_model_list(req.query))
             if req.subpath.startswith("/v1/models/") and req.method == "GET":
                 mid = unquote(req.subpath[len("/v1/models/") :])
                 info = _models().get(mid)
@@ -479,16 +479,30 @@ def _model_obj(model_id: str, info: ModelInfo) -> dict[str, Any]:
     }
 
 
-def _model_list() -> dict[str, Any]:
+def _model_list(query: dict[str, str]) -> dict[str, Any]:
+    """One page of `GET /v1/models`: `limit` (1-1000, default 20) after `after_id`, as the API pages."""
     seen: dict[str, ModelInfo] = {}
     for info in _models().values():
         seen.setdefault(info.aliases[0] if info.aliases else info.id, info)
     data = [_model_obj(mid, info) for mid, info in seen.items()]
+    try:
+        limit = int(query.get("limit", "20"))
+    except ValueError:
+        raise _Reject(400, "limit: Input should be a valid integer") from None
+    if not 1 <= limit <= 1000:
+        raise _Reject(400, "limit: Input should be between 1 and 1000")
+    start = 0
+    if "after_id" in query:
+        ids = [d["id"] for d in data]
+        if query["after_id"] not in ids:
+            raise _Reject(400, f"after_id: unknown model id {query['after_id']!r}")
+        start = ids.index(query["after_id"]) + 1
+    page = data[start : start + limit]
     return {
-        "data": data,
-        "has_more": False,
-        "first_id": data[0]["id"] if data else None,
-        "last_id": data[-1]["id"] if data else None,
+        "data": page,
+        "has_more": start + limit < len(data),
+        "first_id": page[0]["id"] if page else None,
+        "last_id": page[-1]["id"] if page else None,
     }
 
 

@@ -125,6 +125,21 @@ class GeminiHandler:
             return self.error(400, "API key not valid. Please pass a valid API key.", "API_KEY_INVALID")
         return None
 
+    def _list_models(self, req: EmuRequest) -> EmuResponse:
+        """models.list: `pageSize` (default 50, max 1000) and `pageToken`; no token on the last page."""
+        models = [_model_json(k, v) for k, v in sorted(_models().items())]
+        try:
+            size = min(int(req.query.get("pageSize", "50")), 1000)
+            start = int(req.query["pageToken"].removeprefix("emu-page-")) if "pageToken" in req.query else 0
+        except ValueError:
+            return self.error(400, "Invalid pageSize or pageToken.", "INVALID_ARGUMENT")
+        if size < 1:
+            size = 50
+        body: dict[str, Any] = {"models": models[start : start + size]}
+        if start + size < len(models):
+            body["nextPageToken"] = f"emu-page-{start + size}"
+        return EmuResponse.json(body)
+
     def handle(self, req: EmuRequest, emu: Emulator) -> EmuResponse:
         denied = self._auth(req, emu)
         if denied is not None:
@@ -133,7 +148,7 @@ class GeminiHandler:
         if sub.endswith(EMBED_VERBS):
             return handle_embeddings(req, emu, self)
         if sub == "/models" and req.method == "GET":
-            return EmuResponse.json({"models": [_model_json(k, v) for k, v in sorted(_models().items())]})
+            return self._list_models(req)
         if not sub.startswith("/models/"):
             return self.error(404, f"The requested URL {req.path} was not found on this server.")
         name, _, verb = sub[len("/models/") :].rpartition(":")

@@ -1,0 +1,232 @@
+"""`client.list_models(provider)`: the provider's own model listing, merged with the catalog.
+
+The catalog says what llmkit's reviewed specs know (limits, prices, capabilities, lifecycle);
+the live listing says what this key can use right now, including fine-tunes and models newer
+than the specs. This module is I/O-free: a `Lister` names the next request to send and reads
+each page, so the sync and async clients share one paging loop shape.
+
+Listing forms (shared/reference/wire-facts-more.md §7): the OpenAI family's `GET /models`
+(`{"data": [...]}`, Mistral and Together may answer a bare array; no paging), Anthropic's
+`/v1/models` (`limit`, `after_id` = the page's `last_id` while `has_more`), Gemini's
+`models.list` (`pageSize`, `pageToken` = `nextPageToken` until it is absent; ids carry a
+`models/` prefix), Cohere's `/v1/models` (`page_size`, `page_token` = `next_page_token`; the id
+is `name`) and Ollama's `/api/tags` (`{"models": [{"name": ...}]}`, no paging).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import attrs
+
+from ._errors import APIError, ConfigError, UnsupportedFeatureError
+from ._spec import Capabilities, Lifecycle, ModelInfo, Operation, Price, ProviderSpec
+from .dialects._base import WireRequest
+
+__all__ = ["ListedModel", "Lister"]
+
+Form = Literal["openai", "anthropic", "gemini", "cohere", "ollama"]
+_FORMS: dict[str, Form] = {
+    "anthropic_messages": "anthropic",
+    "gemini": "gemini",
+    "cohere_v2": "cohere",
+    "ollama": "ollama",
+}
+_PAGE_SIZE = {"anthropic": ("limit", "1000"), "gemini": ("pageSize", "1000"), "cohere": ("page_size", "1000")}
+_MAX_PAGES = 1000  # a server that pages forever is a bug on its side, not a reason to hang
+_PLACEHOLDER = re.compile(r"^\{([a-z][a-z0-9_]*)\}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ListedModel:
+    """One model the provider lists for this key, with what the catalog knows filled in.
+
+    `in_catalog` is False for models llmkit's specs do not describe (fine-tunes, new releases):
+    their limits come only from the listing, their prices are unknown (None), and their
+    capabilities are the provider's defaults.
+    """
+
+    provider: str
+    id: str
+    in_catalog: bool
+    display_name: str | None = None
+    context_window: int | None = None
+    max_output_tokens: int | None = None
+    price: Price = attrs.field(factory=Price)
+    capabilities: Capabilities = attrs.field(factory=Capabilities)
+    lifecycle: Lifecycle | None = None
+    owned_by: str | None = None
+    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+class Lister:
+    """Pages through one provider's listing: `first()`, then `feed(page)` until it returns None."""
+
+    def __init__(
+        self,
+        spec: ProviderSpec,
+        settings: Mapping[str, Any],
+        catalog: Mapping[tuple[str, str], ModelInfo],
+        provider_caps: Capabilities,
+    ) -> None:
+        op = spec.operation("list_models")
+        if op is None:
+            raise UnsupportedFeatureError(
+                f"{spec.id} has no model listing endpoint in its spec; see llmkit.models({spec.id!r}) for the catalog",
+                provider=spec.id,
+                code="list_models",
+            )
+        self.spec = spec
+        self.op: Operation = op
+        self.form: Form = _FORMS.get(spec.dialect, "openai")
+        self.catalog = catalog
+        self.caps = provider_caps
+        self.query = _fill_query(op, settings, spec.id)
+        self.models: list[ListedModel] = []
+        self._pages = 0
+        self._seen_cursors: set[str] = set()
+
+    def first(self) -> WireRequest:
+        size = _PAGE_SIZE.get(self.form)
+        return self._request({size[0]: size[1]} if size else {})
+
+    def _request(self, query: dict[str, str]) -> WireRequest:
+        return WireRequest(method=self.op.method, path=self.op.path, body=None, query={**self.query, **query})
+
+    def feed(self, page: Any) -> WireRequest | None:
+        """Read one page; the request for the next page, or None when the listing is complete."""
+        self._pages += 1
+        items, cursor = self._items(page)
+        for item in items:
+            entry = self._entry(item)
+            if entry is not None:
+                self.models.append(entry)
+        if cursor is None:
+            return None
+        if cursor in self._seen_cursors or self._pages >= _MAX_PAGES:
+            raise APIError(
+                f"{self.spec.id} kept paging its model list (cursor {cursor!r} repeated or over {_MAX_PAGES} pages)",
+                provider=self.spec.id,
+                body=page,
+            )
+        self._seen_cursors.add(cursor)
+        name = {"anthropic": "after_id", "gemini": "pageToken", "cohere": "page_token"}[self.form]
+        size = _PAGE_SIZE[self.form]
+        return self._request({size[0]: size[1], name: cursor})
+
+    def result(self) -> list[ListedModel]:
+        return list(self.models)
+
+    # -- reading pages ---------------------------------------------------------------------------
+    def _items(self, page: Any) -> tuple[list[Any], str | None]:
+        if self.form == "openai" and isinstance(page, list):
+            return page, None  # Mistral's and Together's bare arrays
+        if not isinstance(page, dict):
+            raise APIError(
+                f"{self.spec.id} answered its model listing with {type(page).__name__}", provider=self.spec.id
+            )
+        if self.form == "anthropic":
+            more = page.get("has_more") is True and isinstance(page.get("last_id"), str)
+            return _list(page.get("data")), page["last_id"] if more else None
+        if self.form == "gemini":
+            token = page.get("nextPageToken")
+            return _list(page.get("models")), token if isinstance(token, str) and token else None
+        if self.form == "cohere":
+            token = page.get("next_page_token")
+            return _list(page.get("models")), token if isinstance(token, str) and token else None
+        if self.form == "ollama":
+            return _list(page.get("models")), None
+        return _list(page.get("data") if "data" in page else page.get("models")), None
+
+    def _entry(self, item: Any) -> ListedModel | None:
+        if not isinstance(item, dict):
+            return None
+        mid = _str(item.get("id")) or _str(item.get("name")) or _str(item.get("model"))
+        if mid is None:
+            return None
+        if self.form == "gemini":
+            mid = mid.removeprefix("models/")
+        info = self.catalog.get((self.spec.id, mid))
+        live_ctx = _int(
+            item.get("context_window")
+            or item.get("max_context_length")  # Mistral
+            or item.get("context_length")  # Cohere, OpenRouter, Together
+            or item.get("inputTokenLimit")  # Gemini
+            or item.get("max_input_tokens")  # Anthropic (2026)
+        )
+        live_out = _int(item.get("outputTokenLimit") or item.get("max_tokens") or item.get("max_completion_tokens"))
+        name = _str(item.get("display_name") or item.get("displayName") or item.get("name"))
+        common: dict[str, Any] = {
+            "provider": self.spec.id,
+            "id": mid,
+            "display_name": name if name != mid else None,
+            "owned_by": _str(item.get("owned_by")),
+            "raw": item,
+        }
+        if info is None:
+            return ListedModel(
+                in_catalog=False,
+                context_window=live_ctx,
+                max_output_tokens=live_out,
+                capabilities=self.caps,
+                lifecycle=_live_lifecycle(item),
+                **common,
+            )
+        return ListedModel(
+            in_catalog=True,
+            context_window=info.context_window or live_ctx,
+            max_output_tokens=info.max_output_tokens or live_out,
+            price=info.price,
+            capabilities=info.capabilities,
+            lifecycle=info.lifecycle or _live_lifecycle(item),
+            **common,
+        )
+
+
+def _live_lifecycle(item: Mapping[str, Any]) -> Lifecycle | None:
+    """A shutdown the listing itself announces: OpenAI's `shutdown_date`, Mistral's `deprecation`,
+    Cohere's `is_deprecated`."""
+    date = item.get("shutdown_date") or item.get("deprecation")
+    if isinstance(date, str) and _DATE.match(date):
+        replacement = _str(item.get("deprecation_replacement_model"))
+        return Lifecycle(status="deprecated", date=date[:10], replacement=replacement, note="from the live listing")
+    if item.get("is_deprecated") is True:
+        return Lifecycle(status="deprecated", note="from the live listing")
+    return None
+
+
+def _fill_query(op: Operation, settings: Mapping[str, Any], provider: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in op.query:
+        m = _PLACEHOLDER.match(value)
+        if m is None:
+            out[key] = value
+            continue
+        v = settings.get(m.group(1))
+        if v is None or v == "":
+            raise ConfigError(
+                f"{provider} needs the setting {m.group(1)!r} to list models: "
+                f"pass providers={{{provider!r}: {{{m.group(1)!r}: ...}}}}",
+                provider=provider,
+            )
+        out[key] = str(v)
+    return out
+
+
+def _list(v: Any) -> list[Any]:
+    return v if isinstance(v, list) else []
+
+
+def _str(v: Any) -> str | None:
+    return v if isinstance(v, str) and v else None
+
+
+def _int(v: Any) -> int | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)) and v > 0:
+        return int(v)
+    return None
