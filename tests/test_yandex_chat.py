@@ -301,3 +301,22 @@ def test_emulator_refuses_a_message_with_two_kinds(emu: Emulator) -> None:
         pytest.raises(llmkit.BadRequestError, match="exactly one of text, toolCallList, toolResultList"),
     ):
         c.native("yandex").completion(bad)
+
+
+def test_the_decoder_gives_a_delta_per_ndjson_line_as_it_arrives() -> None:
+    """With NDJSON framing (the decoder's `framing`), each line is decoded as soon as it is complete."""
+    from llmkit._ndjson import NDJSONDecoder
+    from llmkit._registry import provider_spec
+    from llmkit.dialects._base import CallContext
+    from llmkit.dialects.yandex import DIALECT, YandexStreamDecoder
+
+    decoder = DIALECT.stream_decoder(CallContext(spec=provider_spec("yandex"), model="yandexgpt/latest"))
+    assert isinstance(decoder, YandexStreamDecoder) and decoder.framing == "ndjson"
+    framer = NDJSONDecoder()
+    seen: list[list[str]] = []
+    for piece in split_every(CUMULATIVE, 7):
+        texts = [e.text for v in framer.feed(piece) for e in decoder.feed(v) if isinstance(e, TextDelta)]
+        if texts:
+            seen.append(texts)
+    assert seen == [["Привет"], ["! สวัสดี"], [" 🙂 안녕"]]  # one delta per line, not all at the end
+    assert decoder.end() == [] and decoder.acc.response().text == "Привет! สวัสดี 🙂 안녕"
