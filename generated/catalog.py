@@ -1349,7 +1349,12 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=32000,
         price=Price(input=15.0, output=75.0, cached_input=1.5, cache_write=18.75),
         capabilities=PROVIDER_CAPABILITIES["anthropic"].merged(Capabilities()),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            status="deprecated",
+            date="2026-08-05",
+            replacement="claude-opus-4-5",
+            note="retirement on this date reported by a third-party source (wire-facts-more.md §8), not confirmed on Anthropic's deprecations page; warned, not blocked",
+        ),
     ),
     ModelInfo(
         provider="anthropic",
