@@ -32,7 +32,6 @@ from .._events import (
     UsageEvent,
 )
 from .._http_errors import error_for_status
-from .._sse import SSEEvent
 from .._types import ChatRequest, ChatResponse, FinishReason, Message, ToolCall, Usage
 from .._wire import structure
 from ..generated.wire import yandex as wire
@@ -184,30 +183,12 @@ class YandexStreamDecoder:
         out.append(ev)
 
     def feed(self, event: Any) -> list[StreamEvent]:
-        """One NDJSON value; or, where the runtime framed the body as SSE, the non-SSE lines it
-        gathered (each line one JSON value)."""
-        if not isinstance(event, SSEEvent):
-            return self._line(event)
-        out: list[StreamEvent] = []
-        for line in event.data.splitlines():
-            if not line.strip():
-                continue
-            try:
-                payload = json.loads(line)
-            except ValueError:
-                raise StreamError(
-                    f"{self.ctx.provider} sent a stream line that is not JSON: {line[:200]!r}",
-                    provider=self.ctx.provider,
-                ) from None
-            out.extend(self._line(payload))
-        return out
-
-    def _line(self, payload: Any) -> list[StreamEvent]:
-        _raise_error(payload, self.ctx.provider)
+        """One NDJSON value (a `{"result": ...}` line, or an `{"error": ...}` one)."""
+        _raise_error(event, self.ctx.provider)
         out: list[StreamEvent] = []
         if self.status in _FINAL:
             return out
-        result = structure(payload, wire.YandexCompletionResponse).result
+        result = structure(event, wire.YandexCompletionResponse).result
         alt = result.alternatives[0] if result.alternatives else None
         if alt is not None:
             text = alt.message.text or ""
