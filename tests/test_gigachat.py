@@ -186,6 +186,17 @@ def test_a_fresh_token_refused_too_surfaces_the_401_after_one_retry(emu: Emulato
     assert paths(emu) == ["/oauth", "/chat/completions", "/oauth", "/chat/completions"]
 
 
+def test_rotating_the_authorization_key_fetches_a_new_token(emu: Emulator) -> None:
+    rotated = "bmV3X2lkOm5ld19zZWNyZXQ="  # base64("new_id:new_secret")
+    with giga(emu) as c:
+        c.chat(MODEL, HI)
+        c._settings("gigachat", c._spec("gigachat")).update(credentials=rotated)
+        c.chat(MODEL, HI)
+    oauths = [r for r in emu.requests if r.subpath == "/oauth"]
+    assert [r.headers["authorization"] for r in oauths] == [f"Basic {KEY}", f"Basic {rotated}"]
+    assert emu.requests[1].headers["authorization"] != emu.requests[3].headers["authorization"]
+
+
 def test_a_refused_authorization_key(emu: Emulator) -> None:
     emu.queue_json("gigachat", {"code": 6, "message": "credentials doesn't match db data"}, status=401)
     with giga(emu) as c, pytest.raises(llmkit.AuthenticationError) as info:
