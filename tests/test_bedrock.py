@@ -15,7 +15,6 @@ import pytest
 
 import llmkit
 from llmkit._eventstream import encode_message
-from llmkit._pipeline import TimedDecoder
 from llmkit._registry import provider_spec
 from llmkit._settings import resolve_settings
 from llmkit.overrides import bedrock as sigv4
@@ -49,17 +48,6 @@ def _no_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "BEDROCK_BASE_URL",
     ):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(autouse=True)
-def _framing_passthrough(monkeypatch: pytest.MonkeyPatch) -> None:
-    # llmkit._pipeline.TimedDecoder does not forward its inner decoder's `framing` yet, so a
-    # client stream would be framed as SSE. Until that one-line fix lands (see the bedrock
-    # report), expose it here; with the fix this patch is a no-op.
-    if not hasattr(TimedDecoder, "framing"):
-        monkeypatch.setattr(
-            TimedDecoder, "framing", property(lambda self: getattr(self._inner, "framing", "sse")), raising=False
-        )
 
 
 def _sig_client(emu: Any, **over: Any) -> llmkit.Client:
