@@ -17,6 +17,7 @@ import llmkit
 from llmkit._eventstream import encode_message
 from llmkit._registry import provider_spec
 from llmkit._settings import resolve_settings
+from llmkit.dialects._base import encode_path_segment
 from llmkit.overrides import bedrock as sigv4
 from llmkit.testing._bedrock_emu import (
     TEST_ACCESS_KEY_ID,
@@ -99,7 +100,7 @@ def test_sigv4_is_byte_exact_with_botocore_over_an_encoded_arn() -> None:
     from botocore.credentials import Credentials
 
     arn = "arn:aws:bedrock:us-west-2:123456789012:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0"
-    url = f"https://bedrock-runtime.us-west-2.amazonaws.com/model/{llmkit.dialects._base.encode_path_segment(arn)}/converse"
+    url = f"https://bedrock-runtime.us-west-2.amazonaws.com/model/{encode_path_segment(arn)}/converse"
     body = b'{"messages":[{"role":"user","content":[{"text":"Hi"}]}]}'
     boto = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json"})
     SigV4Auth(Credentials("AKIDEXAMPLE", "secret/key", "session-token"), "bedrock", "us-west-2").add_auth(boto)
