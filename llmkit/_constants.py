@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ._version import __version__
+
 __all__ = [
     "COMMON_SETTINGS",
     "DEFAULT_CONNECT_TIMEOUT",
@@ -28,7 +30,7 @@ MAX_RETRY_DELAY = 8.0
 # A server hint longer than this is not waited for: the error goes to the caller instead.
 MAX_RETRY_AFTER = 60.0
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
-USER_AGENT = "llmkit/0.1.0"
+USER_AGENT = f"llmkit/{__version__}"
 # Connection pool per provider per client (httpx's defaults, stated here so the transport's
 # in-flight limit matches the pool).
 MAX_CONNECTIONS = 100

@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any
 
 from ._types import ChatRequest, ChatResponse
+from ._version import __version__
 
 __all__ = ["end_span", "start_span", "system_tracer"]
 
@@ -34,7 +35,7 @@ def system_tracer() -> Any:
         from opentelemetry import trace
     except ImportError:
         return None
-    return trace.get_tracer("llmkit", "0.1.0")
+    return trace.get_tracer("llmkit", __version__)
 
 
 def start_span(tracer: Any, provider: str, model: str, req: ChatRequest) -> Any:
