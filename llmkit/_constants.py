@@ -18,6 +18,7 @@ __all__ = [
     "MAX_RETRY_AFTER",
     "MAX_RETRY_DELAY",
     "MAX_STREAM_LINE_BYTES",
+    "QUOTA_CODES",
     "RETRY_STATUSES",
     "USER_AGENT",
 ]
@@ -60,3 +61,7 @@ COMMON_SETTINGS = frozenset(
         INSECURE_TLS_SETTING,
     }
 )
+
+# Error codes of a 429 that means "out of credit", not "slow down" (OpenAI, Zhipu, Moonshot):
+# never retried, since waiting will not help.
+QUOTA_CODES = frozenset({"insufficient_quota", "1113", "exceeded_current_quota_error"})

@@ -33,7 +33,14 @@ from typing import Any
 
 import httpx
 
-from ._constants import MAX_CONNECTIONS, MAX_KEEPALIVE_CONNECTIONS, MAX_RETRY_AFTER, RETRY_STATUSES, USER_AGENT
+from ._constants import (
+    MAX_CONNECTIONS,
+    MAX_KEEPALIVE_CONNECTIONS,
+    MAX_RETRY_AFTER,
+    QUOTA_CODES,
+    RETRY_STATUSES,
+    USER_AGENT,
+)
 from ._errors import APIError, ConfigError, ConnectionError, StreamError, TimeoutError
 from ._http_errors import StreamTimeoutError, backoff, error_for_status, retry_after_seconds
 from ._log import log_failure, log_request, log_response, log_retry, redact_url
@@ -365,8 +372,8 @@ class _Base:
         if isinstance(exc, (ConnectionError, TimeoutError)):
             wait = backoff(attempt)
         elif isinstance(exc, APIError) and exc.status in RETRY_STATUSES:
-            if exc.code == "insufficient_quota":
-                return None
+            if exc.code in QUOTA_CODES:
+                return None  # out of credit: waiting will not help
             hint = exc.retry_after
             if hint is not None:
                 wait = None if hint > MAX_RETRY_AFTER else hint
