@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._errors import ConfigError
+from ._structured import ResponseFormat, is_structured_type, structured_format
 from ._types import ChatRequest, Message
 
 __all__ = ["CHAT_PARAMS", "chat_request", "check_params", "model_list"]
@@ -88,9 +89,14 @@ def _coerce_tool(t: Any, i: int) -> dict[str, Any]:
 
 
 def _coerce_response_format(rf: Any) -> dict[str, Any]:
-    """`{"type": "json_object"}`, `{"type": "json_schema", "json_schema": {...}}`, or a schema."""
+    """`{"type": "json_object"}`, `{"type": "json_schema", "json_schema": {...}}`, a bare schema,
+    or an attrs class / dataclass (its schema is derived, and the answer is built into it)."""
+    if isinstance(rf, ResponseFormat):
+        return rf  # already coerced (a fallback chain or a router passes params on unchanged)
+    if is_structured_type(rf):
+        return structured_format(rf)
     if not isinstance(rf, Mapping):
-        raise ConfigError("response_format must be a dict")
+        raise ConfigError("response_format must be a dict, an attrs class or a dataclass")
     kind = rf.get("type")
     if kind in ("json_object", "text"):
         return {"type": kind}

@@ -181,6 +181,9 @@ class ChatResponse:
     cost_usd: float | None = None
     raw: Any = attrs.field(default=None, repr=False, eq=False)
     errors: list[Exception] = attrs.field(factory=list, repr=False, eq=False)
+    # The structured answer when `response_format` asked for JSON: an instance of the attrs class
+    # or dataclass given, or the validated JSON value for a schema or JSON mode; else None.
+    parsed: Any = attrs.field(default=None, eq=False)
 
     @property
     def text(self) -> str:
