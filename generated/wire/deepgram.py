@@ -35,6 +35,30 @@ class ListenChannel:
 
 
 @_wire_model
+class ListenIntent:
+    intent: str = _wire_field("intent")
+    confidence_score: float | None = _wire_field("confidence_score", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class ListenIntentSegment:
+    text: str = _wire_field("text")
+    start_word: int | None = _wire_field("start_word", default=None)
+    end_word: int | None = _wire_field("end_word", default=None)
+    intents: list[ListenIntent] | None = _wire_field("intents", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class ListenIntents:
+    """With `intents=true`."""
+
+    segments: list[ListenIntentSegment] | None = _wire_field("segments", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class ListenMetadata:
     transaction_key: str | None = _wire_field("transaction_key", default=None)
     request_id: str | None = _wire_field("request_id", default=None)
@@ -58,6 +82,69 @@ class ListenResponse:
 class ListenResults:
     channels: list[ListenChannel] | None = _wire_field("channels", default=None)
     utterances: list[ListenUtterance] | None = _wire_field("utterances", default=None)
+    summary: ListenSummary | None = _wire_field("summary", default=None)
+    sentiments: ListenSentiments | None = _wire_field("sentiments", default=None)
+    topics: ListenTopics | None = _wire_field("topics", default=None)
+    intents: ListenIntents | None = _wire_field("intents", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class ListenSentimentAverage:
+    sentiment: str | None = _wire_field("sentiment", default=None)
+    sentiment_score: float | None = _wire_field("sentiment_score", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class ListenSentimentSegment:
+    text: str = _wire_field("text")
+    start_word: int | None = _wire_field("start_word", default=None)
+    end_word: int | None = _wire_field("end_word", default=None)
+    sentiment: str | None = _wire_field("sentiment", default=None)
+    sentiment_score: float | None = _wire_field("sentiment_score", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class ListenSentiments:
+    """With `sentiment=true`; segments are cut by sentiment, `average` covers the whole audio."""
+
+    segments: list[ListenSentimentSegment] | None = _wire_field("segments", default=None)
+    average: ListenSentimentAverage | None = _wire_field("average", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class ListenSummary:
+    """With `summarize=v2`."""
+
+    result: str | None = _wire_field("result", default=None)
+    short: str | None = _wire_field("short", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class ListenTopic:
+    topic: str = _wire_field("topic")
+    confidence_score: float | None = _wire_field("confidence_score", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class ListenTopicSegment:
+    text: str = _wire_field("text")
+    start_word: int | None = _wire_field("start_word", default=None)
+    end_word: int | None = _wire_field("end_word", default=None)
+    topics: list[ListenTopic] | None = _wire_field("topics", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class ListenTopics:
+    """With `topics=true`."""
+
+    segments: list[ListenTopicSegment] | None = _wire_field("segments", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 
@@ -76,6 +163,8 @@ class ListenUtterance:
     confidence: float | None = _wire_field("confidence", default=None)
     channel: int | None = _wire_field("channel", default=None)
     speaker: int | None = _wire_field("speaker", default=None)
+    sentiment: str | None = _wire_field("sentiment", default=None)
+    sentiment_score: float | None = _wire_field("sentiment_score", default=None)
     words: list[ListenWord] | None = _wire_field("words", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
@@ -89,6 +178,8 @@ class ListenWord:
     speaker: int | None = _wire_field("speaker", default=None)
     speaker_confidence: float | None = _wire_field("speaker_confidence", default=None)
     punctuated_word: str | None = _wire_field("punctuated_word", default=None)
+    sentiment: str | None = _wire_field("sentiment", default=None)
+    sentiment_score: float | None = _wire_field("sentiment_score", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 

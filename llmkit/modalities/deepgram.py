@@ -3,6 +3,10 @@
 Listen takes the audio itself as the body (with its Content-Type) and every option as a
 query parameter: booleans as `true`/`false`, repeatable ones (`keyterm`, `keywords`, `tag`)
 once per value. Speak picks the voice by model id and the format by `encoding`/`container`.
+
+Deepgram's audio intelligence (`diarize`, `detect_language`, `utterances`, `smart_format` map
+onto the Transcription's words, segments and language; `sentiment`, `summarize="v2"`,
+`topics`, `intents` have no unified field) is read typed by `intelligence(transcription)`.
 """
 
 from __future__ import annotations
@@ -10,13 +14,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
+
 from .._modal_types import Transcription, TranscriptionSegment, TranscriptionWord
 from .._wire import structure
 from ..dialects._base import CallContext, WireRequest
 from ..generated.wire import deepgram as wire
 from ._base import ModalAdapter, ModalRequest, SpeechOptions, TranscribeOptions, json_request, operation, unsupported
 
-__all__ = ["ADAPTER", "DeepgramAdapter", "query_value"]
+__all__ = [
+    "ADAPTER",
+    "DeepgramAdapter",
+    "Intelligence",
+    "Label",
+    "LabelledSegment",
+    "SentimentSegment",
+    "intelligence",
+    "query_value",
+]
 
 # llmkit format -> Deepgram speak query (encoding, container)
 _FORMATS: dict[str, dict[str, str]] = {
@@ -29,6 +44,97 @@ _FORMATS: dict[str, dict[str, str]] = {
     "mulaw": {"encoding": "mulaw"},
     "alaw": {"encoding": "alaw"},
 }
+
+
+@attrs.define(kw_only=True, slots=True)
+class SentimentSegment:
+    """A stretch of text with one sentiment (`positive`, `neutral`, `negative`) and its score
+    (-1..1); `start_word`/`end_word` index the transcription's words."""
+
+    text: str
+    sentiment: str | None
+    score: float | None
+    start_word: int | None = None
+    end_word: int | None = None
+
+
+@attrs.define(kw_only=True, slots=True)
+class Label:
+    """A topic or intent Deepgram found, with its confidence (0..1)."""
+
+    name: str
+    confidence: float | None = None
+
+
+@attrs.define(kw_only=True, slots=True)
+class LabelledSegment:
+    """A stretch of text and the topics or intents found in it."""
+
+    text: str
+    labels: list[Label]
+    start_word: int | None = None
+    end_word: int | None = None
+
+
+@attrs.define(kw_only=True, slots=True)
+class Intelligence:
+    """Deepgram's audio-intelligence results of one transcription; empty where not asked for."""
+
+    summary: str | None = None
+    sentiment: str | None = None  # the average over the whole audio
+    sentiment_score: float | None = None
+    sentiments: list[SentimentSegment] = attrs.field(factory=list)
+    topics: list[LabelledSegment] = attrs.field(factory=list)
+    intents: list[LabelledSegment] = attrs.field(factory=list)
+    language: str | None = None
+    language_confidence: float | None = None
+
+
+def intelligence(transcription: Transcription) -> Intelligence:
+    """The summary, sentiment, topics, intents and detected language of a Deepgram
+    transcription (`client.transcribe("deepgram/nova-3", audio, options={"sentiment": True})`),
+    read from its raw listen response."""
+    if transcription.provider != "deepgram" or not isinstance(transcription.raw, dict):
+        raise ValueError(f"intelligence() reads Deepgram transcriptions, not {transcription.provider!r} ones")
+    resp = structure(transcription.raw, wire.ListenResponse)
+    res = resp.results
+    channel = res.channels[0] if res.channels else None
+    average = res.sentiments.average if res.sentiments is not None else None
+    return Intelligence(
+        summary=res.summary.short if res.summary is not None else None,
+        sentiment=average.sentiment if average is not None else None,
+        sentiment_score=average.sentiment_score if average is not None else None,
+        sentiments=[
+            SentimentSegment(
+                text=seg.text,
+                sentiment=seg.sentiment,
+                score=seg.sentiment_score,
+                start_word=seg.start_word,
+                end_word=seg.end_word,
+            )
+            for seg in (res.sentiments.segments or [] if res.sentiments is not None else [])
+        ],
+        topics=[
+            LabelledSegment(
+                text=seg.text,
+                labels=[Label(name=t.topic, confidence=t.confidence_score) for t in seg.topics or []],
+                start_word=seg.start_word,
+                end_word=seg.end_word,
+            )
+            for seg in (res.topics.segments or [] if res.topics is not None else [])
+        ],
+        intents=[
+            LabelledSegment(
+                text=seg.text,
+                labels=[Label(name=i.intent, confidence=i.confidence_score) for i in seg.intents or []],
+                start_word=seg.start_word,
+                end_word=seg.end_word,
+            )
+            for seg in (res.intents.segments or [] if res.intents is not None else [])
+        ],
+        language=channel.detected_language if channel is not None else None,
+        language_confidence=channel.language_confidence if channel is not None else None,
+    )
 
 
 def query_value(value: Any) -> str | list[str]:
