@@ -7,16 +7,25 @@ Streamed operations are framed as their spec says: `stream: sse` (OpenAI, Anthro
 `[DONE]` ends it) or `stream: ndjson` (Ollama: one JSON object per line, no terminator). An
 NDJSON operation streams unless told otherwise (Ollama's server default), so its plain method
 sends `"stream": false` when the caller did not choose.
+
+A body that holds file contents (bytes, or `(filename, bytes[, media type])` tuples, alone or
+in a list) is sent as multipart/form-data, the only way ElevenLabs' voice cloning and OpenAI's
+file upload take it: each file is its own part (a list repeats the part name), booleans go as
+`true`/`false` and objects as JSON strings. An answer that is not JSON (audio) comes back as
+bytes when the operation names no response model.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
 import attrs
+import httpx
 
 from ._errors import ConfigError, StreamError
 from ._http_errors import error_for_status
@@ -27,7 +36,7 @@ from ._transport import AsyncProviderTransport, ProviderTransport
 from ._wire import structure, unstructure
 from .dialects._base import WireRequest, expand_path
 
-__all__ = ["AsyncNativeClient", "NativeClient", "expand_reserved", "merge_body"]
+__all__ = ["AsyncNativeClient", "NativeClient", "expand_reserved", "merge_body", "multipart_parts"]
 
 T = TypeVar("T")
 
@@ -82,7 +91,79 @@ def _request(
     )
 
 
-def _parse(data: bytes, cls: type[T] | None) -> Any:
+FormData = dict[str, str | list[str]]
+FormFiles = list[tuple[str, tuple[str, bytes, str]]]
+
+
+def _is_file(v: Any) -> bool:
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return True
+    return isinstance(v, tuple) and len(v) in (2, 3) and isinstance(v[0], str) and isinstance(v[1], (bytes, bytearray))
+
+
+def _files_of(v: Any) -> list[Any] | None:
+    if _is_file(v):
+        return [v]
+    if isinstance(v, list) and v and all(_is_file(x) for x in v):
+        return v
+    return None
+
+
+def multipart_parts(body: Mapping[str, Any]) -> tuple[FormData, FormFiles] | None:
+    """The (form fields, file parts) of a body holding file contents; None for a JSON body."""
+    if not any(_files_of(v) is not None for v in body.values()):
+        return None
+    data: FormData = {}
+    files: FormFiles = []
+    for key, value in body.items():
+        if value is None:
+            continue
+        items = _files_of(value)
+        if items is not None:
+            for i, item in enumerate(items):
+                if isinstance(item, tuple):
+                    media = item[2] if len(item) == 3 else "application/octet-stream"
+                    files.append((key, (item[0], bytes(item[1]), media)))
+                else:
+                    files.append((key, (f"{key}-{i}", bytes(item), "application/octet-stream")))
+        elif isinstance(value, bool):
+            data[key] = "true" if value else "false"
+        elif isinstance(value, (dict, list)):
+            data[key] = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        else:
+            data[key] = str(value)
+    return data, files
+
+
+def _form_request(
+    t: ProviderTransport | AsyncProviderTransport,
+    req: WireRequest,
+    form: tuple[FormData, FormFiles],
+    extra_headers: Mapping[str, str] | None,
+    extra_query: Mapping[str, str] | None,
+) -> httpx.Request:
+    return t.http.build_request(
+        req.method,
+        t.url(req),
+        params=t.query(req, extra_query) or None,
+        headers=t.headers(req, extra_headers),  # req.body is None: httpx sets the multipart type
+        data=form[0],
+        files=form[1],
+    )
+
+
+def _split_form(req: WireRequest) -> tuple[FormData, FormFiles] | None:
+    form = multipart_parts(req.body) if isinstance(req.body, dict) else None
+    if form is not None:
+        req.body = None
+    return form
+
+
+def _parse(resp: httpx.Response, cls: type[T] | None) -> Any:
+    data = resp.content
+    ctype = str(resp.headers.get("content-type", "application/json")).split(";")[0].strip().lower()
+    if cls is None and data and not (ctype.endswith("json") or ctype.startswith("text/")):
+        return data  # audio and other binary answers
     decoded = json.loads(data) if data.strip() else None
     return decoded if cls is None else structure(decoded, cls)
 
@@ -108,10 +189,36 @@ class NativeClient:
         extra_headers: Mapping[str, str] | None,
         extra_query: Mapping[str, str] | None,
     ) -> Any:
-        resp = self._transport.send(
-            _request(op, body, path_params, False), extra_headers=extra_headers, extra_query=extra_query
-        )
-        return _parse(resp.content, cls)
+        req = _request(op, body, path_params, False)
+        form = _split_form(req)
+        if form is not None:
+            return _parse(self._send_form(req, form, extra_headers, extra_query), cls)
+        resp = self._transport.send(req, extra_headers=extra_headers, extra_query=extra_query)
+        return _parse(resp, cls)
+
+    def _send_form(
+        self,
+        req: WireRequest,
+        form: tuple[FormData, FormFiles],
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, str] | None,
+    ) -> httpx.Response:
+        """A multipart request with the transport's auth, error mapping and retry policy."""
+        t = self._transport
+        attempt = 0
+        while True:
+            try:
+                resp = t.http.send(_form_request(t, req, form, extra_headers, extra_query), auth=t._send_auth)
+                if resp.status_code < 300:
+                    return resp
+                err: Exception = t.error_from_response(resp.status_code, resp.headers, resp.content)
+            except httpx.HTTPError as exc:
+                err = t.transport_error(exc)
+            wait = t.should_retry(err, attempt, t.settings.max_retries)
+            if wait is None:
+                raise err
+            time.sleep(wait)
+            attempt += 1
 
     def _stream(
         self,
@@ -166,10 +273,36 @@ class AsyncNativeClient:
         extra_headers: Mapping[str, str] | None,
         extra_query: Mapping[str, str] | None,
     ) -> Any:
-        resp = await self._transport.send(
-            _request(op, body, path_params, False), extra_headers=extra_headers, extra_query=extra_query
-        )
-        return _parse(resp.content, cls)
+        req = _request(op, body, path_params, False)
+        form = _split_form(req)
+        if form is not None:
+            return _parse(await self._send_form(req, form, extra_headers, extra_query), cls)
+        resp = await self._transport.send(req, extra_headers=extra_headers, extra_query=extra_query)
+        return _parse(resp, cls)
+
+    async def _send_form(
+        self,
+        req: WireRequest,
+        form: tuple[FormData, FormFiles],
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, str] | None,
+    ) -> httpx.Response:
+        """The async twin of NativeClient._send_form."""
+        t = self._transport
+        attempt = 0
+        while True:
+            try:
+                resp = await t.http.send(_form_request(t, req, form, extra_headers, extra_query), auth=t._send_auth)
+                if resp.status_code < 300:
+                    return resp
+                err: Exception = t.error_from_response(resp.status_code, resp.headers, resp.content)
+            except httpx.HTTPError as exc:
+                err = t.transport_error(exc)
+            wait = t.should_retry(err, attempt, t.settings.max_retries)
+            if wait is None:
+                raise err
+            await asyncio.sleep(wait)
+            attempt += 1
 
     async def _stream(
         self,

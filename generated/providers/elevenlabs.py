@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from llmkit._native import AsyncNativeClient, NativeClient
+from llmkit._native import AsyncNativeClient, NativeClient, merge_body
 from llmkit._spec import AuthSpec, Capabilities, Operation, ProviderSpec, SettingSpec
 from llmkit.generated.wire import elevenlabs as wire
 
@@ -44,6 +44,42 @@ SPEC = ProviderSpec(
     ),
     headers=(),
     operations={
+        "add_voice": Operation(
+            name="add_voice",
+            method="POST",
+            path="/v1/voices/add",
+            query=(),
+            request="AddVoiceRequest",
+            response="AddVoiceResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Instant voice cloning, a new voice from audio samples (sent as multipart/form-data).",
+        ),
+        "delete_voice": Operation(
+            name="delete_voice",
+            method="DELETE",
+            path="/v1/voices/{voice_id}",
+            query=(),
+            request=None,
+            response="VoiceStatusResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Delete a voice the key owns.",
+        ),
+        "get_voice": Operation(
+            name="get_voice",
+            method="GET",
+            path="/v1/voices/{voice_id}",
+            query=(),
+            request=None,
+            response="Voice",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="One voice with its name, category and labels.",
+        ),
         "list_voices": Operation(
             name="list_voices",
             method="GET",
@@ -122,6 +158,62 @@ class ElevenLabsClient(NativeClient):
 
     spec = SPEC
 
+    def add_voice(
+        self,
+        body: wire.AddVoiceRequest | Mapping[str, Any] | None = None,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        **fields: Any,
+    ) -> wire.AddVoiceResponse:
+        """Instant voice cloning, a new voice from audio samples (sent as multipart/form-data)."""
+        return self._call(
+            SPEC.operations["add_voice"],
+            merge_body(body, fields),
+            wire.AddVoiceResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def delete_voice(
+        self,
+        voice_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.VoiceStatusResponse:
+        """Delete a voice the key owns."""
+        return self._call(
+            SPEC.operations["delete_voice"],
+            None,
+            wire.VoiceStatusResponse,
+            path_params={
+                "voice_id": voice_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def get_voice(
+        self,
+        voice_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.Voice:
+        """One voice with its name, category and labels."""
+        return self._call(
+            SPEC.operations["get_voice"],
+            None,
+            wire.Voice,
+            path_params={
+                "voice_id": voice_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
     def list_voices(
         self,
         *,
@@ -199,6 +291,62 @@ class AsyncElevenLabsClient(AsyncNativeClient):
     """The async twin of ElevenLabsClient. Get one with `aclient.native('elevenlabs')`."""
 
     spec = SPEC
+
+    async def add_voice(
+        self,
+        body: wire.AddVoiceRequest | Mapping[str, Any] | None = None,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        **fields: Any,
+    ) -> wire.AddVoiceResponse:
+        """Instant voice cloning, a new voice from audio samples (sent as multipart/form-data)."""
+        return await self._call(
+            SPEC.operations["add_voice"],
+            merge_body(body, fields),
+            wire.AddVoiceResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def delete_voice(
+        self,
+        voice_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.VoiceStatusResponse:
+        """Delete a voice the key owns."""
+        return await self._call(
+            SPEC.operations["delete_voice"],
+            None,
+            wire.VoiceStatusResponse,
+            path_params={
+                "voice_id": voice_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def get_voice(
+        self,
+        voice_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.Voice:
+        """One voice with its name, category and labels."""
+        return await self._call(
+            SPEC.operations["get_voice"],
+            None,
+            wire.Voice,
+            path_params={
+                "voice_id": voice_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
     async def list_voices(
         self,

@@ -8,6 +8,25 @@ from llmkit._wire import _extra_field, _wire_field, _wire_model
 
 
 @_wire_model
+class AddVoiceRequest:
+    """Instant voice cloning, sent as multipart/form-data: each of `files` is one part named `files` (bytes, or a (filename, bytes[, media type]) tuple); `labels` goes as a JSON string."""
+
+    name: str = _wire_field("name")
+    files: list[Any] = _wire_field("files")
+    description: str | None = _wire_field("description", default=None)
+    labels: dict[str, str] | None = _wire_field("labels", default=None)
+    remove_background_noise: bool | None = _wire_field("remove_background_noise", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class AddVoiceResponse:
+    voice_id: str = _wire_field("voice_id")
+    requires_verification: bool | None = _wire_field("requires_verification", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class SpeechToTextForm:
     model_id: str = _wire_field("model_id")
     file: str | None = _wire_field("file", default=None)
@@ -89,6 +108,12 @@ class VoiceSettings:
     style: float | None = _wire_field("style", default=None)
     use_speaker_boost: bool | None = _wire_field("use_speaker_boost", default=None)
     speed: float | None = _wire_field("speed", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class VoiceStatusResponse:
+    status: str = _wire_field("status")
     additional_properties: dict[str, Any] = _extra_field()
 
 
