@@ -57,6 +57,23 @@ def _models() -> set[str]:
     return {m.id for m in MODELS if m.provider == "replicate"}
 
 
+_WEBHOOK_EVENTS = {"start", "output", "logs", "completed"}
+
+
+def _webhook_error(data: dict[str, Any]) -> str | None:
+    """Replicate's checks on `webhook` (an https URL) and `webhook_events_filter`."""
+    hook = data.get("webhook")
+    if hook is not None and (not isinstance(hook, str) or not hook.startswith("https://")):
+        return "webhook: must be an https URL"
+    events = data.get("webhook_events_filter")
+    if events is not None:
+        if hook is None:
+            return "webhook_events_filter: needs a webhook"
+        if not isinstance(events, list) or not set(events) <= _WEBHOOK_EVENTS:
+            return f"webhook_events_filter: each must be one of {', '.join(sorted(_WEBHOOK_EVENTS))}"
+    return None
+
+
 class ReplicateHandler:
     provider = "replicate"
     prefix = "/replicate/v1"
@@ -125,6 +142,11 @@ class ReplicateHandler:
                     "invalid_fields": [{"type": "required", "field": "input", "description": "prompt is required"}],
                 },
                 422,
+            )
+        hook_error = _webhook_error(data)
+        if hook_error is not None:
+            return EmuResponse.json(
+                {"detail": f"- {hook_error}", "status": 422, "title": "Input validation failed"}, 422
             )
         pid = f"gm3qorzdhgbfurvjtvhg{next(_IDS):06d}"
         conv = Conversation(last_user_text=inp["prompt"].rsplit("User: ", 1)[-1].removesuffix("\nAssistant:"))
