@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from ._router import Router, RouteUnavailableError
     from ._state import BreakerState
     from ._streaming import AsyncChatStream, ChatStream
+    from ._structured import StructuredOutputError
     from ._types import (
         ChatResponse,
         DocumentPart,
@@ -104,6 +105,7 @@ _EXPORTS: dict[str, str] = {
     "ReasoningPart": "._types",
     "RedisCache": "._cache",
     "RouteUnavailableError": "._router",
+    "StructuredOutputError": "._structured",
     "Router": "._router",
     "ServerError": "._errors",
     "StreamError": "._errors",
@@ -159,6 +161,7 @@ __all__ = [
     "ServerError",
     "StreamError",
     "StreamEvent",
+    "StructuredOutputError",
     "TextDelta",
     "TextPart",
     "TimeoutError",

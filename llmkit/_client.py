@@ -29,8 +29,9 @@ from ._registry import dialect
 from ._replay import replay_async_stream, replay_stream
 from ._spec import ProviderSpec
 from ._streaming import AsyncChatStream, ChatStream
+from ._structured import attach_parsed
 from ._transport import AsyncProviderTransport, Deadline, ProviderTransport
-from ._types import ChatResponse
+from ._types import ChatRequest, ChatResponse
 from .dialects._base import CallContext, Dialect, WireRequest
 
 __all__ = ["AsyncClient", "Client", "MessagesArg"]
@@ -161,6 +162,7 @@ class Client(ModalitiesMixin, Core):
         tk = self._ticket(provider, d, ctx, req, wire, use_cache)
         hit = self._orch.lookup(tk)
         if hit is not None:
+            attach_parsed(hit, req)
             hit.errors = list(errors)
             return hit
         self._orch.admit(tk, req)
@@ -172,7 +174,7 @@ class Client(ModalitiesMixin, Core):
                 lambda dl: t.send(wire, extra_headers=extra_headers, timeout=timeout, max_retries=0, deadline=dl),
             )
             self._orch.learn(tk, http.headers)
-            resp = self._finish(d.parse_chat(_json(http, provider), ctx), ctx)
+            resp = self._finish(d.parse_chat(_json(http, provider), ctx), ctx, req)
         except BaseException as exc:
             self._orch.failed(tk, exc)
             raise
@@ -195,6 +197,7 @@ class Client(ModalitiesMixin, Core):
         tk = self._ticket(provider, d, ctx, req, wire, use_cache)
         hit = self._orch.lookup(tk)
         if hit is not None:
+            attach_parsed(hit, req)
             hit.errors = list(errors)
             return replay_stream(hit)
         self._orch.admit(tk, req)
@@ -218,7 +221,7 @@ class Client(ModalitiesMixin, Core):
                 self._orch.stream_closed(tk, None)
 
         def done(resp: ChatResponse) -> None:
-            self._finish(resp, ctx)
+            self._finish(resp, ctx, req)
             resp.errors = list(errors)
             tk.final = resp
 
@@ -344,11 +347,12 @@ class AsyncClient(AsyncModalitiesMixin, Core):
         tk = self._ticket(provider, d, ctx, req, wire, use_cache)
         hit = await self._orch.alookup(tk)
         if hit is not None:
+            attach_parsed(hit, req)
             hit.errors = list(errors)
             return replay_async_stream(hit) if req.stream else hit
         await self._orch.aadmit(tk, req)
         if req.stream:
-            return await self._stream(provider, t, d, ctx, wire, tk, http_opts, errors)
+            return await self._stream(provider, t, d, ctx, wire, tk, http_opts, errors, req)
         try:
             http = await self._with_retries(
                 tk,
@@ -357,7 +361,7 @@ class AsyncClient(AsyncModalitiesMixin, Core):
                 lambda dl: t.send(wire, extra_headers=extra_headers, timeout=timeout, max_retries=0, deadline=dl),
             )
             self._orch.learn(tk, http.headers)
-            resp = self._finish(d.parse_chat(_json(http, provider), ctx), ctx)
+            resp = self._finish(d.parse_chat(_json(http, provider), ctx), ctx, req)
         except BaseException as exc:
             await self._orch.afailed(tk, exc)
             raise
@@ -375,6 +379,7 @@ class AsyncClient(AsyncModalitiesMixin, Core):
         tk: Ticket,
         http_opts: HttpOpts,
         errors: list[Exception],
+        req: ChatRequest,
     ) -> AsyncChatStream:
         extra_headers, timeout, total_timeout = http_opts
 
@@ -397,7 +402,7 @@ class AsyncClient(AsyncModalitiesMixin, Core):
                 await self._orch.astream_closed(tk, None)
 
         def done(resp: ChatResponse) -> None:
-            self._finish(resp, ctx)
+            self._finish(resp, ctx, req)
             resp.errors = list(errors)
             tk.final = resp
 

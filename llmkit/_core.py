@@ -31,6 +31,7 @@ from ._registry import (
 )
 from ._settings import ResolvedSettings, Secret, resolve_settings
 from ._spec import ProviderSpec
+from ._structured import attach_parsed
 from ._types import ChatRequest, ChatResponse, Message, coerce_messages
 from ._usage import Budget, UsageTracker
 from .dialects._base import CallContext, Dialect, WireRequest
@@ -173,6 +174,7 @@ class Core:
             key_wire = d.chat_request(attrs.evolve(req, stream=False), ctx) if req.stream else wire
         return self._orch.ticket(provider, ctx.model, ctx.model_info, req, wire, key_wire)
 
-    def _finish(self, resp: ChatResponse, ctx: CallContext) -> ChatResponse:
+    def _finish(self, resp: ChatResponse, ctx: CallContext, req: ChatRequest | None = None) -> ChatResponse:
+        """Cost from the catalog, and `parsed` (checked against the schema) when JSON was asked for."""
         resp.cost_usd = cost_usd(ctx.model_info, resp.usage)
-        return resp
+        return attach_parsed(resp, req) if req is not None else resp

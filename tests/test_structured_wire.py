@@ -118,18 +118,16 @@ def _openai_body(content: str, finish: str = "stop") -> dict[str, Any]:
 
 def test_a_wrong_answer_raises_naming_the_path_never_a_wrong_object(emu, client) -> None:
     emu.queue_json("openai", _openai_body(json.dumps({"city": "Paris", "rank": "first", "kind": "capital", "area": 1})))
-    resp = client.chat("openai/gpt-4o-mini", PROMPT, response_format=Place)
-    with pytest.raises(StructuredOutputError) as info:
-        attach_parsed(resp, _req("openai/gpt-4o-mini"))
+    with pytest.raises(StructuredOutputError) as info:  # chat itself checks the answer
+        client.chat("openai/gpt-4o-mini", PROMPT, response_format=Place)
     assert (info.value.path, info.value.reason) == ("$.rank", "expected integer, got 'first'")
-    assert info.value.provider == "openai" and resp.parsed is None
+    assert info.value.provider == "openai"
 
 
 def test_a_cut_off_answer_says_so(emu, client) -> None:
     emu.queue_json("openai", _openai_body('{"city": "Par', finish="length"))
-    resp = client.chat("openai/gpt-4o-mini", PROMPT, response_format=Place, max_tokens=3)
     with pytest.raises(StructuredOutputError, match="cut off at max_tokens"):
-        attach_parsed(resp, _req("openai/gpt-4o-mini"))
+        client.chat("openai/gpt-4o-mini", PROMPT, response_format=Place, max_tokens=3)
 
 
 def test_a_wrong_anthropic_tool_input_is_caught_too(emu, client) -> None:
@@ -146,9 +144,8 @@ def test_a_wrong_anthropic_tool_input_is_caught_too(emu, client) -> None:
             "usage": {"input_tokens": 5, "output_tokens": 5},
         },
     )
-    resp = client.chat("anthropic/claude-sonnet-4-5", PROMPT, response_format=Place)
     with pytest.raises(StructuredOutputError) as info:
-        attach_parsed(resp, _req("anthropic/claude-sonnet-4-5"))
+        client.chat("anthropic/claude-sonnet-4-5", PROMPT, response_format=Place)
     assert (info.value.path, info.value.reason) == ("$.rank", "required property is missing")
 
 
@@ -167,3 +164,11 @@ def test_async_client_answer_parses_the_same(emu) -> None:
 
     resp = asyncio.run(run())
     assert attach_parsed(resp, _req("gemini/gemini-2.5-flash")).parsed == EXPECTED
+
+
+@pytest.mark.parametrize("model", ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5", "gemini/gemini-2.5-flash"])
+def test_chat_fills_parsed_for_plain_calls_and_streams(emu, client, model) -> None:
+    resp = client.chat(model, "Name a city: Paris", response_format=Place, max_tokens=200)
+    assert isinstance(resp.parsed, Place) and resp.parsed.kind == "capital" and resp.parsed.rank == 1
+    final = client.chat(model, "Name a city: Paris", response_format=Place, max_tokens=200, stream=True)
+    assert final.get_final_response().parsed == resp.parsed
