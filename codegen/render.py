@@ -206,6 +206,8 @@ def _example_call(pid: str, caps: dict[str, Any], models: list[dict[str, Any]], 
         return f'audio = client.speak("{pid}/{first("speech")}", "Hello from llmkit"{extra})'
     if caps.get("transcription"):
         return f'text = client.transcribe("{pid}/{first("transcription")}", open("speech.wav", "rb"))'
+    if caps.get("image_generation"):
+        return f'images = client.generate_image("{pid}/{first("image_generation")}", "a lighthouse at dawn")'
     raise ValueError(f"provider {pid!r} has no capability a docs example can show")
 
 

@@ -58,6 +58,18 @@ SPEC = ProviderSpec(
             model_in_path=False,
             description="Chat with a Command model (tools, documents with citations, JSON output, thinking).",
         ),
+        "embed": Operation(
+            name="embed",
+            method="POST",
+            path="/v2/embed",
+            query=(),
+            request="EmbedRequest",
+            response="EmbedResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Embed up to 96 texts (input_type required for v3+ models; vectors keyed by type).",
+        ),
         "get_model": Operation(
             name="get_model",
             method="GET",
@@ -142,6 +154,23 @@ class CohereClient(NativeClient):
             extra_query=extra_query,
         )
 
+    def embed(
+        self,
+        body: wire.EmbedRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.EmbedResponse:
+        """Embed up to 96 texts (input_type required for v3+ models; vectors keyed by type)."""
+        return self._call(
+            SPEC.operations["embed"],
+            body,
+            wire.EmbedResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
     def get_model(
         self,
         model: str,
@@ -213,6 +242,23 @@ class AsyncCohereClient(AsyncNativeClient):
             body,
             wire.StreamEvent,
             stream_flag=True,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def embed(
+        self,
+        body: wire.EmbedRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.EmbedResponse:
+        """Embed up to 96 texts (input_type required for v3+ models; vectors keyed by type)."""
+        return await self._call(
+            SPEC.operations["embed"],
+            body,
+            wire.EmbedResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from builtins import float as float_aliased
 from typing import Any, Literal, TypeAlias
 
 from llmkit._wire import _extra_field, _wire_field, _wire_model
@@ -20,10 +21,10 @@ class AssistantMessage:
 
 @_wire_model
 class BilledUnits:
-    input_tokens: float | None = _wire_field("input_tokens", default=None)
-    output_tokens: float | None = _wire_field("output_tokens", default=None)
-    search_units: float | None = _wire_field("search_units", default=None)
-    classifications: float | None = _wire_field("classifications", default=None)
+    input_tokens: float_aliased | None = _wire_field("input_tokens", default=None)
+    output_tokens: float_aliased | None = _wire_field("output_tokens", default=None)
+    search_units: float_aliased | None = _wire_field("search_units", default=None)
+    classifications: float_aliased | None = _wire_field("classifications", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 
@@ -39,13 +40,13 @@ class ChatRequest:
     safety_mode: Literal["CONTEXTUAL", "STRICT", "OFF"] | None = _wire_field("safety_mode", default=None)
     max_tokens: int | None = _wire_field("max_tokens", default=None)
     stop_sequences: list[str] | None = _wire_field("stop_sequences", default=None)
-    temperature: float | None = _wire_field("temperature", default=None)
+    temperature: float_aliased | None = _wire_field("temperature", default=None)
     seed: int | None = _wire_field("seed", default=None)
-    frequency_penalty: float | None = _wire_field("frequency_penalty", default=None)
-    presence_penalty: float | None = _wire_field("presence_penalty", default=None)
+    frequency_penalty: float_aliased | None = _wire_field("frequency_penalty", default=None)
+    presence_penalty: float_aliased | None = _wire_field("presence_penalty", default=None)
     k: int | None = _wire_field("k", default=None)
     """Top-k (not top_k)."""
-    p: float | None = _wire_field("p", default=None)
+    p: float_aliased | None = _wire_field("p", default=None)
     """Top-p (not top_p)."""
     logprobs: bool | None = _wire_field("logprobs", default=None)
     tool_choice: Literal["REQUIRED", "NONE"] | None = _wire_field("tool_choice", default=None)
@@ -163,6 +164,50 @@ DocumentParam: TypeAlias = str | Document
 
 
 @_wire_model
+class EmbedBilledUnits:
+    input_tokens: float_aliased | None = _wire_field("input_tokens", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class EmbedByType:
+    float: list[list[float_aliased]] | None = _wire_field("float", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class EmbedMeta:
+    billed_units: EmbedBilledUnits | None = _wire_field("billed_units", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class EmbedRequest:
+    model: str = _wire_field("model")
+    input_type: Literal["search_document", "search_query", "classification", "clustering", "image"] = _wire_field(
+        "input_type"
+    )
+    texts: list[str] | None = _wire_field("texts", default=None)
+    embedding_types: list[Literal["float", "int8", "uint8", "binary", "ubinary", "base64"]] | None = _wire_field(
+        "embedding_types", default=None
+    )
+    output_dimension: int | None = _wire_field("output_dimension", default=None)
+    max_tokens: int | None = _wire_field("max_tokens", default=None)
+    truncate: Literal["NONE", "START", "END"] | None = _wire_field("truncate", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class EmbedResponse:
+    embeddings: EmbedByType = _wire_field("embeddings")
+    id: str | None = _wire_field("id", default=None)
+    response_type: str | None = _wire_field("response_type", default=None)
+    texts: list[str] | None = _wire_field("texts", default=None)
+    meta: EmbedMeta | None = _wire_field("meta", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class Error:
     id: str | None = _wire_field("id", default=None)
     message: str | None = _wire_field("message", default=None)
@@ -214,7 +259,7 @@ class Model:
     is_deprecated: bool | None = _wire_field("is_deprecated", default=None)
     endpoints: list[str] | None = _wire_field("endpoints", default=None)
     finetuned: bool | None = _wire_field("finetuned", default=None)
-    context_length: float | None = _wire_field("context_length", default=None)
+    context_length: float_aliased | None = _wire_field("context_length", default=None)
     tokenizer_url: str | None = _wire_field("tokenizer_url", default=None)
     default_endpoints: list[str] | None = _wire_field("default_endpoints", default=None)
     features: list[str] | None = _wire_field("features", default=None)
@@ -288,8 +333,8 @@ AssistantContent: TypeAlias = TextContent | ThinkingContent
 
 @_wire_model
 class Tokens:
-    input_tokens: float | None = _wire_field("input_tokens", default=None)
-    output_tokens: float | None = _wire_field("output_tokens", default=None)
+    input_tokens: float_aliased | None = _wire_field("input_tokens", default=None)
+    output_tokens: float_aliased | None = _wire_field("output_tokens", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 
@@ -403,7 +448,7 @@ One SSE event; `type` equals the SSE `event:` name.
 class Usage:
     billed_units: BilledUnits | None = _wire_field("billed_units", default=None)
     tokens: Tokens | None = _wire_field("tokens", default=None)
-    cached_tokens: float | None = _wire_field("cached_tokens", default=None)
+    cached_tokens: float_aliased | None = _wire_field("cached_tokens", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 

@@ -42,6 +42,8 @@ ADAPTER_MODULES: dict[str, str] = {
     "jina": "llmkit.modalities.jina",
     "deepgram": "llmkit.modalities.deepgram",
     "elevenlabs": "llmkit.modalities.elevenlabs",
+    "fal": "llmkit.modalities.fal",
+    "cohere_v2": "llmkit.modalities.cohere",
 }
 
 _LABELS = {

@@ -1,4 +1,4 @@
-"""Emulated Cohere API under `/cohere` (`/v2/chat`, `/v1/models`), in Cohere's shapes.
+"""Emulated Cohere API under `/cohere` (`/v2/chat`, `/v2/embed`, `/v1/models`), in Cohere's shapes.
 
 Rejects a missing key (401 `{"message": "no api key supplied"}`), a wrong one when the
 emulator requires a key (401 "invalid api token"), fields the v2 chat request does not
@@ -8,6 +8,9 @@ as a LIST of typed items, UPPER-CASE finish reasons, billed units and tokens) an
 events, each with `event: <type>` and the same `type` in the data: message-start,
 content-start/delta/end (content an OBJECT), tool-plan-delta, tool-call-start/delta/end,
 citation-start/end when documents were given, and message-end with usage. No `[DONE]`.
+`/v2/embed` requires `input_type` (it changes the vectors, so tests can tell it was sent),
+takes at most 96 texts, allows `output_dimension` on embed-v4.0 only and answers vectors keyed
+by type with billed input tokens.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from .._spec import ModelInfo
 from .._wire import WireValidationError, structure_strict
 from ..generated.wire import cohere_v2 as wire
 from ._brain import Conversation, Plan, chunks, plan
+from ._media_emu import catalog_models, input_tokens, vector
 from ._server import Emulator, EmuRequest, EmuResponse
 
 __all__ = ["HANDLER", "CohereHandler"]
@@ -81,6 +85,8 @@ class CohereHandler:
         try:
             if (req.method, req.subpath) == ("POST", "/v2/chat"):
                 return self._chat(req)
+            if (req.method, req.subpath) == ("POST", "/v2/embed"):
+                return _embed(req)
             if req.method == "GET" and req.subpath == "/v1/models":
                 return EmuResponse.json(
                     {"models": [_model_json(k, v) for k, v in sorted(_models().items())], "next_page_token": None}
@@ -257,3 +263,41 @@ def _conversation(body: wire.ChatRequest) -> Conversation:
 
 
 HANDLER = CohereHandler()
+
+
+EMBED_MAX_TEXTS = 96
+_EMBED_DIMS = {"embed-v4.0": 1536, "embed-english-light-v3.0": 384}
+
+
+def embedding_vector(text: str, input_type: str, dims: int) -> list[float]:
+    """What the emulated /v2/embed returns for one text: the input type is part of it."""
+    return vector(f"{input_type}:{text}", dims)
+
+
+def _embed(req: EmuRequest) -> EmuResponse:
+    try:
+        body = structure_strict(req.json(), wire.EmbedRequest)
+    except ValueError as exc:  # not JSON, or (WireValidationError) not the documented body
+        reason = exc.reason if isinstance(exc, WireValidationError) else "body is not valid JSON"
+        raise _Reject(400, f"invalid request: {reason}") from None
+    if body.model not in catalog_models("cohere", "embeddings"):
+        raise _Reject(404, f"model '{body.model}' not found or does not support embed")
+    texts = list(body.texts or [])
+    if not texts or len(texts) > EMBED_MAX_TEXTS:
+        raise _Reject(400, f"invalid request: texts must contain between 1 and {EMBED_MAX_TEXTS} items")
+    if body.embedding_types is not None and body.embedding_types != ["float"]:
+        raise _Reject(400, "invalid request: the emulator serves only embedding_types ['float']")
+    dims = _EMBED_DIMS.get(body.model, 1024)
+    if body.output_dimension is not None:
+        if body.model != "embed-v4.0" or body.output_dimension not in (256, 512, 1024, 1536):
+            raise _Reject(400, f"invalid request: output_dimension {body.output_dimension} is not supported")
+        dims = body.output_dimension
+    return EmuResponse.json(
+        {
+            "id": f"emb-{next(_IDS)}",
+            "response_type": "embeddings_by_type",
+            "embeddings": {"float": [embedding_vector(t, body.input_type, dims) for t in texts]},
+            "texts": texts,
+            "meta": {"api_version": {"version": "2"}, "billed_units": {"input_tokens": input_tokens(texts)}},
+        }
+    )
