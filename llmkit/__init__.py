@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     )
     from ._hooks import HookEvent
     from ._latency import LatencyStats
+    from ._live import LiveTranscriptStream, SpeechStartedEvent, TranscriptEvent, UtteranceEndEvent
     from ._modal_types import (
         AsyncSpeechStream,
         EmbeddingResponse,
@@ -86,6 +87,7 @@ if TYPE_CHECKING:
         Usage,
     )
     from ._usage import UsageTotals
+    from .webhooks import WebhookVerificationError
 
 # public name -> private module that defines it (relative to this package)
 _EXPORTS: dict[str, str] = {
@@ -121,6 +123,11 @@ _EXPORTS: dict[str, str] = {
     "RedisCache": "._cache",
     "RouteUnavailableError": "._router",
     "StructuredOutputError": "._structured",
+    "LiveTranscriptStream": "._live",
+    "SpeechStartedEvent": "._live",
+    "TranscriptEvent": "._live",
+    "UtteranceEndEvent": "._live",
+    "WebhookVerificationError": ".webhooks",
     "AsyncSpeechStream": "._modal_types",
     "EmbeddingResponse": "._modal_types",
     "EmbeddingUsage": "._modal_types",
@@ -181,6 +188,7 @@ __all__ = [
     "LLMKitError",
     "LatencyStats",
     "ListedModel",
+    "LiveTranscriptStream",
     "MemoryCache",
     "Message",
     "ModelDeprecationWarning",
@@ -195,6 +203,7 @@ __all__ = [
     "Router",
     "ServerError",
     "SpeechResponse",
+    "SpeechStartedEvent",
     "SpeechStream",
     "StreamError",
     "StreamEvent",
@@ -207,6 +216,7 @@ __all__ = [
     "ToolCallDelta",
     "ToolCallEnd",
     "ToolCallStart",
+    "TranscriptEvent",
     "Transcription",
     "TranscriptionSegment",
     "TranscriptionWord",
@@ -214,6 +224,8 @@ __all__ = [
     "Usage",
     "UsageEvent",
     "UsageTotals",
+    "UtteranceEndEvent",
+    "WebhookVerificationError",
     "models",
     "providers",
 ]

@@ -22,6 +22,7 @@ from ._chat_params import chat_request, check_params, model_list
 from ._core import Core, MessagesArg
 from ._errors import LLMKitError
 from ._fallback import next_model
+from ._live import LiveMixin
 from ._modalities import ModalitiesMixin
 from ._models_list import ListedModel
 from ._pipeline import Ticket, TimedDecoder
@@ -266,7 +267,7 @@ class Client(ModalitiesMixin, Core):
         self.close()
 
 
-class AsyncClient(AsyncModalitiesMixin, Core):
+class AsyncClient(LiveMixin, AsyncModalitiesMixin, Core):
     """Asynchronous client; use `async with llmkit.AsyncClient() as aclient`. Same options as Client."""
 
     def __init__(self, providers: Mapping[str, Mapping[str, Any]] | None = None, **options: Any) -> None:

@@ -16,8 +16,8 @@ from llmkit.testing._deepgram_live_emu import DeepgramLiveEmulator
 pytest.importorskip("websockets")
 
 
-class LiveClient(LiveMixin, llmkit.AsyncClient):
-    """AsyncClient with the live mixin (what `llmkit.AsyncClient` is once it includes LiveMixin)."""
+LiveClient = llmkit.AsyncClient
+assert issubclass(LiveClient, LiveMixin)
 
 
 def _client(live: DeepgramLiveEmulator, key: str = "emu-key") -> LiveClient:
