@@ -63,14 +63,21 @@ class SSEDecoder:
             and not self._stray
             and not self._event
             and self._retry is None
-            and text.startswith("data: ")
-            and text.find("\n") == len(text) - 2
             and text.endswith("\n\n")
             and "\r" not in text
             and len(text) <= self._max
         ):
-            # The common case, one whole `data:` event per network chunk: no line splitting.
-            return [SSEEvent("message", text[6:-2], self._id)]
+            # The common case, one whole event per network chunk: no line splitting.
+            if text.startswith("data: ") and text.find("\n") == len(text) - 2:
+                return [SSEEvent("message", text[6:-2], self._id)]
+            nl = text.find("\n")
+            if (
+                text.startswith("event: ")
+                and nl > 7
+                and text.startswith("data: ", nl + 1)
+                and text.find("\n", nl + 1) == len(text) - 2
+            ):
+                return [SSEEvent(text[7:nl], text[nl + 7 : -2], self._id)]
         self._buf += text
         return self._drain()
 

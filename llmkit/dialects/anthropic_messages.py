@@ -93,6 +93,10 @@ def _str(v: Any) -> str | None:
     return None if v is None else str(v)
 
 
+_FAST_DELTA_EVENT = frozenset({"type", "index", "delta"})
+_FAST_TEXT_KEYS = frozenset({"type", "text"})
+
+
 class AnthropicMessagesDialect:
     """Adapter for Anthropic's Messages API."""
 
@@ -233,6 +237,8 @@ class _Decoder:
         if not isinstance(payload, dict):
             return out
         kind = payload.get("type") or event.event
+        if kind == "content_block_delta" and self._fast_text(payload, out):
+            return out
         if kind == "error":
             self._raise(payload)
         if kind == "message_stop":
@@ -276,6 +282,23 @@ class _Decoder:
                         self.tokens[slot] = value
                 self._usage_event(out)
         return out
+
+    def _fast_text(self, payload: dict[str, Any], out: list[StreamEvent]) -> bool:
+        """The common text_delta event read straight from the dict (no wire model); anything
+        else (another delta type, an extra key) returns False and takes the general path."""
+        delta = payload.get("delta")
+        if (
+            payload.keys() <= _FAST_DELTA_EVENT
+            and type(payload.get("index")) is int
+            and type(delta) is dict
+            and delta.keys() == _FAST_TEXT_KEYS
+            and delta.get("type") == "text_delta"
+            and type(delta.get("text")) is str
+        ):
+            if delta["text"]:
+                self._emit(out, TextDelta(text=delta["text"]))
+            return True
+        return False
 
     def _start(self, index: int, block: Any, out: list[StreamEvent]) -> None:
         if isinstance(block, wire.TextBlock):
