@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import httpx
 
@@ -34,6 +34,9 @@ from ._structured import attach_parsed
 from ._transport import AsyncProviderTransport, Deadline, ProviderTransport
 from ._types import ChatRequest, ChatResponse
 from .dialects._base import CallContext, Dialect, WireRequest
+
+if TYPE_CHECKING:
+    from ._batches import Batches
 
 __all__ = ["AsyncClient", "Client", "MessagesArg"]
 
@@ -233,6 +236,13 @@ class Client(ModalitiesMixin, Core):
             self._orch.failed(tk, exc)
             raise
         return s
+
+    @property
+    def batches(self) -> Batches:
+        """Submit many chat requests as one provider batch: `client.batches.submit(model, items)`."""
+        from ._batches import Batches
+
+        return Batches(self)
 
     def list_models(self, provider: str) -> list[ListedModel]:
         """The models `provider` lists for this key right now, merged with llmkit's catalog.

@@ -44,6 +44,18 @@ SPEC = ProviderSpec(
     ),
     headers=(("anthropic-version", "2023-06-01"),),
     operations={
+        "cancel_message_batch": Operation(
+            name="cancel_message_batch",
+            method="POST",
+            path="/v1/messages/batches/{batch_id}/cancel",
+            query=(),
+            request=None,
+            response="MessageBatch",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Cancel a batch; it goes through `canceling` to `ended`.",
+        ),
         "count_tokens": Operation(
             name="count_tokens",
             method="POST",
@@ -68,6 +80,18 @@ SPEC = ProviderSpec(
             model_in_path=False,
             description="Send a structured list of input messages and get the model's next message.",
         ),
+        "create_message_batch": Operation(
+            name="create_message_batch",
+            method="POST",
+            path="/v1/messages/batches",
+            query=(),
+            request="CreateMessageBatchRequest",
+            response="MessageBatch",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Send many Messages requests at once, processed asynchronously (use client.batches.submit).",
+        ),
         "list_models": Operation(
             name="list_models",
             method="GET",
@@ -79,6 +103,30 @@ SPEC = ProviderSpec(
             stream_event=None,
             model_in_path=False,
             description="List the models the key can use, newest first.",
+        ),
+        "retrieve_message_batch": Operation(
+            name="retrieve_message_batch",
+            method="GET",
+            path="/v1/messages/batches/{batch_id}",
+            query=(),
+            request=None,
+            response="MessageBatch",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="A batch's processing status and request counts.",
+        ),
+        "retrieve_message_batch_results": Operation(
+            name="retrieve_message_batch_results",
+            method="GET",
+            path="/v1/messages/batches/{batch_id}/results",
+            query=(),
+            request=None,
+            response=None,
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="The results of an ended batch, one JSON object per line (in any order).",
         ),
         "retrieve_model": Operation(
             name="retrieve_model",
@@ -106,6 +154,7 @@ SPEC = ProviderSpec(
         temperature=True,
         count_tokens=True,
         prompt_caching=True,
+        batches=True,
     ),
     quirks=frozenset(()),
     overrides=(),
@@ -116,6 +165,25 @@ class AnthropicClient(NativeClient):
     """Every Anthropic endpoint in its spec, typed. Get one with `client.native('anthropic')`."""
 
     spec = SPEC
+
+    def cancel_message_batch(
+        self,
+        batch_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.MessageBatch:
+        """Cancel a batch; it goes through `canceling` to `ended`."""
+        return self._call(
+            SPEC.operations["cancel_message_batch"],
+            None,
+            wire.MessageBatch,
+            path_params={
+                "batch_id": batch_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
     def count_tokens(
         self,
@@ -169,6 +237,23 @@ class AnthropicClient(NativeClient):
             extra_query=extra_query,
         )
 
+    def create_message_batch(
+        self,
+        body: wire.CreateMessageBatchRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.MessageBatch:
+        """Send many Messages requests at once, processed asynchronously (use client.batches.submit)."""
+        return self._call(
+            SPEC.operations["create_message_batch"],
+            body,
+            wire.MessageBatch,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
     def list_models(
         self,
         *,
@@ -181,6 +266,44 @@ class AnthropicClient(NativeClient):
             None,
             wire.ModelList,
             path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def retrieve_message_batch(
+        self,
+        batch_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.MessageBatch:
+        """A batch's processing status and request counts."""
+        return self._call(
+            SPEC.operations["retrieve_message_batch"],
+            None,
+            wire.MessageBatch,
+            path_params={
+                "batch_id": batch_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def retrieve_message_batch_results(
+        self,
+        batch_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> Any:
+        """The results of an ended batch, one JSON object per line (in any order)."""
+        return self._call(
+            SPEC.operations["retrieve_message_batch_results"],
+            None,
+            None,
+            path_params={
+                "batch_id": batch_id,
+            },
             extra_headers=extra_headers,
             extra_query=extra_query,
         )
@@ -209,6 +332,25 @@ class AsyncAnthropicClient(AsyncNativeClient):
     """The async twin of AnthropicClient. Get one with `aclient.native('anthropic')`."""
 
     spec = SPEC
+
+    async def cancel_message_batch(
+        self,
+        batch_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.MessageBatch:
+        """Cancel a batch; it goes through `canceling` to `ended`."""
+        return await self._call(
+            SPEC.operations["cancel_message_batch"],
+            None,
+            wire.MessageBatch,
+            path_params={
+                "batch_id": batch_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
     async def count_tokens(
         self,
@@ -262,6 +404,23 @@ class AsyncAnthropicClient(AsyncNativeClient):
             extra_query=extra_query,
         )
 
+    async def create_message_batch(
+        self,
+        body: wire.CreateMessageBatchRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.MessageBatch:
+        """Send many Messages requests at once, processed asynchronously (use client.batches.submit)."""
+        return await self._call(
+            SPEC.operations["create_message_batch"],
+            body,
+            wire.MessageBatch,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
     async def list_models(
         self,
         *,
@@ -274,6 +433,44 @@ class AsyncAnthropicClient(AsyncNativeClient):
             None,
             wire.ModelList,
             path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def retrieve_message_batch(
+        self,
+        batch_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.MessageBatch:
+        """A batch's processing status and request counts."""
+        return await self._call(
+            SPEC.operations["retrieve_message_batch"],
+            None,
+            wire.MessageBatch,
+            path_params={
+                "batch_id": batch_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def retrieve_message_batch_results(
+        self,
+        batch_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> Any:
+        """The results of an ended batch, one JSON object per line (in any order)."""
+        return await self._call(
+            SPEC.operations["retrieve_message_batch_results"],
+            None,
+            None,
+            path_params={
+                "batch_id": batch_id,
+            },
             extra_headers=extra_headers,
             extra_query=extra_query,
         )

@@ -62,6 +62,30 @@ SPEC = ProviderSpec(
     ),
     headers=(),
     operations={
+        "cancel_batch": Operation(
+            name="cancel_batch",
+            method="POST",
+            path="/batches/{batch_id}/cancel",
+            query=(),
+            request=None,
+            response="Batch",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Cancel a batch; it goes through `cancelling` to `cancelled`.",
+        ),
+        "create_batch": Operation(
+            name="create_batch",
+            method="POST",
+            path="/batches",
+            query=(),
+            request="CreateBatchRequest",
+            response="Batch",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Start a batch over an uploaded JSONL file (use client.batches.submit).",
+        ),
         "create_chat_completion": Operation(
             name="create_chat_completion",
             method="POST",
@@ -85,6 +109,18 @@ SPEC = ProviderSpec(
             stream_event=None,
             model_in_path=False,
             description="Embed one text or a list of texts (llmkit asks for base64 and decodes it).",
+        ),
+        "create_file": Operation(
+            name="create_file",
+            method="POST",
+            path="/files",
+            query=(),
+            request=None,
+            response="FileObject",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Upload a file (multipart `file` + `purpose`); llmkit uploads batch input as JSONL.",
         ),
         "create_image": Operation(
             name="create_image",
@@ -134,6 +170,30 @@ SPEC = ProviderSpec(
             model_in_path=False,
             description="List the models the key can use.",
         ),
+        "retrieve_batch": Operation(
+            name="retrieve_batch",
+            method="GET",
+            path="/batches/{batch_id}",
+            query=(),
+            request=None,
+            response="Batch",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="A batch's status, request counts and output file ids.",
+        ),
+        "retrieve_file_content": Operation(
+            name="retrieve_file_content",
+            method="GET",
+            path="/files/{file_id}/content",
+            query=(),
+            request=None,
+            response=None,
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="The raw bytes of a file; a batch's output and error files are JSONL.",
+        ),
         "retrieve_model": Operation(
             name="retrieve_model",
             method="GET",
@@ -164,6 +224,7 @@ SPEC = ProviderSpec(
         transcription=True,
         speech=True,
         image_generation=True,
+        batches=True,
     ),
     quirks=frozenset(()),
     overrides=(),
@@ -174,6 +235,42 @@ class OpenAIClient(NativeClient):
     """Every OpenAI endpoint in its spec, typed. Get one with `client.native('openai')`."""
 
     spec = SPEC
+
+    def cancel_batch(
+        self,
+        batch_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.Batch:
+        """Cancel a batch; it goes through `cancelling` to `cancelled`."""
+        return self._call(
+            SPEC.operations["cancel_batch"],
+            None,
+            wire.Batch,
+            path_params={
+                "batch_id": batch_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def create_batch(
+        self,
+        body: wire.CreateBatchRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.Batch:
+        """Start a batch over an uploaded JSONL file (use client.batches.submit)."""
+        return self._call(
+            SPEC.operations["create_batch"],
+            body,
+            wire.Batch,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
     def create_chat_completion(
         self,
@@ -222,6 +319,22 @@ class OpenAIClient(NativeClient):
             SPEC.operations["create_embedding"],
             body,
             wire.CreateEmbeddingResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def create_file(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.FileObject:
+        """Upload a file (multipart `file` + `purpose`); llmkit uploads batch input as JSONL."""
+        return self._call(
+            SPEC.operations["create_file"],
+            None,
+            wire.FileObject,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -293,6 +406,44 @@ class OpenAIClient(NativeClient):
             extra_query=extra_query,
         )
 
+    def retrieve_batch(
+        self,
+        batch_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.Batch:
+        """A batch's status, request counts and output file ids."""
+        return self._call(
+            SPEC.operations["retrieve_batch"],
+            None,
+            wire.Batch,
+            path_params={
+                "batch_id": batch_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def retrieve_file_content(
+        self,
+        file_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> Any:
+        """The raw bytes of a file; a batch's output and error files are JSONL."""
+        return self._call(
+            SPEC.operations["retrieve_file_content"],
+            None,
+            None,
+            path_params={
+                "file_id": file_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
     def retrieve_model(
         self,
         model: str,
@@ -317,6 +468,42 @@ class AsyncOpenAIClient(AsyncNativeClient):
     """The async twin of OpenAIClient. Get one with `aclient.native('openai')`."""
 
     spec = SPEC
+
+    async def cancel_batch(
+        self,
+        batch_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.Batch:
+        """Cancel a batch; it goes through `cancelling` to `cancelled`."""
+        return await self._call(
+            SPEC.operations["cancel_batch"],
+            None,
+            wire.Batch,
+            path_params={
+                "batch_id": batch_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def create_batch(
+        self,
+        body: wire.CreateBatchRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.Batch:
+        """Start a batch over an uploaded JSONL file (use client.batches.submit)."""
+        return await self._call(
+            SPEC.operations["create_batch"],
+            body,
+            wire.Batch,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
     async def create_chat_completion(
         self,
@@ -365,6 +552,22 @@ class AsyncOpenAIClient(AsyncNativeClient):
             SPEC.operations["create_embedding"],
             body,
             wire.CreateEmbeddingResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def create_file(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.FileObject:
+        """Upload a file (multipart `file` + `purpose`); llmkit uploads batch input as JSONL."""
+        return await self._call(
+            SPEC.operations["create_file"],
+            None,
+            wire.FileObject,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -432,6 +635,44 @@ class AsyncOpenAIClient(AsyncNativeClient):
             None,
             wire.ModelList,
             path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def retrieve_batch(
+        self,
+        batch_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.Batch:
+        """A batch's status, request counts and output file ids."""
+        return await self._call(
+            SPEC.operations["retrieve_batch"],
+            None,
+            wire.Batch,
+            path_params={
+                "batch_id": batch_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def retrieve_file_content(
+        self,
+        file_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> Any:
+        """The raw bytes of a file; a batch's output and error files are JSONL."""
+        return await self._call(
+            SPEC.operations["retrieve_file_content"],
+            None,
+            None,
+            path_params={
+                "file_id": file_id,
+            },
             extra_headers=extra_headers,
             extra_query=extra_query,
         )

@@ -100,6 +100,12 @@ class CountTokensResponse:
 
 
 @_wire_model
+class CreateMessageBatchRequest:
+    requests: list[MessageBatchRequest] = _wire_field("requests")
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class CreateMessageRequest:
     model: str = _wire_field("model")
     max_tokens: int = _wire_field("max_tokens")
@@ -201,6 +207,38 @@ class Message:
     usage: Usage | None = _wire_field("usage", default=None)
     container: dict[str, Any] | None = _wire_field("container", default=None)
     context_management: dict[str, Any] | None = _wire_field("context_management", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class MessageBatch:
+    id: str = _wire_field("id")
+    processing_status: Literal["in_progress", "canceling", "ended"] | str = _wire_field("processing_status")
+    type: str | None = _wire_field("type", default=None)
+    request_counts: MessageBatchRequestCounts | None = _wire_field("request_counts", default=None)
+    created_at: str | None = _wire_field("created_at", default=None)
+    ended_at: str | None = _wire_field("ended_at", default=None)
+    expires_at: str | None = _wire_field("expires_at", default=None)
+    cancel_initiated_at: str | None = _wire_field("cancel_initiated_at", default=None)
+    archived_at: str | None = _wire_field("archived_at", default=None)
+    results_url: str | None = _wire_field("results_url", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class MessageBatchRequest:
+    custom_id: str = _wire_field("custom_id")
+    params: CreateMessageRequest = _wire_field("params")
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class MessageBatchRequestCounts:
+    processing: int | None = _wire_field("processing", default=None)
+    succeeded: int | None = _wire_field("succeeded", default=None)
+    errored: int | None = _wire_field("errored", default=None)
+    canceled: int | None = _wire_field("canceled", default=None)
+    expired: int | None = _wire_field("expired", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 

@@ -19,6 +19,34 @@ class AssistantMessage:
 
 
 @_wire_model
+class Batch:
+    id: str = _wire_field("id")
+    status: (
+        Literal["validating", "failed", "in_progress", "finalizing", "completed", "expired", "cancelling", "cancelled"]
+        | str
+    ) = _wire_field("status")
+    object: str | None = _wire_field("object", default=None)
+    endpoint: str | None = _wire_field("endpoint", default=None)
+    input_file_id: str | None = _wire_field("input_file_id", default=None)
+    completion_window: str | None = _wire_field("completion_window", default=None)
+    output_file_id: str | None = _wire_field("output_file_id", default=None)
+    error_file_id: str | None = _wire_field("error_file_id", default=None)
+    created_at: int | None = _wire_field("created_at", default=None)
+    request_counts: BatchRequestCounts | None = _wire_field("request_counts", default=None)
+    errors: dict[str, Any] | None = _wire_field("errors", default=None)
+    metadata: dict[str, Any] | None = _wire_field("metadata", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class BatchRequestCounts:
+    total: int | None = _wire_field("total", default=None)
+    completed: int | None = _wire_field("completed", default=None)
+    failed: int | None = _wire_field("failed", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class ChatCompletionChunk:
     id: str = _wire_field("id")
     choices: list[ChunkChoice] = _wire_field("choices")
@@ -98,6 +126,15 @@ class CompletionUsage:
     total_tokens: int = _wire_field("total_tokens")
     prompt_tokens_details: PromptTokensDetails | None = _wire_field("prompt_tokens_details", default=None)
     completion_tokens_details: CompletionTokensDetails | None = _wire_field("completion_tokens_details", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class CreateBatchRequest:
+    input_file_id: str = _wire_field("input_file_id")
+    endpoint: str = _wire_field("endpoint")
+    completion_window: str = _wire_field("completion_window")
+    metadata: dict[str, str] | None = _wire_field("metadata", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 
@@ -273,6 +310,17 @@ class ErrorObject:
 @_wire_model
 class ErrorResponse:
     error: ErrorObject = _wire_field("error")
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class FileObject:
+    id: str = _wire_field("id")
+    object: str | None = _wire_field("object", default=None)
+    bytes: int | None = _wire_field("bytes", default=None)
+    created_at: int | None = _wire_field("created_at", default=None)
+    filename: str | None = _wire_field("filename", default=None)
+    purpose: str | None = _wire_field("purpose", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 

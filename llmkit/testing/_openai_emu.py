@@ -14,6 +14,7 @@ from typing import Any
 from .._wire import WireValidationError, structure_strict
 from ..generated.wire import openai_chat as wire
 from ._brain import Conversation, Plan, chunks, plan
+from ._openai_batch import BATCH_PATHS, handle_batch
 from ._openai_media_emu import MEDIA_PATHS, handle_media
 from ._server import Emulator, EmuRequest, EmuResponse
 
@@ -74,6 +75,8 @@ class OpenAIHandler:
             return denied
         if req.subpath.startswith(MEDIA_PATHS):
             return handle_media(req, emu, self)
+        if req.subpath.startswith(BATCH_PATHS):
+            return handle_batch(req, emu, self)
         if req.subpath == "/chat/completions" and req.method == "POST":
             return self._chat(req)
         if req.subpath == "/models" and req.method == "GET":
