@@ -6,6 +6,8 @@ Keys and base URLs come from the env vars the specs name, exactly as a user's wo
 from __future__ import annotations
 
 import re
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,10 @@ def test_example_runs(where: str, code: str, emu, monkeypatch) -> None:
             token_path = getattr(emu._handlers[pid], "token_path", None)
             if s.name == "auth_url" and s.env and token_path:
                 monkeypatch.setenv(s.env[0], emu.base_url(pid) + token_path)
-    exec(compile(code, where, "exec"), {"__name__": "__docs__"})
+    # A real module, compiled without this file's __future__ flags: dataclasses and attrs
+    # resolve annotations through sys.modules, exactly as in a user's script.
+    module = types.ModuleType("__docs__")
+    monkeypatch.setitem(sys.modules, "__docs__", module)
+    exec(compile(code, where, "exec", dont_inherit=True), module.__dict__)
     if "emulator()" not in code:  # examples that start their own emulator check themselves
         assert emu.requests, f"{where} sent no request"
