@@ -25,6 +25,7 @@ from urllib.parse import unquote
 from .._spec import ModelInfo
 from .._wire import WireValidationError, structure_strict
 from ..generated.wire import anthropic_messages as wire
+from ._anthropic_batch import BATCH_PREFIX, handle_batch
 from ._brain import Conversation, Plan, chunks, count_tokens, plan
 from ._server import Emulator, EmuRequest, EmuResponse
 
@@ -113,6 +114,8 @@ class AnthropicHandler:
         try:
             if req.subpath == "/v1/messages" and req.method == "POST":
                 return self._messages(req, emu)
+            if req.subpath.startswith(BATCH_PREFIX):
+                return handle_batch(req, emu, self)
             if req.subpath == "/v1/messages/count_tokens" and req.method == "POST":
                 return self._count(req)
             if req.subpath == "/v1/models" and req.method == "GET":

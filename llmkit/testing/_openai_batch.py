@@ -6,7 +6,7 @@ custom ids; a batch must name an uploaded batch file, `endpoint: /v1/chat/comple
 `completion_window: 24h`. Each line runs through the emulator's own chat completions (so a bad
 item fails alone, with the error chat would answer). A batch completes on the N-th status poll,
 N = `emu.batch_polls` (default 1: the first `GET /batches/{id}` finds it completed), so tests
-need no sleeping; a cancelled batch keeps the items answered before the cancel.
+need no sleeping; a cancel makes it `cancelling`, and the next poll finds it `cancelled` with no items answered.
 """
 
 from __future__ import annotations
@@ -83,13 +83,17 @@ def handle_batch(req: EmuRequest, emu: Emulator, h: OpenAIHandler) -> EmuRespons
             b.polls += 1
             if b.raw["status"] == "in_progress" and b.polls >= batch_polls(emu):
                 _run(b, emu, st, h, len(b.lines))
+                b.raw["status"] = "completed"
+            elif b.raw["status"] == "cancelling":
+                # Items answered before the cancel keep their answers: the emulator answered none.
+                _run(b, emu, st, h, 0)
+                b.raw["status"] = "cancelled"
             return EmuResponse.json(b.raw)
         if len(parts) == 3 and parts[2] == "cancel" and req.method == "POST":
-            if b.raw["status"] in ("completed", "failed", "expired", "cancelled"):
+            if b.raw["status"] in ("completed", "failed", "expired", "cancelled", "cancelling"):
                 return h.error(400, f"Cannot cancel a batch with status '{b.raw['status']}'.")
-            # Items answered before the cancel keep their answers: the emulator answers none.
-            _run(b, emu, st, h, 0)
-            b.raw["status"] = "cancelled"
+            if b.raw["status"] == "in_progress":
+                b.raw["status"] = "cancelling"
             return EmuResponse.json(b.raw)
     return h.error(404, f"Invalid URL ({req.method} {req.path})")
 
@@ -218,7 +222,6 @@ def _run(b: _Batch, emu: Emulator, st: _State, h: OpenAIHandler, how_many: int) 
         (out if resp.status < 400 else errs).append(json.dumps(record) + "\n")
     counts = b.raw["request_counts"]
     counts["completed"], counts["failed"] = len(out), len(errs)
-    b.raw["status"] = "completed"
     for key, rows in (("output_file_id", out), ("error_file_id", errs)):
         if rows:
             fid = f"file-emu{next(_IDS):06d}"
