@@ -1,6 +1,7 @@
 """The `llmkit` command line: chat with any model, browse the catalog, check your setup.
 
     llmkit chat openai/gpt-4o-mini "Say hi"      stream an answer (stdin when no prompt)
+    llmkit batch openai/gpt-4o-mini in.jsonl     submit a batch, print its results as JSONL
     llmkit providers                             providers, capabilities, env vars set or not
     llmkit models --provider anthropic           limits, prices, capabilities, lifecycle
     llmkit doctor [--check]                      what is configured, what is missing
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 
 from .._errors import LLMKitError
 from .._version import __version__
-from . import _catalog_cmds, _chat, _doctor
+from . import _batch, _catalog_cmds, _chat, _doctor
 from ._exit import EXIT_CODES, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, InputError, error_line, exit_code
 
 __all__ = ["EXIT_CODES", "build_parser", "main"]
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("-V", "--version", action="version", version=f"llmkit {__version__}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _chat.register(sub)
+    _batch.register(sub)
     _catalog_cmds.register(sub)
     _doctor.register(sub)
     emu = sub.add_parser(
