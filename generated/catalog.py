@@ -53,6 +53,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         temperature=True,
         count_tokens=True,
         prompt_caching=True,
+        batches=True,
     ),
     "anyscale": Capabilities(
         chat=True,
@@ -570,6 +571,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         transcription=True,
         speech=True,
         image_generation=True,
+        batches=True,
     ),
     "openrouter": Capabilities(
         chat=True,
@@ -4131,6 +4133,162 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=32000,
         price=Price(input=15.0, output=75.0, cached_input=1.5, cache_write=18.75),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(count_tokens=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="vertex",
+        id="meta/llama-3.3-70b-instruct-maas",
+        aliases=("llama-3.3-70b-instruct-maas",),
+        context_window=128000,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
+            Capabilities(vision=False, reasoning=False, count_tokens=False, prompt_caching=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="vertex",
+        id="meta/llama-4-maverick-17b-128e-instruct-maas",
+        aliases=("llama-4-maverick-17b-128e-instruct-maas",),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
+            Capabilities(reasoning=False, count_tokens=False, prompt_caching=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="vertex",
+        id="meta/llama-4-scout-17b-16e-instruct-maas",
+        aliases=("llama-4-scout-17b-16e-instruct-maas",),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
+            Capabilities(reasoning=False, count_tokens=False, prompt_caching=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="vertex",
+        id="deepseek-ai/deepseek-r1-0528-maas",
+        aliases=("deepseek-r1-0528-maas",),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
+            Capabilities(vision=False, count_tokens=False, prompt_caching=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="vertex",
+        id="deepseek-ai/deepseek-v3.1-maas",
+        aliases=("deepseek-v3.1-maas",),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
+            Capabilities(vision=False, count_tokens=False, prompt_caching=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="vertex",
+        id="qwen/qwen3-235b-a22b-instruct-2507-maas",
+        aliases=("qwen3-235b-a22b-instruct-2507-maas",),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
+            Capabilities(vision=False, reasoning=False, count_tokens=False, prompt_caching=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="vertex",
+        id="qwen/qwen3-coder-480b-a35b-instruct-maas",
+        aliases=("qwen3-coder-480b-a35b-instruct-maas",),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
+            Capabilities(vision=False, reasoning=False, count_tokens=False, prompt_caching=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="vertex",
+        id="openai/gpt-oss-120b-maas",
+        aliases=("gpt-oss-120b-maas",),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
+            Capabilities(vision=False, count_tokens=False, prompt_caching=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="vertex",
+        id="openai/gpt-oss-20b-maas",
+        aliases=("gpt-oss-20b-maas",),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
+            Capabilities(vision=False, count_tokens=False, prompt_caching=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="vertex",
+        id="mistral-small-2503@001",
+        aliases=("mistral-small-2503",),
+        context_window=128000,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
+            Capabilities(reasoning=False, count_tokens=False, prompt_caching=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="vertex",
+        id="mistral-medium-3@001",
+        aliases=("mistral-medium-3",),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
+            Capabilities(reasoning=False, count_tokens=False, prompt_caching=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="vertex",
+        id="mistral-large-2411@001",
+        aliases=("mistral-large-2411",),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
+            Capabilities(vision=False, reasoning=False, count_tokens=False, prompt_caching=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="vertex",
+        id="codestral-2501@001",
+        aliases=("codestral-2501",),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
+            Capabilities(vision=False, reasoning=False, count_tokens=False, prompt_caching=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(

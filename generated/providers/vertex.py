@@ -100,6 +100,42 @@ SPEC = ProviderSpec(
             model_in_path=True,
             description="Gemini on Vertex, a whole answer (every content must carry its role).",
         ),
+        "mistral_raw_predict": Operation(
+            name="mistral_raw_predict",
+            method="POST",
+            path="/projects/{project}/locations/{location}/publishers/mistralai/models/{model}:rawPredict",
+            query=(),
+            request=None,
+            response=None,
+            stream="none",
+            stream_event=None,
+            model_in_path=True,
+            description="Mistral on Vertex: the URL names the model version (`mistral-small-2503@001`), the body is Mistral's chat body with `model` set to the name without it (`mistral-small-2503`); the answer is a Mistral chat completion.",
+        ),
+        "mistral_stream_raw_predict": Operation(
+            name="mistral_stream_raw_predict",
+            method="POST",
+            path="/projects/{project}/locations/{location}/publishers/mistralai/models/{model}:streamRawPredict",
+            query=(),
+            request=None,
+            response=None,
+            stream="none",
+            stream_event=None,
+            model_in_path=True,
+            description="Mistral on Vertex, streamed (`stream: true` in the body): Mistral's SSE chunks ending in `data: [DONE]`; read it through client.chat(stream=True).",
+        ),
+        "openapi_chat_completions": Operation(
+            name="openapi_chat_completions",
+            method="POST",
+            path="/projects/{project}/locations/{location}/endpoints/openapi/chat/completions",
+            query=(),
+            request=None,
+            response=None,
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Partner and open models (Llama, DeepSeek, Qwen, gpt-oss, ...) through Vertex's OpenAI-compatible endpoint: an OpenAI chat body whose `model` is `publisher/model` (`meta/llama-3.3-70b-instruct-maas`); with `stream: true` the answer is OpenAI SSE ending in `data: [DONE]`.",
+        ),
         "raw_predict": Operation(
             name="raw_predict",
             method="POST",
@@ -204,6 +240,73 @@ class GoogleVertexAIClient(NativeClient):
                 "project": project,
                 "location": location,
                 "model": model,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def mistral_raw_predict(
+        self,
+        project: str,
+        location: str,
+        model: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Mistral on Vertex: the URL names the model version (`mistral-small-2503@001`), the body is Mistral's chat body with `model` set to the name without it (`mistral-small-2503`); the answer is a Mistral chat completion."""
+        return self._call(
+            SPEC.operations["mistral_raw_predict"],
+            None,
+            None,
+            path_params={
+                "project": project,
+                "location": location,
+                "model": model,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def mistral_stream_raw_predict(
+        self,
+        project: str,
+        location: str,
+        model: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Mistral on Vertex, streamed (`stream: true` in the body): Mistral's SSE chunks ending in `data: [DONE]`; read it through client.chat(stream=True)."""
+        return self._call(
+            SPEC.operations["mistral_stream_raw_predict"],
+            None,
+            None,
+            path_params={
+                "project": project,
+                "location": location,
+                "model": model,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def openapi_chat_completions(
+        self,
+        project: str,
+        location: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Partner and open models (Llama, DeepSeek, Qwen, gpt-oss, ...) through Vertex's OpenAI-compatible endpoint: an OpenAI chat body whose `model` is `publisher/model` (`meta/llama-3.3-70b-instruct-maas`); with `stream: true` the answer is OpenAI SSE ending in `data: [DONE]`."""
+        return self._call(
+            SPEC.operations["openapi_chat_completions"],
+            None,
+            None,
+            path_params={
+                "project": project,
+                "location": location,
             },
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -329,6 +432,73 @@ class AsyncGoogleVertexAIClient(AsyncNativeClient):
                 "project": project,
                 "location": location,
                 "model": model,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def mistral_raw_predict(
+        self,
+        project: str,
+        location: str,
+        model: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Mistral on Vertex: the URL names the model version (`mistral-small-2503@001`), the body is Mistral's chat body with `model` set to the name without it (`mistral-small-2503`); the answer is a Mistral chat completion."""
+        return await self._call(
+            SPEC.operations["mistral_raw_predict"],
+            None,
+            None,
+            path_params={
+                "project": project,
+                "location": location,
+                "model": model,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def mistral_stream_raw_predict(
+        self,
+        project: str,
+        location: str,
+        model: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Mistral on Vertex, streamed (`stream: true` in the body): Mistral's SSE chunks ending in `data: [DONE]`; read it through client.chat(stream=True)."""
+        return await self._call(
+            SPEC.operations["mistral_stream_raw_predict"],
+            None,
+            None,
+            path_params={
+                "project": project,
+                "location": location,
+                "model": model,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def openapi_chat_completions(
+        self,
+        project: str,
+        location: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Partner and open models (Llama, DeepSeek, Qwen, gpt-oss, ...) through Vertex's OpenAI-compatible endpoint: an OpenAI chat body whose `model` is `publisher/model` (`meta/llama-3.3-70b-instruct-maas`); with `stream: true` the answer is OpenAI SSE ending in `data: [DONE]`."""
+        return await self._call(
+            SPEC.operations["openapi_chat_completions"],
+            None,
+            None,
+            path_params={
+                "project": project,
+                "location": location,
             },
             extra_headers=extra_headers,
             extra_query=extra_query,
