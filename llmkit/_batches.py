@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -25,15 +25,20 @@ import httpx
 from ._errors import LLMKitError, UnsupportedFeatureError
 from ._types import ChatResponse
 from .dialects._base import CallContext, WireRequest, expand_path
+from .modalities._base import ModalRequest
 
 if TYPE_CHECKING:
-    from ._client import Client
+    from ._client import AsyncClient, Client
     from ._spec import ProviderSpec
-    from ._transport import ProviderTransport
+    from ._transport import AsyncProviderTransport, ProviderTransport
     from ._types import ChatRequest
     from .dialects._base import Dialect
 
-__all__ = ["BatchHandle", "BatchItemError", "BatchStatus", "Batches"]
+__all__ = ["AsyncBatchHandle", "AsyncBatches", "BatchHandle", "BatchItemError", "BatchStatus", "Batches"]
+
+T = Any
+# A protocol step: yields the requests it needs, receives each response, returns its result.
+Steps = Generator[ModalRequest, httpx.Response, T]
 
 State = Literal["in_progress", "canceling", "completed", "canceled", "expired", "failed"]
 _DONE_STATES = ("completed", "canceled", "expired", "failed")
@@ -148,7 +153,7 @@ def _int(v: Any) -> int:
 class _Protocol:
     """One provider family's batch endpoints (chosen by dialect, enabled by the spec)."""
 
-    def __init__(self, provider: str, spec: ProviderSpec, t: ProviderTransport) -> None:
+    def __init__(self, provider: str, spec: ProviderSpec, t: ProviderTransport | AsyncProviderTransport) -> None:
         self.provider = provider
         self.spec = spec
         self.t = t
@@ -162,9 +167,9 @@ class _Protocol:
             )
         return op.method, expand_path(op.path, **params)
 
-    def _call(self, op_name: str, body: Any = None, **params: str) -> httpx.Response:
+    def _req(self, op_name: str, body: Any = None, **params: str) -> ModalRequest:
         method, path = self._path(op_name, **params)
-        return self.t.send(WireRequest(method=method, path=path, body=body))
+        return ModalRequest(wire=WireRequest(method=method, path=path, body=body))
 
     def item_error(self, custom_id: str, status: int, body: Any) -> LLMKitError:
         err: LLMKitError = self.t.error_from_response(status, httpx.Headers(), json.dumps(body).encode())
@@ -173,19 +178,19 @@ class _Protocol:
     def check(self) -> None:
         raise NotImplementedError
 
-    def create(self, items: list[_Item], bodies: list[Any]) -> dict[str, Any]:
+    def create(self, items: list[_Item], bodies: list[Any]) -> Steps:
         raise NotImplementedError
 
-    def retrieve(self, batch_id: str) -> dict[str, Any]:
+    def retrieve(self, batch_id: str) -> Steps:
         raise NotImplementedError
 
-    def cancel(self, batch_id: str) -> dict[str, Any]:
+    def cancel(self, batch_id: str) -> Steps:
         raise NotImplementedError
 
     def status(self, raw: dict[str, Any]) -> BatchStatus:
         raise NotImplementedError
 
-    def results(self, raw: dict[str, Any]) -> dict[str, tuple[int, Any] | LLMKitError]:
+    def results(self, raw: dict[str, Any]) -> Steps:
         """custom_id -> (HTTP status, body) of the item's answer, or the item's error."""
         raise NotImplementedError
 
@@ -195,10 +200,7 @@ class _OpenAI(_Protocol):
         for name in ("create_file", "create_batch", "retrieve_batch", "cancel_batch", "retrieve_file_content"):
             self._path(name, batch_id="x", file_id="x")
 
-    def create(self, items: list[_Item], bodies: list[Any]) -> dict[str, Any]:
-        from .modalities._base import ModalRequest
-        from .modalities._http import send
-
+    def create(self, items: list[_Item], bodies: list[Any]) -> Steps:
         _, chat_path = self._path("create_chat_completion")
         url = "/v1" + chat_path if not chat_path.startswith("/v1/") else chat_path
         lines = [
@@ -211,17 +213,17 @@ class _OpenAI(_Protocol):
             data={"purpose": "batch"},
             files={"file": ("batch.jsonl", _jsonl(lines), "application/jsonl")},
         )
-        file_id = _json_of(send(self.t, upload), self.provider).get("id")
+        file_id = _json_of((yield upload), self.provider).get("id")
         if not isinstance(file_id, str):
             raise LLMKitError(f"{self.provider} answered a file upload without an id", provider=self.provider)
         body = {"input_file_id": file_id, "endpoint": url, "completion_window": "24h"}
-        return _json_of(self._call("create_batch", body), self.provider)
+        return _json_of((yield self._req("create_batch", body)), self.provider)
 
-    def retrieve(self, batch_id: str) -> dict[str, Any]:
-        return _json_of(self._call("retrieve_batch", batch_id=batch_id), self.provider)
+    def retrieve(self, batch_id: str) -> Steps:
+        return _json_of((yield self._req("retrieve_batch", batch_id=batch_id)), self.provider)
 
-    def cancel(self, batch_id: str) -> dict[str, Any]:
-        return _json_of(self._call("cancel_batch", batch_id=batch_id), self.provider)
+    def cancel(self, batch_id: str) -> Steps:
+        return _json_of((yield self._req("cancel_batch", batch_id=batch_id)), self.provider)
 
     def status(self, raw: dict[str, Any]) -> BatchStatus:
         counts = raw.get("request_counts") or {}
@@ -236,13 +238,13 @@ class _OpenAI(_Protocol):
             raw=raw,
         )
 
-    def results(self, raw: dict[str, Any]) -> dict[str, tuple[int, Any] | LLMKitError]:
+    def results(self, raw: dict[str, Any]) -> Steps:
         out: dict[str, tuple[int, Any] | LLMKitError] = {}
         for key in ("output_file_id", "error_file_id"):
             file_id = raw.get(key)
             if not isinstance(file_id, str):
                 continue
-            content = self._call("retrieve_file_content", file_id=file_id).content
+            content = (yield self._req("retrieve_file_content", file_id=file_id)).content
             for line in _parse_jsonl(content, self.provider):
                 cid = str(line.get("custom_id"))
                 resp, error = line.get("response"), line.get("error")
@@ -268,15 +270,15 @@ class _Anthropic(_Protocol):
         ):
             self._path(name, batch_id="x")
 
-    def create(self, items: list[_Item], bodies: list[Any]) -> dict[str, Any]:
+    def create(self, items: list[_Item], bodies: list[Any]) -> Steps:
         requests = [{"custom_id": it.custom_id, "params": body} for it, body in zip(items, bodies, strict=True)]
-        return _json_of(self._call("create_message_batch", {"requests": requests}), self.provider)
+        return _json_of((yield self._req("create_message_batch", {"requests": requests})), self.provider)
 
-    def retrieve(self, batch_id: str) -> dict[str, Any]:
-        return _json_of(self._call("retrieve_message_batch", batch_id=batch_id), self.provider)
+    def retrieve(self, batch_id: str) -> Steps:
+        return _json_of((yield self._req("retrieve_message_batch", batch_id=batch_id)), self.provider)
 
-    def cancel(self, batch_id: str) -> dict[str, Any]:
-        return _json_of(self._call("cancel_message_batch", batch_id=batch_id), self.provider)
+    def cancel(self, batch_id: str) -> Steps:
+        return _json_of((yield self._req("cancel_message_batch", batch_id=batch_id)), self.provider)
 
     def status(self, raw: dict[str, Any]) -> BatchStatus:
         c = raw.get("request_counts") or {}
@@ -298,8 +300,8 @@ class _Anthropic(_Protocol):
             raw=raw,
         )
 
-    def results(self, raw: dict[str, Any]) -> dict[str, tuple[int, Any] | LLMKitError]:
-        content = self._call("retrieve_message_batch_results", batch_id=str(raw.get("id"))).content
+    def results(self, raw: dict[str, Any]) -> Steps:
+        content = (yield self._req("retrieve_message_batch_results", batch_id=str(raw.get("id")))).content
         out: dict[str, tuple[int, Any] | LLMKitError] = {}
         for line in _parse_jsonl(content, self.provider):
             cid = str(line.get("custom_id"))
@@ -327,73 +329,64 @@ class _Anthropic(_Protocol):
 _PROTOCOLS: dict[str, type[_Protocol]] = {"openai_chat": _OpenAI, "anthropic_messages": _Anthropic}
 
 
-class BatchHandle:
-    """A submitted batch: poll it, wait for it, read its results, cancel it."""
+def _run(t: ProviderTransport, steps: Steps) -> Any:
+    """Drive a protocol step over a sync transport (retries and error mapping included)."""
+    from .modalities._http import send
 
-    def __init__(self, proto: _Protocol, items: list[_Item], raw: dict[str, Any], client: Client) -> None:
+    try:
+        req = next(steps)
+        while True:
+            req = steps.send(send(t, req))
+    except StopIteration as stop:
+        return stop.value
+
+
+async def _arun(t: AsyncProviderTransport, steps: Steps) -> Any:
+    """The async twin of `_run`."""
+    from .modalities._http import asend
+
+    try:
+        req = next(steps)
+        while True:
+            req = steps.send(await asend(t, req))
+    except StopIteration as stop:
+        return stop.value
+
+
+class _HandleBase:
+    def __init__(self, proto: _Protocol, items: list[_Item], raw: dict[str, Any], finish: _Finish) -> None:
         self._proto = proto
         self._items = items
         self._raw = raw
-        self._client = client
+        self._finish = finish
         self.id: str = str(raw.get("id"))
         self.provider = proto.provider
 
     def __repr__(self) -> str:
-        return f"BatchHandle(provider={self.provider!r}, id={self.id!r}, items={len(self._items)})"
+        return f"{type(self).__name__}(provider={self.provider!r}, id={self.id!r}, items={len(self._items)})"
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def status(self) -> BatchStatus:
-        """Ask the provider where the batch is (one request)."""
-        self._raw = self._proto.retrieve(self.id)
+    def _status(self) -> BatchStatus:
         st = self._proto.status(self._raw)
         if st.total == 0:
             st.total = len(self._items)
         return st
 
-    def wait(
-        self,
-        *,
-        poll_interval: float = 10.0,
-        timeout: float | None = None,
-        progress: Callable[[int, int], object] | None = None,
-        sleep: Callable[[float], object] = time.sleep,
-    ) -> BatchStatus:
-        """Poll until the batch has finished; `progress(done, total)` after each poll.
-        Raises llmkit.TimeoutError when `timeout` seconds pass first (the batch keeps running)."""
+    def _timed_out(self, st: BatchStatus, start: float, poll_interval: float, timeout: float | None) -> None:
         from ._errors import TimeoutError as LLMKitTimeout
 
-        start = time.monotonic()
-        while True:
-            st = self.status()
-            if progress is not None:
-                progress(st.done, st.total)
-            if st.finished:
-                return st
-            if timeout is not None and time.monotonic() - start + poll_interval > timeout:
-                raise LLMKitTimeout(
-                    f"batch {self.id} had not finished after {timeout}s ({st.done}/{st.total} done, {st.state})",
-                    provider=self.provider,
-                )
-            sleep(poll_interval)
-
-    def cancel(self) -> BatchStatus:
-        """Ask the provider to cancel; items already answered keep their answers."""
-        self._raw = self._proto.cancel(self.id)
-        return self._proto.status(self._raw)
-
-    def results(self) -> list[ChatResponse | LLMKitError]:
-        """One entry per input item, in input order: a ChatResponse, or the item's typed error
-        (the same exception class `client.chat` would raise). Call after `wait()`."""
-        st = self._proto.status(self._raw)
-        if not st.finished:
-            st = self.status()
-        if not st.finished:
-            raise LLMKitError(
-                f"batch {self.id} has not finished ({st.state}); call wait() first", provider=self.provider
+        if timeout is not None and time.monotonic() - start + poll_interval > timeout:
+            raise LLMKitTimeout(
+                f"batch {self.id} had not finished after {timeout}s ({st.done}/{st.total} done, {st.state})",
+                provider=self.provider,
             )
-        answers = self._proto.results(self._raw)
+
+    def _not_finished(self, st: BatchStatus) -> LLMKitError:
+        return LLMKitError(f"batch {self.id} has not finished ({st.state}); call wait() first", provider=self.provider)
+
+    def _assemble(self, st: BatchStatus, answers: dict[str, tuple[int, Any] | LLMKitError]) -> list[Any]:
         out: list[ChatResponse | LLMKitError] = []
         for it in self._items:
             got = answers.get(it.custom_id)
@@ -415,12 +408,135 @@ class BatchHandle:
                     out.append(self._proto.item_error(it.custom_id, status, body))
                     continue
                 try:
-                    resp = self._client._finish(it.dialect.parse_chat(body, it.ctx), it.ctx, it.req)
+                    resp = self._finish(it.dialect.parse_chat(body, it.ctx), it.ctx, it.req)
                 except LLMKitError as exc:
                     out.append(exc)
                     continue
                 out.append(resp)
         return out
+
+
+_Finish = Callable[[ChatResponse, CallContext, "ChatRequest | None"], ChatResponse]
+
+
+class BatchHandle(_HandleBase):
+    """A submitted batch: poll it, wait for it, read its results, cancel it."""
+
+    def __init__(
+        self, proto: _Protocol, items: list[_Item], raw: dict[str, Any], finish: _Finish, t: ProviderTransport
+    ) -> None:
+        super().__init__(proto, items, raw, finish)
+        self._t = t
+
+    def status(self) -> BatchStatus:
+        """Ask the provider where the batch is (one request)."""
+        self._raw = _run(self._t, self._proto.retrieve(self.id))
+        return self._status()
+
+    def wait(
+        self,
+        *,
+        poll_interval: float = 10.0,
+        timeout: float | None = None,
+        progress: Callable[[int, int], object] | None = None,
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> BatchStatus:
+        """Poll until the batch has finished; `progress(done, total)` after each poll.
+        Raises llmkit.TimeoutError when `timeout` seconds pass first (the batch keeps running)."""
+        start = time.monotonic()
+        while True:
+            st = self.status()
+            if progress is not None:
+                progress(st.done, st.total)
+            if st.finished:
+                return st
+            self._timed_out(st, start, poll_interval, timeout)
+            sleep(poll_interval)
+
+    def cancel(self) -> BatchStatus:
+        """Ask the provider to cancel; items already answered keep their answers."""
+        self._raw = _run(self._t, self._proto.cancel(self.id))
+        return self._status()
+
+    def results(self) -> list[ChatResponse | LLMKitError]:
+        """One entry per input item, in input order: a ChatResponse, or the item's typed error
+        (the same exception class `client.chat` would raise). Call after `wait()`."""
+        st = self._status()
+        if not st.finished:
+            st = self.status()
+        if not st.finished:
+            raise self._not_finished(st)
+        return self._assemble(st, _run(self._t, self._proto.results(self._raw)))
+
+
+class AsyncBatchHandle(_HandleBase):
+    """The async twin of BatchHandle."""
+
+    def __init__(
+        self, proto: _Protocol, items: list[_Item], raw: dict[str, Any], finish: _Finish, t: AsyncProviderTransport
+    ) -> None:
+        super().__init__(proto, items, raw, finish)
+        self._t = t
+
+    async def status(self) -> BatchStatus:
+        self._raw = await _arun(self._t, self._proto.retrieve(self.id))
+        return self._status()
+
+    async def wait(
+        self,
+        *,
+        poll_interval: float = 10.0,
+        timeout: float | None = None,
+        progress: Callable[[int, int], object] | None = None,
+        sleep: Callable[[float], Awaitable[object]] | None = None,
+    ) -> BatchStatus:
+        import asyncio
+
+        start = time.monotonic()
+        while True:
+            st = await self.status()
+            if progress is not None:
+                progress(st.done, st.total)
+            if st.finished:
+                return st
+            self._timed_out(st, start, poll_interval, timeout)
+            await (sleep or asyncio.sleep)(poll_interval)
+
+    async def cancel(self) -> BatchStatus:
+        self._raw = await _arun(self._t, self._proto.cancel(self.id))
+        return self._status()
+
+    async def results(self) -> list[ChatResponse | LLMKitError]:
+        st = self._status()
+        if not st.finished:
+            st = await self.status()
+        if not st.finished:
+            raise self._not_finished(st)
+        return self._assemble(st, await _arun(self._t, self._proto.results(self._raw)))
+
+
+def _plan(
+    client: Client | AsyncClient, model: str, items: Sequence[Any], params: dict[str, Any]
+) -> tuple[str, ProviderSpec, type[_Protocol], list[_Item], list[Any]]:
+    """Build every item with the client's chat path; refuse before any request."""
+    if isinstance(items, (str, bytes)) or not items:
+        raise LLMKitError("batches.submit needs a non-empty list of items")
+    if params.get("stream"):
+        raise UnsupportedFeatureError("a batch cannot stream; drop stream=True")
+    prepared = []
+    for item in items:
+        messages, p = _split_item(item, params)
+        prepared.append(client._prepare(model, messages, p))
+    provider, spec = prepared[0][0], prepared[0][1]
+    if any(p[0] != provider for p in prepared):
+        raise LLMKitError("all items of a batch go to one provider")
+    proto_cls = _PROTOCOLS.get(spec.dialect)
+    if not spec.capabilities.batches or proto_cls is None:
+        raise UnsupportedFeatureError(f"{provider} does not support batches", provider=provider)
+    batch_items = [
+        _Item(custom_id=f"llmkit-{i}", dialect=d, ctx=ctx, req=req) for i, (_, _, d, ctx, req, _) in enumerate(prepared)
+    ]
+    return provider, spec, proto_cls, batch_items, [p[5].body for p in prepared]
 
 
 class Batches:
@@ -432,27 +548,24 @@ class Batches:
     def submit(self, model: str, items: Sequence[Any], **params: Any) -> BatchHandle:
         """Submit one chat request per item (a messages list, or a dict with `messages` and
         per-item parameters laid over `params`) as one batch; returns its handle."""
-        if isinstance(items, (str, bytes)) or not items:
-            raise LLMKitError("batches.submit needs a non-empty list of items")
-        if params.get("stream"):
-            raise UnsupportedFeatureError("a batch cannot stream; drop stream=True")
-        prepared = []
-        for item in items:
-            messages, p = _split_item(item, params)
-            prepared.append(self._client._prepare(model, messages, p))
-        provider, spec = prepared[0][0], prepared[0][1]
-        if any(p[0] != provider for p in prepared):
-            raise LLMKitError("all items of a batch go to one provider")
-        caps = spec.capabilities
-        proto_cls = _PROTOCOLS.get(spec.dialect)
-        if not caps.batches or proto_cls is None:
-            raise UnsupportedFeatureError(f"{provider} does not support batches", provider=provider)
-        proto = proto_cls(provider, spec, self._client._transport(provider, spec))
+        provider, spec, proto_cls, batch_items, bodies = _plan(self._client, model, items, params)
+        t = self._client._transport(provider, spec)
+        proto = proto_cls(provider, spec, t)
         proto.check()
-        batch_items = [
-            _Item(custom_id=f"llmkit-{i}", dialect=d, ctx=ctx, req=req)
-            for i, (_, _, d, ctx, req, _) in enumerate(prepared)
-        ]
-        bodies = [p[5].body for p in prepared]
-        raw = proto.create(batch_items, bodies)
-        return BatchHandle(proto, batch_items, raw, self._client)
+        raw = _run(t, proto.create(batch_items, bodies))
+        return BatchHandle(proto, batch_items, raw, self._client._finish, t)
+
+
+class AsyncBatches:
+    """`async_client.batches`: the async twin of Batches."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def submit(self, model: str, items: Sequence[Any], **params: Any) -> AsyncBatchHandle:
+        provider, spec, proto_cls, batch_items, bodies = _plan(self._client, model, items, params)
+        t = self._client._transport(provider, spec)
+        proto = proto_cls(provider, spec, t)
+        proto.check()
+        raw = await _arun(t, proto.create(batch_items, bodies))
+        return AsyncBatchHandle(proto, batch_items, raw, self._client._finish, t)

@@ -36,7 +36,7 @@ from ._types import ChatRequest, ChatResponse
 from .dialects._base import CallContext, Dialect, WireRequest
 
 if TYPE_CHECKING:
-    from ._batches import Batches
+    from ._batches import AsyncBatches, Batches
 
 __all__ = ["AsyncClient", "Client", "MessagesArg"]
 
@@ -424,6 +424,13 @@ class AsyncClient(LiveMixin, AsyncModalitiesMixin, Core):
             await self._orch.afailed(tk, exc)
             raise
         return s
+
+    @property
+    def batches(self) -> AsyncBatches:
+        """Submit many chat requests as one provider batch: `await client.batches.submit(model, items)`."""
+        from ._batches import AsyncBatches
+
+        return AsyncBatches(self)
 
     async def list_models(self, provider: str) -> list[ListedModel]:
         """The models `provider` lists for this key right now, merged with llmkit's catalog."""

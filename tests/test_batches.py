@@ -259,3 +259,32 @@ def test_cli_batch_unsupported_provider(env, capsys, tmp_path) -> None:
     src = tmp_path / "in.jsonl"
     src.write_text('"hi"\n', encoding="utf-8")
     assert main(["batch", "groq/llama-3.3-70b-versatile", str(src)]) == 11
+
+
+def test_async_client_batches_twin(emu) -> None:
+    import asyncio
+
+    emu.batch_polls = 2
+
+    async def run() -> tuple[list[str], list[str], str]:
+        async with llmkit.AsyncClient(providers=emu.providers_config()) as client:
+            handle = await client.batches.submit("openai/gpt-4o-mini", [USER, [{"role": "user", "content": "two"}]])
+            slept: list[float] = []
+
+            async def sleep(s: float) -> None:
+                slept.append(s)
+
+            st = await handle.wait(poll_interval=3.0, sleep=sleep)
+            results = await handle.results()
+            texts = [r.text for r in results if isinstance(r, llmkit.ChatResponse)]
+            return texts, [str(s) for s in slept], st.state
+
+    texts, slept, state = asyncio.run(run())
+    assert (texts, slept, state) == (["You said: one", "You said: two"], ["3.0"], "completed")
+    assert [(r.method, r.path.split("/")[3]) for r in emu.requests] == [
+        ("POST", "files"),
+        ("POST", "batches"),
+        ("GET", "batches"),
+        ("GET", "batches"),
+        ("GET", "files"),
+    ]
