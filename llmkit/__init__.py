@@ -22,6 +22,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from ._batches import AsyncBatchHandle, BatchHandle, BatchItemError, BatchStatus
     from ._cache import CacheUnavailableWarning, MemoryCache, RedisCache
     from ._catalog import models, providers
     from ._client import AsyncClient, Client
@@ -123,6 +124,10 @@ _EXPORTS: dict[str, str] = {
     "RedisCache": "._cache",
     "RouteUnavailableError": "._router",
     "StructuredOutputError": "._structured",
+    "AsyncBatchHandle": "._batches",
+    "BatchHandle": "._batches",
+    "BatchItemError": "._batches",
+    "BatchStatus": "._batches",
     "LiveTranscriptStream": "._live",
     "SpeechStartedEvent": "._live",
     "TranscriptEvent": "._live",
@@ -162,11 +167,15 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "APIError",
+    "AsyncBatchHandle",
     "AsyncChatStream",
     "AsyncClient",
     "AsyncSpeechStream",
     "AuthenticationError",
     "BadRequestError",
+    "BatchHandle",
+    "BatchItemError",
+    "BatchStatus",
     "BreakerState",
     "BudgetExceededError",
     "CacheUnavailableWarning",
