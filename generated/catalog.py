@@ -1944,6 +1944,69 @@ MODELS: tuple[ModelInfo, ...] = (
         lifecycle=None,
     ),
     ModelInfo(
+        provider="cohere",
+        id="rerank-v3.5",
+        aliases=(),
+        context_window=4096,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["cohere"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                json_object=False,
+                json_schema=False,
+                stream_usage=False,
+                temperature=False,
+                rerank=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="cohere",
+        id="rerank-english-v3.0",
+        aliases=(),
+        context_window=4096,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["cohere"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                json_object=False,
+                json_schema=False,
+                stream_usage=False,
+                temperature=False,
+                rerank=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="cohere",
+        id="rerank-multilingual-v3.0",
+        aliases=(),
+        context_window=4096,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["cohere"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                json_object=False,
+                json_schema=False,
+                stream_usage=False,
+                temperature=False,
+                rerank=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
         provider="databricks",
         id="databricks-meta-llama-3-3-70b-instruct",
         aliases=(),

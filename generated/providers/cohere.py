@@ -94,6 +94,18 @@ SPEC = ProviderSpec(
             model_in_path=False,
             description="List the models the key can use (the id is `name`; pages with page_token).",
         ),
+        "rerank": Operation(
+            name="rerank",
+            method="POST",
+            path="/v2/rerank",
+            query=(),
+            request="RerankRequest",
+            response="RerankResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Rank documents by relevance to a query (results carry index and relevance_score).",
+        ),
     },
     capabilities=Capabilities(
         chat=True,
@@ -206,6 +218,23 @@ class CohereClient(NativeClient):
             extra_query=extra_query,
         )
 
+    def rerank(
+        self,
+        body: wire.RerankRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.RerankResponse:
+        """Rank documents by relevance to a query (results carry index and relevance_score)."""
+        return self._call(
+            SPEC.operations["rerank"],
+            body,
+            wire.RerankResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
 
 class AsyncCohereClient(AsyncNativeClient):
     """The async twin of CohereClient. Get one with `aclient.native('cohere')`."""
@@ -294,6 +323,23 @@ class AsyncCohereClient(AsyncNativeClient):
             SPEC.operations["list_models"],
             None,
             wire.ModelList,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def rerank(
+        self,
+        body: wire.RerankRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.RerankResponse:
+        """Rank documents by relevance to a query (results carry index and relevance_score)."""
+        return await self._call(
+            SPEC.operations["rerank"],
+            body,
+            wire.RerankResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,

@@ -274,6 +274,43 @@ class ModelList:
 
 
 @_wire_model
+class RerankBilledUnits:
+    search_units: float_aliased | None = _wire_field("search_units", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class RerankMeta:
+    billed_units: RerankBilledUnits | None = _wire_field("billed_units", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class RerankRequest:
+    model: str = _wire_field("model")
+    query: str = _wire_field("query")
+    documents: list[str] = _wire_field("documents")
+    top_n: int | None = _wire_field("top_n", default=None)
+    max_tokens_per_doc: int | None = _wire_field("max_tokens_per_doc", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class RerankResponse:
+    results: list[RerankResult] = _wire_field("results")
+    id: str | None = _wire_field("id", default=None)
+    meta: RerankMeta | None = _wire_field("meta", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class RerankResult:
+    index: int = _wire_field("index")
+    relevance_score: float_aliased = _wire_field("relevance_score")
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class ResponseFormat:
     type: Literal["text", "json_object"] = _wire_field("type")
     json_schema: dict[str, Any] | None = _wire_field("json_schema", default=None)

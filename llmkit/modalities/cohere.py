@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._errors import LLMKitError
-from .._modal_types import EmbeddingResponse, EmbeddingUsage
+from .._modal_types import EmbeddingResponse, EmbeddingUsage, RerankResponse, RerankResult
 from .._wire import structure
 from ..dialects._base import CallContext
 from ..generated.wire import cohere_v2 as wire
-from ._base import EmbedOptions, ModalAdapter, ModalRequest, json_request, merged, operation
+from ._base import EmbedOptions, ModalAdapter, ModalRequest, RerankOptions, json_request, merged, operation
 
 __all__ = ["ADAPTER", "CohereModalAdapter", "cohere_input_type"]
 
@@ -64,6 +64,26 @@ class CohereModalAdapter(ModalAdapter):
             model=ctx.model,
             provider=ctx.provider,
             raw=[data],
+        )
+
+    def rerank_request(
+        self, query: str, documents: Sequence[str], opts: RerankOptions, ctx: CallContext
+    ) -> ModalRequest:
+        """POST /v2/rerank. v2 never echoes documents: llmkit fills them in from the input."""
+        op = operation(ctx, "rerank", "rerank")
+        body: dict[str, Any] = {"model": ctx.model, "query": query, "documents": list(documents)}
+        if opts.top_n is not None:
+            body["top_n"] = opts.top_n
+        return json_request(op, merged(body, opts.extra_body))
+
+    def parse_rerank(self, data: Any, ctx: CallContext, documents: Sequence[str]) -> RerankResponse:
+        resp = structure(data, wire.RerankResponse)
+        return RerankResponse(
+            results=[RerankResult(index=r.index, score=float(r.relevance_score)) for r in resp.results],
+            model=ctx.model,
+            provider=ctx.provider,
+            input_tokens=None,  # Cohere bills rerank in search units, kept in `raw`
+            raw=data,
         )
 
 

@@ -87,6 +87,8 @@ class CohereHandler:
                 return self._chat(req)
             if (req.method, req.subpath) == ("POST", "/v2/embed"):
                 return _embed(req)
+            if (req.method, req.subpath) == ("POST", "/v2/rerank"):
+                return _rerank(req)
             if req.method == "GET" and req.subpath == "/v1/models":
                 return EmuResponse.json(
                     {"models": [_model_json(k, v) for k, v in sorted(_models().items())], "next_page_token": None}
@@ -272,6 +274,32 @@ _EMBED_DIMS = {"embed-v4.0": 1536, "embed-english-light-v3.0": 384}
 def embedding_vector(text: str, input_type: str, dims: int) -> list[float]:
     """What the emulated /v2/embed returns for one text: the input type is part of it."""
     return vector(f"{input_type}:{text}", dims)
+
+
+def _rerank(req: EmuRequest) -> EmuResponse:
+    """Scores by word overlap with the query (deterministic), best first, like Cohere's order."""
+    try:
+        body = structure_strict(req.json(), wire.RerankRequest)
+    except ValueError as exc:
+        reason = exc.reason if isinstance(exc, WireValidationError) else "body is not valid JSON"
+        raise _Reject(400, f"invalid request: {reason}") from None
+    if body.model not in catalog_models("cohere", "rerank"):
+        raise _Reject(404, f"model '{body.model}' not found or does not support rerank")
+    if not body.documents:
+        raise _Reject(400, "invalid request: documents must not be empty")
+    words = set(body.query.lower().split())
+    scored = [
+        (round(len(words & set(d.lower().split())) / (len(words) or 1), 4), i) for i, d in enumerate(body.documents)
+    ]
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    top = scored[: body.top_n] if body.top_n is not None else scored
+    return EmuResponse.json(
+        {
+            "id": f"rr-{next(_IDS)}",
+            "results": [{"index": i, "relevance_score": score} for score, i in top],
+            "meta": {"api_version": {"version": "2"}, "billed_units": {"search_units": 1}},
+        }
+    )
 
 
 def _embed(req: EmuRequest) -> EmuResponse:
