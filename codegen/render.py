@@ -211,8 +211,24 @@ def _example_call(pid: str, caps: dict[str, Any], models: list[dict[str, Any]], 
     raise ValueError(f"provider {pid!r} has no capability a docs example can show")
 
 
+# What a model does besides chat. A chat model has one of these only if its own entry says so:
+# a provider's `embeddings: true` means it has embedding models, not that gpt-4o embeds.
+_MODALITIES = ("embeddings", "rerank", "transcription", "speech", "image_generation")
+
+
+def _model_caps(spec: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
+    """The model's own capability overrides, with provider modalities switched off for chat models."""
+    own = dict(m.get("capabilities") or {})
+    if own.get("chat", spec["capabilities"].get("chat", True)):
+        for cap in _MODALITIES:
+            if cap not in own and spec["capabilities"].get(cap):
+                own[cap] = False
+    return own
+
+
 def _model_ctx(spec: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
-    caps = {**spec["capabilities"], **(m.get("capabilities") or {})}
+    own = _model_caps(spec, m)
+    caps = {**spec["capabilities"], **own}
     price = m.get("price") or {}
     return {
         "id": m["id"],
@@ -221,7 +237,7 @@ def _model_ctx(spec: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
         "max_output_tokens": m.get("max_output_tokens"),
         "price": _price_args(price),
         "price_dict": price,
-        "caps": _caps_args(m.get("capabilities") or {}),
+        "caps": _caps_args(own),
         "caps_full": [k for k in _CAPS if caps.get(k)],
         "lifecycle": _lifecycle_args(m.get("lifecycle")),
         "lifecycle_dict": m.get("lifecycle"),

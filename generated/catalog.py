@@ -2383,7 +2383,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1048576,
         max_output_tokens=65536,
         price=Price(input=1.25, output=10.0, cached_input=0.125),
-        capabilities=PROVIDER_CAPABILITIES["gemini"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gemini"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2393,7 +2393,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1048576,
         max_output_tokens=65536,
         price=Price(input=0.3, output=2.5, cached_input=0.03),
-        capabilities=PROVIDER_CAPABILITIES["gemini"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gemini"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2403,7 +2403,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1048576,
         max_output_tokens=65536,
         price=Price(input=0.1, output=0.4, cached_input=0.01),
-        capabilities=PROVIDER_CAPABILITIES["gemini"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gemini"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2413,7 +2413,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1048576,
         max_output_tokens=65536,
         price=Price(input=2.0, output=12.0, cached_input=0.2),
-        capabilities=PROVIDER_CAPABILITIES["gemini"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gemini"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2423,7 +2423,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1048576,
         max_output_tokens=8192,
         price=Price(input=0.1, output=0.4, cached_input=0.025),
-        capabilities=PROVIDER_CAPABILITIES["gemini"].merged(Capabilities(reasoning=False)),
+        capabilities=PROVIDER_CAPABILITIES["gemini"].merged(Capabilities(reasoning=False, embeddings=False)),
         lifecycle=Lifecycle(
             status="retired",
             date="2026-06-01",
@@ -3259,7 +3259,16 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=400000,
         max_output_tokens=128000,
         price=Price(input=1.25, output=10.0, cached_input=0.125),
-        capabilities=PROVIDER_CAPABILITIES["openai"].merged(Capabilities(reasoning=True, temperature=False)),
+        capabilities=PROVIDER_CAPABILITIES["openai"].merged(
+            Capabilities(
+                reasoning=True,
+                temperature=False,
+                embeddings=False,
+                transcription=False,
+                speech=False,
+                image_generation=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3269,7 +3278,16 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=400000,
         max_output_tokens=128000,
         price=Price(input=0.25, output=2.0, cached_input=0.025),
-        capabilities=PROVIDER_CAPABILITIES["openai"].merged(Capabilities(reasoning=True, temperature=False)),
+        capabilities=PROVIDER_CAPABILITIES["openai"].merged(
+            Capabilities(
+                reasoning=True,
+                temperature=False,
+                embeddings=False,
+                transcription=False,
+                speech=False,
+                image_generation=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3279,7 +3297,16 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=400000,
         max_output_tokens=128000,
         price=Price(input=0.05, output=0.4, cached_input=0.005),
-        capabilities=PROVIDER_CAPABILITIES["openai"].merged(Capabilities(reasoning=True, temperature=False)),
+        capabilities=PROVIDER_CAPABILITIES["openai"].merged(
+            Capabilities(
+                reasoning=True,
+                temperature=False,
+                embeddings=False,
+                transcription=False,
+                speech=False,
+                image_generation=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3289,7 +3316,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1047576,
         max_output_tokens=32768,
         price=Price(input=2.0, output=8.0, cached_input=0.5),
-        capabilities=PROVIDER_CAPABILITIES["openai"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["openai"].merged(
+            Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3299,7 +3328,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1047576,
         max_output_tokens=32768,
         price=Price(input=0.4, output=1.6, cached_input=0.1),
-        capabilities=PROVIDER_CAPABILITIES["openai"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["openai"].merged(
+            Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3309,7 +3340,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1047576,
         max_output_tokens=32768,
         price=Price(input=0.1, output=0.4, cached_input=0.025),
-        capabilities=PROVIDER_CAPABILITIES["openai"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["openai"].merged(
+            Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3319,7 +3352,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=16384,
         price=Price(input=2.5, output=10.0, cached_input=1.25),
-        capabilities=PROVIDER_CAPABILITIES["openai"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["openai"].merged(
+            Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3329,7 +3364,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=16384,
         price=Price(input=0.15, output=0.6, cached_input=0.075),
-        capabilities=PROVIDER_CAPABILITIES["openai"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["openai"].merged(
+            Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3339,7 +3376,16 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=200000,
         max_output_tokens=100000,
         price=Price(input=2.0, output=8.0, cached_input=0.5),
-        capabilities=PROVIDER_CAPABILITIES["openai"].merged(Capabilities(reasoning=True, temperature=False)),
+        capabilities=PROVIDER_CAPABILITIES["openai"].merged(
+            Capabilities(
+                reasoning=True,
+                temperature=False,
+                embeddings=False,
+                transcription=False,
+                speech=False,
+                image_generation=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3349,7 +3395,16 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=200000,
         max_output_tokens=100000,
         price=Price(input=1.1, output=4.4, cached_input=0.275),
-        capabilities=PROVIDER_CAPABILITIES["openai"].merged(Capabilities(reasoning=True, temperature=False)),
+        capabilities=PROVIDER_CAPABILITIES["openai"].merged(
+            Capabilities(
+                reasoning=True,
+                temperature=False,
+                embeddings=False,
+                transcription=False,
+                speech=False,
+                image_generation=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3360,7 +3415,16 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=65536,
         price=Price(input=1.1, output=4.4, cached_input=0.55),
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
-            Capabilities(tools=False, vision=False, reasoning=True, temperature=False)
+            Capabilities(
+                tools=False,
+                vision=False,
+                reasoning=True,
+                temperature=False,
+                embeddings=False,
+                transcription=False,
+                speech=False,
+                image_generation=False,
+            )
         ),
         lifecycle=Lifecycle(status="retired", date="2025-10-27", replacement="o4-mini"),
     ),

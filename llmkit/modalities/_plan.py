@@ -110,7 +110,7 @@ def resolve(core: CoreHelpers, model: str, feature: str) -> Resolved:
     label = _LABELS.get(feature, feature)
     if not supports(ctx, feature):
         hint = "pick a model that has it (see llmkit.models())"
-        if ctx.model_info is not None and ctx.model_info.capabilities.chat and capabilities(ctx).has(feature):
+        if ctx.model_info is not None and ctx.model_info.capabilities.chat:
             hint = f"{provider}/{model_id} is a chat model; {hint}"
         raise UnsupportedFeatureError(
             f"{provider}/{model_id} does not support {label}; {hint}", provider=provider, code=feature
