@@ -23,6 +23,7 @@ import attrs
 import httpx
 
 from ._errors import LLMKitError, UnsupportedFeatureError
+from ._transport import decode_json
 from ._types import ChatResponse
 from .dialects._base import CallContext, WireRequest, expand_path
 from .modalities._base import ModalRequest
@@ -133,14 +134,7 @@ def _parse_jsonl(content: bytes, provider: str) -> list[dict[str, Any]]:
 
 
 def _json_of(resp: httpx.Response, provider: str) -> dict[str, Any]:
-    try:
-        data = json.loads(resp.content)
-    except ValueError as exc:
-        raise LLMKitError(
-            f"{provider} answered HTTP {resp.status_code} with a body that is not JSON: {resp.text[:200]!r}",
-            provider=provider,
-            status=resp.status_code,
-        ) from exc
+    data = decode_json(resp, provider)
     if not isinstance(data, dict):
         raise LLMKitError(f"{provider} answered with JSON that is not an object", provider=provider)
     return data

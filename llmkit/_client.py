@@ -9,7 +9,6 @@ usage and latency) lives in `_pipeline.Orchestrator`; the clients call it at fix
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -31,7 +30,7 @@ from ._replay import replay_async_stream, replay_stream
 from ._spec import ProviderSpec
 from ._streaming import AsyncChatStream, ChatStream
 from ._structured import attach_parsed
-from ._transport import AsyncProviderTransport, Deadline, ProviderTransport
+from ._transport import AsyncProviderTransport, Deadline, ProviderTransport, decode_json
 from ._types import ChatRequest, ChatResponse
 from .dialects._base import CallContext, Dialect, WireRequest
 
@@ -178,7 +177,7 @@ class Client(ModalitiesMixin, Core):
                 lambda dl: t.send(wire, extra_headers=extra_headers, timeout=timeout, max_retries=0, deadline=dl),
             )
             self._orch.learn(tk, http.headers)
-            resp = self._finish(d.parse_chat(_json(http, provider), ctx), ctx, req)
+            resp = self._finish(d.parse_chat(decode_json(http, provider), ctx), ctx, req)
         except BaseException as exc:
             self._orch.failed(tk, exc)
             raise
@@ -256,7 +255,7 @@ class Client(ModalitiesMixin, Core):
         transport = self._transport(provider, spec)
         req: WireRequest | None = lister.first()
         while req is not None:
-            req = lister.feed(_json(transport.send(req), provider))
+            req = lister.feed(decode_json(transport.send(req), provider))
         return lister.result()
 
     def native(self, provider: str) -> Any:
@@ -372,7 +371,7 @@ class AsyncClient(LiveMixin, AsyncModalitiesMixin, Core):
                 lambda dl: t.send(wire, extra_headers=extra_headers, timeout=timeout, max_retries=0, deadline=dl),
             )
             self._orch.learn(tk, http.headers)
-            resp = self._finish(d.parse_chat(_json(http, provider), ctx), ctx, req)
+            resp = self._finish(d.parse_chat(decode_json(http, provider), ctx), ctx, req)
         except BaseException as exc:
             await self._orch.afailed(tk, exc)
             raise
@@ -438,7 +437,7 @@ class AsyncClient(LiveMixin, AsyncModalitiesMixin, Core):
         transport = self._transport(provider, spec)
         req: WireRequest | None = lister.first()
         while req is not None:
-            req = lister.feed(_json(await transport.send(req), provider))
+            req = lister.feed(decode_json(await transport.send(req), provider))
         return lister.result()
 
     def native(self, provider: str) -> Any:
@@ -479,15 +478,3 @@ def _retry_delay(
         return t._retry_or_raise(exc, attempt, t.settings.max_retries, dl)
     except LLMKitError:
         return None
-
-
-def _json(resp: httpx.Response, provider: str) -> Any:
-    try:
-        return json.loads(resp.content)
-    except ValueError as exc:
-        snippet = " ".join(resp.text.split())[:200]
-        raise LLMKitError(
-            f"{provider} answered HTTP {resp.status_code} with a body that is not JSON: {snippet!r}",
-            provider=provider,
-            status=resp.status_code,
-        ) from exc

@@ -41,13 +41,21 @@ from ._constants import (
     RETRY_STATUSES,
     USER_AGENT,
 )
-from ._errors import APIError, ConfigError, ConnectionError, StreamError, TimeoutError
+from ._errors import APIError, ConfigError, ConnectionError, LLMKitError, StreamError, TimeoutError
 from ._http_errors import StreamTimeoutError, backoff, error_for_status, retry_after_seconds
 from ._log import log_failure, log_request, log_response, log_retry, redact_url
 from ._settings import ResolvedSettings, Secret
 from .dialects._base import Dialect, ErrorInfo, WireRequest
 
-__all__ = ["DEADLINE_CODE", "AsyncProviderTransport", "Deadline", "ProviderTransport", "aiter_chunks", "iter_chunks"]
+__all__ = [
+    "DEADLINE_CODE",
+    "AsyncProviderTransport",
+    "Deadline",
+    "ProviderTransport",
+    "aiter_chunks",
+    "decode_json",
+    "iter_chunks",
+]
 
 # Indirections the tests replace to record waits instead of sleeping.
 _sleep = time.sleep
@@ -773,3 +781,16 @@ class AsyncProviderTransport(_Base):
                 await resp.aclose()
             finally:
                 slots.release()
+
+
+def decode_json(resp: httpx.Response, provider: str) -> Any:
+    """The JSON body of a successful response, or an LLMKitError quoting what came instead."""
+    try:
+        return json.loads(resp.content)
+    except ValueError as exc:
+        snippet = " ".join(resp.text.split())[:200]
+        raise LLMKitError(
+            f"{provider} answered HTTP {resp.status_code} with a body that is not JSON: {snippet!r}",
+            provider=provider,
+            status=resp.status_code,
+        ) from exc

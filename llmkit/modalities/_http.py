@@ -8,14 +8,11 @@ headers, error mapping and retry policy, because the transport only encodes JSON
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from typing import Any
 
 import httpx
 
-from .._errors import LLMKitError
-from .._transport import AsyncProviderTransport, ProviderTransport
+from .._transport import AsyncProviderTransport, ProviderTransport, decode_json
 from ._base import ModalRequest
 
 __all__ = ["asend", "decode_json", "send"]
@@ -75,19 +72,6 @@ async def asend(t: AsyncProviderTransport, m: ModalRequest, timeout: float | Non
             raise err
         await asyncio.sleep(wait)
         attempt += 1
-
-
-def decode_json(resp: httpx.Response, provider: str) -> Any:
-    """The JSON body of a successful response, or an LLMKitError quoting what came instead."""
-    try:
-        return json.loads(resp.content)
-    except ValueError as exc:
-        snippet = " ".join(resp.text.split())[:200]
-        raise LLMKitError(
-            f"{provider} answered HTTP {resp.status_code} with a body that is not JSON: {snippet!r}",
-            provider=provider,
-            status=resp.status_code,
-        ) from exc
 
 
 def content_type(resp: httpx.Response) -> str:
