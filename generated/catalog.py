@@ -335,7 +335,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=True,
-        embeddings=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "groq": Capabilities(
@@ -814,7 +814,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=True,
-        embeddings=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "zhipu": Capabilities(
@@ -2464,7 +2464,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2474,7 +2474,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2484,7 +2484,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2494,7 +2494,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2504,7 +2504,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2514,7 +2514,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4715,7 +4715,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4725,7 +4725,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4735,7 +4735,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4745,7 +4745,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4755,7 +4755,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4782,6 +4782,26 @@ MODELS: tuple[ModelInfo, ...] = (
         provider="yandex",
         id="text-search-query/latest",
         aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="yandex",
+        id="text-search/latest",
+        aliases=("text-search",),
         context_window=None,
         max_output_tokens=None,
         price=Price(),
