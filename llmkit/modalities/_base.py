@@ -119,7 +119,9 @@ def operation(ctx: CallContext, name: str, what: str) -> Operation:
 
 def json_request(op: Operation, body: Any, **path: str) -> ModalRequest:
     return ModalRequest(
-        wire=WireRequest(method=op.method, path=expand_path(op.path, **path), body=body, query=dict(op.query))
+        wire=WireRequest(
+            method=op.method, path=expand_path(op.path, **path), body=body, query=dict(op.query), operation=op.name
+        )
     )
 
 
