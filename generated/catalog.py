@@ -123,6 +123,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "cerebras": Capabilities(
@@ -1567,7 +1568,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=64000,
         price=Price(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(json_schema=True, reasoning=True, count_tokens=True, prompt_caching=True)
+            Capabilities(json_schema=True, reasoning=True, count_tokens=True, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1579,7 +1580,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=64000,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(json_schema=True, reasoning=True, count_tokens=True, prompt_caching=True)
+            Capabilities(json_schema=True, reasoning=True, count_tokens=True, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1591,7 +1592,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=64000,
         price=Price(input=1.0, output=5.0, cached_input=0.1, cache_write=1.25),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(json_schema=True, reasoning=True, count_tokens=True, prompt_caching=True)
+            Capabilities(json_schema=True, reasoning=True, count_tokens=True, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1603,7 +1604,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=64000,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(json_schema=True, reasoning=True, count_tokens=True, prompt_caching=True)
+            Capabilities(json_schema=True, reasoning=True, count_tokens=True, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1615,7 +1616,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=32000,
         price=Price(input=15.0, output=75.0, cached_input=1.5, cache_write=18.75),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(reasoning=True, count_tokens=True, prompt_caching=True)
+            Capabilities(reasoning=True, count_tokens=True, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1626,7 +1627,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=300000,
         max_output_tokens=None,
         price=Price(input=0.8, output=3.2, cached_input=0.2),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(prompt_caching=True)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(embeddings=False, prompt_caching=True)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1636,7 +1637,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=300000,
         max_output_tokens=None,
         price=Price(input=0.06, output=0.24, cached_input=0.015),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(prompt_caching=True)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(embeddings=False, prompt_caching=True)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1646,7 +1647,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=None,
         price=Price(input=0.035, output=0.14, cached_input=0.00875),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(vision=False, prompt_caching=True)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(vision=False, embeddings=False, prompt_caching=True)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1656,7 +1659,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=None,
         price=Price(input=0.72, output=0.72),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(parallel_tool_calls=False, vision=False)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(parallel_tool_calls=False, vision=False, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1666,7 +1671,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=None,
         price=Price(input=0.22, output=0.22),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(parallel_tool_calls=False, vision=False)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(parallel_tool_calls=False, vision=False, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1676,7 +1683,99 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(input=0.24, output=0.97),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(parallel_tool_calls=False)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(parallel_tool_calls=False, embeddings=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="bedrock",
+        id="amazon.titan-embed-text-v2:0",
+        aliases=(),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(input=0.02),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="bedrock",
+        id="cohere.embed-english-v3",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(input=0.1),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="bedrock",
+        id="cohere.embed-multilingual-v3",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(input=0.1),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="bedrock",
+        id="cohere.embed-v4:0",
+        aliases=("us.cohere.embed-v4:0",),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
