@@ -1054,7 +1054,7 @@ PROVIDER_INFO: dict[str, dict[str, object]] = {
         "dialect": "jina",
         "base_url": "https://api.jina.ai",
         "docs_url": "https://jina.ai/embeddings",
-        "env": ("JINA_API_KEY", "JINA_BASE_URL"),
+        "env": ("JINA_API_KEY", "JINA_BASE_URL", "JINA_READER_BASE_URL"),
         "price_source": "",
     },
     "lambda": {
