@@ -336,7 +336,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=True,
-        embeddings=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "groq": Capabilities(
@@ -816,7 +816,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=True,
-        embeddings=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "zhipu": Capabilities(
@@ -2544,7 +2544,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2554,7 +2554,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2564,7 +2564,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2574,7 +2574,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2584,7 +2584,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2594,7 +2594,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4873,7 +4873,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4883,7 +4883,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4893,7 +4893,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4903,7 +4903,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4913,7 +4913,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4940,6 +4940,26 @@ MODELS: tuple[ModelInfo, ...] = (
         provider="yandex",
         id="text-search-query/latest",
         aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="yandex",
+        id="text-search/latest",
+        aliases=("text-search",),
         context_window=None,
         max_output_tokens=None,
         price=Price(),

@@ -119,7 +119,9 @@ def operation(ctx: CallContext, name: str, what: str) -> Operation:
 
 def json_request(op: Operation, body: Any, **path: str) -> ModalRequest:
     return ModalRequest(
-        wire=WireRequest(method=op.method, path=expand_path(op.path, **path), body=body, query=dict(op.query))
+        wire=WireRequest(
+            method=op.method, path=expand_path(op.path, **path), body=body, query=dict(op.query), operation=op.name
+        )
     )
 
 
@@ -139,11 +141,20 @@ class ModalAdapter:
 
     max_embed_inputs = 96
 
+    def embed_limit(self, ctx: CallContext) -> int:
+        """Inputs per embeddings request for this model; families whose models differ
+        (Bedrock's Titan takes one text, its Cohere models 96) answer per model."""
+        return self.max_embed_inputs
+
     def embed_request(self, inputs: Sequence[str], opts: EmbedOptions, ctx: CallContext) -> ModalRequest:
         raise unsupported(ctx, "embeddings")
 
     def parse_embed(self, data: Any, ctx: CallContext, count: int) -> EmbeddingResponse:
         raise unsupported(ctx, "embeddings")
+
+    def parse_embed_http(self, resp: httpx.Response, ctx: CallContext, count: int) -> EmbeddingResponse:
+        """The embeddings of one response; a family whose usage travels in headers reads them here."""
+        return self.parse_embed(decode_json(resp, ctx.provider), ctx, count)
 
     def rerank_request(
         self, query: str, documents: Sequence[str], opts: RerankOptions, ctx: CallContext

@@ -46,6 +46,10 @@ ADAPTER_MODULES: dict[str, str] = {
     "cohere_v2": "llmkit.modalities.cohere",
     "replicate": "llmkit.modalities.replicate",
     "cloudflare": "llmkit.modalities.cloudflare",
+    "bedrock_converse": "llmkit.modalities.bedrock",
+    "vertex": "llmkit.modalities.vertex",
+    "gigachat": "llmkit.modalities.gigachat",
+    "yandex": "llmkit.modalities.yandex",
 }
 
 _LABELS = {
