@@ -195,8 +195,7 @@ class AsyncModalitiesMixin:
             raise ConfigError("generate_image needs a non-empty prompt string")
         opts = ImageOptions(n=n, size=size, response_format=response_format, quality=quality, extra_body=extra_body)
         m = r.adapter.image_request(prompt, opts, r.ctx)
-        data = decode_json(await asend(self._transport(r.provider, r.spec), m, timeout), r.provider)
-        return r.adapter.parse_image(data, r.ctx)
+        return r.adapter.parse_image_response(await asend(self._transport(r.provider, r.spec), m, timeout), r.ctx)
 
     async def count_tokens(self, model: str, messages: Any, **params: Any) -> TokenCount:
         """Async twin of Client.count_tokens."""

@@ -179,6 +179,11 @@ class ModalAdapter:
     def parse_image(self, data: Any, ctx: CallContext) -> ImageResponse:
         raise unsupported(ctx, "image generation")
 
+    def parse_image_response(self, resp: httpx.Response, ctx: CallContext) -> ImageResponse:
+        """The images of an HTTP answer: its JSON through `parse_image`, unless a family
+        answers raw image bytes (Workers AI's SDXL models) and reads them here instead."""
+        return self.parse_image(decode_json(resp, ctx.provider), ctx)
+
 
 def audio_bytes(audio: AudioInput, filename: str | None, media_type: str | None) -> tuple[bytes, str, str]:
     """Read audio given as bytes, a path or a binary file; returns (bytes, filename, media type)."""
