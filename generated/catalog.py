@@ -728,6 +728,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=True,
+        embeddings=True,
         prompt_caching=True,
     ),
     "vllm": Capabilities(
@@ -4466,7 +4467,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1048576,
         max_output_tokens=65536,
         price=Price(input=1.25, output=10.0, cached_input=0.125),
-        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4476,7 +4477,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1048576,
         max_output_tokens=65536,
         price=Price(input=0.3, output=2.5, cached_input=0.03),
-        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4486,7 +4487,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1048576,
         max_output_tokens=65536,
         price=Price(input=0.1, output=0.4, cached_input=0.01),
-        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4496,7 +4497,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=200000,
         max_output_tokens=64000,
         price=Price(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75),
-        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(count_tokens=False)),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(count_tokens=False, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4506,7 +4507,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=200000,
         max_output_tokens=64000,
         price=Price(input=1.0, output=5.0, cached_input=0.1, cache_write=1.25),
-        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(count_tokens=False)),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(count_tokens=False, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4516,7 +4517,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=200000,
         max_output_tokens=32000,
         price=Price(input=15.0, output=75.0, cached_input=1.5, cache_write=18.75),
-        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(count_tokens=False)),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(count_tokens=False, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4527,7 +4528,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4539,7 +4540,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4551,7 +4552,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4563,7 +4564,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4575,7 +4576,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4587,7 +4588,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4599,7 +4600,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4611,7 +4612,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4623,7 +4624,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4635,7 +4636,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4647,7 +4648,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4659,7 +4660,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4671,7 +4672,85 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="vertex",
+        id="gemini-embedding-001",
+        aliases=(),
+        context_window=2048,
+        max_output_tokens=None,
+        price=Price(input=0.15),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="vertex",
+        id="text-embedding-005",
+        aliases=(),
+        context_window=2048,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="vertex",
+        id="text-multilingual-embedding-002",
+        aliases=(),
+        context_window=2048,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
         ),
         lifecycle=None,
     ),
