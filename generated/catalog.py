@@ -81,6 +81,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=True,
     ),
     "baichuan": Capabilities(
@@ -226,6 +227,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "deepseek": Capabilities(
@@ -292,6 +294,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "friendli": Capabilities(
@@ -351,6 +354,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         temperature=True,
         count_tokens=False,
         prompt_caching=False,
+        transcription=True,
     ),
     "huggingface": Capabilities(
         chat=True,
@@ -481,6 +485,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "modal": Capabilities(
@@ -551,7 +556,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
-        embeddings=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "openai": Capabilities(
@@ -697,7 +702,10 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
+        rerank=True,
+        image_generation=True,
     ),
     "upstage": Capabilities(
         chat=True,
@@ -1456,7 +1464,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=16384,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1466,7 +1474,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=16384,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1476,7 +1484,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1047576,
         max_output_tokens=32768,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1486,7 +1494,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1047576,
         max_output_tokens=32768,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1496,7 +1504,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=400000,
         max_output_tokens=128000,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities(reasoning=True, temperature=False)),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(
+            Capabilities(reasoning=True, temperature=False, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1506,7 +1516,84 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=200000,
         max_output_tokens=100000,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities(reasoning=True, temperature=False)),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(
+            Capabilities(reasoning=True, temperature=False, embeddings=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="azure",
+        id="text-embedding-3-small",
+        aliases=(),
+        context_window=8191,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="azure",
+        id="text-embedding-3-large",
+        aliases=(),
+        context_window=8191,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="azure",
+        id="text-embedding-ada-002",
+        aliases=(),
+        context_window=8191,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2133,7 +2220,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2143,7 +2230,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2153,7 +2240,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2163,7 +2250,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities(reasoning=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2173,7 +2260,107 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities(embeddings=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="deepinfra",
+        id="BAAI/bge-large-en-v1.5",
+        aliases=(),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="deepinfra",
+        id="BAAI/bge-m3",
+        aliases=(),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="deepinfra",
+        id="intfloat/e5-large-v2",
+        aliases=(),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="deepinfra",
+        id="sentence-transformers/all-MiniLM-L6-v2",
+        aliases=(),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2303,7 +2490,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2313,7 +2500,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2323,7 +2510,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2333,7 +2520,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=163840,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(reasoning=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2343,7 +2530,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(reasoning=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2353,7 +2540,82 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(reasoning=True, embeddings=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="fireworks",
+        id="nomic-ai/nomic-embed-text-v1.5",
+        aliases=(),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="fireworks",
+        id="nomic-ai/nomic-embed-text-v1",
+        aliases=(),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="fireworks",
+        id="thenlper/gte-large",
+        aliases=(),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2564,7 +2826,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=32768,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(transcription=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2574,7 +2836,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=131072,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(transcription=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2584,7 +2846,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=65536,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(json_schema=True, reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(
+            Capabilities(json_schema=True, reasoning=True, transcription=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2594,7 +2858,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=65536,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(json_schema=True, reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(
+            Capabilities(json_schema=True, reasoning=True, transcription=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2604,7 +2870,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=8192,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(vision=True, json_schema=True)),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(
+            Capabilities(vision=True, json_schema=True, transcription=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2614,7 +2882,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=262144,
         max_output_tokens=16384,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(json_schema=True)),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(json_schema=True, transcription=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2624,7 +2892,57 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=40960,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(reasoning=True, transcription=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="groq",
+        id="whisper-large-v3",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                prompt_caching=False,
+                transcription=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="groq",
+        id="whisper-large-v3-turbo",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                prompt_caching=False,
+                transcription=True,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2844,7 +3162,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2854,7 +3172,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2864,7 +3182,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2874,7 +3192,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(reasoning=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2884,7 +3202,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(reasoning=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2894,7 +3212,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=262144,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2904,7 +3222,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2914,7 +3232,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2924,7 +3242,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2934,7 +3252,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2944,7 +3262,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=262144,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=Lifecycle(status="retired", date="2025-11-30", replacement="codestral-2508"),
     ),
     ModelInfo(
@@ -2954,7 +3272,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=262144,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2964,7 +3282,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True, embeddings=False)),
         lifecycle=Lifecycle(status="retired", date="2025-12-31", note="Mistral names Ministral 3 14B as the successor"),
     ),
     ModelInfo(
@@ -2974,7 +3292,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=Lifecycle(status="retired", date="2026-05-31", replacement="mistral-large-latest"),
     ),
     ModelInfo(
@@ -2984,7 +3302,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=32768,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=Lifecycle(status="retired", date="2025-03-30", replacement="ministral-8b-latest"),
     ),
     ModelInfo(
@@ -2994,7 +3312,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=32768,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=Lifecycle(status="retired", date="2025-03-30", replacement="mistral-small-latest"),
     ),
     ModelInfo(
@@ -3004,8 +3322,58 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=65536,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=Lifecycle(status="retired", date="2025-03-30", replacement="mistral-small-latest"),
+    ),
+    ModelInfo(
+        provider="mistral",
+        id="mistral-embed",
+        aliases=(),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="mistral",
+        id="codestral-embed",
+        aliases=("codestral-embed-2505",),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
     ),
     ModelInfo(
         provider="moonshot",
@@ -3189,7 +3557,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False, reasoning=False)),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(
+            Capabilities(vision=False, reasoning=False, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3199,7 +3569,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False, reasoning=False)),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(
+            Capabilities(vision=False, reasoning=False, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3209,7 +3581,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False)),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3219,7 +3591,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False)),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3229,7 +3601,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False)),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3239,7 +3611,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(reasoning=False)),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(reasoning=False, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3249,7 +3621,84 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(tools=False, reasoning=False)),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(
+            Capabilities(tools=False, reasoning=False, embeddings=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="ollama",
+        id="nomic-embed-text",
+        aliases=("nomic-embed-text:latest", "nomic-embed-text:v1.5"),
+        context_window=2048,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="ollama",
+        id="mxbai-embed-large",
+        aliases=("mxbai-embed-large:latest", "mxbai-embed-large:335m"),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="ollama",
+        id="all-minilm",
+        aliases=("all-minilm:latest", "all-minilm:22m"),
+        context_window=256,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4119,7 +4568,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["together"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(embeddings=False, rerank=False, image_generation=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4129,7 +4580,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["together"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(embeddings=False, rerank=False, image_generation=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4139,7 +4592,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["together"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(embeddings=False, rerank=False, image_generation=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4149,7 +4604,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=163840,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["together"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(reasoning=True, embeddings=False, rerank=False, image_generation=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4159,7 +4616,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=32768,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["together"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(embeddings=False, rerank=False, image_generation=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4169,7 +4628,225 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["together"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(reasoning=True, embeddings=False, rerank=False, image_generation=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="BAAI/bge-large-en-v1.5",
+        aliases=(),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+                rerank=False,
+                image_generation=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="BAAI/bge-base-en-v1.5",
+        aliases=(),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+                rerank=False,
+                image_generation=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="WhereIsAI/UAE-Large-V1",
+        aliases=(),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+                rerank=False,
+                image_generation=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="togethercomputer/m2-bert-80M-8k-retrieval",
+        aliases=(),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+                rerank=False,
+                image_generation=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="Salesforce/Llama-Rank-v1",
+        aliases=(),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=False,
+                prompt_caching=False,
+                rerank=True,
+                image_generation=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="black-forest-labs/FLUX.1-schnell",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=False,
+                prompt_caching=False,
+                rerank=False,
+                image_generation=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="black-forest-labs/FLUX.1-schnell-Free",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=False,
+                prompt_caching=False,
+                rerank=False,
+                image_generation=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="black-forest-labs/FLUX.1.1-pro",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=False,
+                prompt_caching=False,
+                rerank=False,
+                image_generation=True,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(

@@ -44,6 +44,7 @@ ADAPTER_MODULES: dict[str, str] = {
     "elevenlabs": "llmkit.modalities.elevenlabs",
     "fal": "llmkit.modalities.fal",
     "cohere_v2": "llmkit.modalities.cohere",
+    "ollama": "llmkit.modalities.ollama",
 }
 
 _LABELS = {
