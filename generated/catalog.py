@@ -124,6 +124,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "cerebras": Capabilities(
@@ -153,6 +154,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         temperature=True,
         count_tokens=False,
         prompt_caching=False,
+        image_generation=True,
     ),
     "clova": Capabilities(
         chat=True,
@@ -338,7 +340,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=True,
-        embeddings=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "groq": Capabilities(
@@ -633,6 +635,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         temperature=True,
         count_tokens=False,
         prompt_caching=False,
+        image_generation=True,
     ),
     "runpod": Capabilities(
         chat=True,
@@ -822,7 +825,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=True,
-        embeddings=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "zhipu": Capabilities(
@@ -1062,7 +1065,7 @@ PROVIDER_INFO: dict[str, dict[str, object]] = {
         "dialect": "jina",
         "base_url": "https://api.jina.ai",
         "docs_url": "https://jina.ai/embeddings",
-        "env": ("JINA_API_KEY", "JINA_BASE_URL"),
+        "env": ("JINA_API_KEY", "JINA_BASE_URL", "JINA_READER_BASE_URL"),
         "price_source": "",
     },
     "lambda": {
@@ -1654,7 +1657,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=64000,
         price=Price(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(json_schema=True, reasoning=True, count_tokens=True, prompt_caching=True)
+            Capabilities(json_schema=True, reasoning=True, count_tokens=True, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1666,7 +1669,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=64000,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(json_schema=True, reasoning=True, count_tokens=True, prompt_caching=True)
+            Capabilities(json_schema=True, reasoning=True, count_tokens=True, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1678,7 +1681,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=64000,
         price=Price(input=1.0, output=5.0, cached_input=0.1, cache_write=1.25),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(json_schema=True, reasoning=True, count_tokens=True, prompt_caching=True)
+            Capabilities(json_schema=True, reasoning=True, count_tokens=True, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1690,7 +1693,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=64000,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(json_schema=True, reasoning=True, count_tokens=True, prompt_caching=True)
+            Capabilities(json_schema=True, reasoning=True, count_tokens=True, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1702,7 +1705,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=32000,
         price=Price(input=15.0, output=75.0, cached_input=1.5, cache_write=18.75),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(reasoning=True, count_tokens=True, prompt_caching=True)
+            Capabilities(reasoning=True, count_tokens=True, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1713,7 +1716,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=300000,
         max_output_tokens=None,
         price=Price(input=0.8, output=3.2, cached_input=0.2),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(prompt_caching=True)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(embeddings=False, prompt_caching=True)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1723,7 +1726,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=300000,
         max_output_tokens=None,
         price=Price(input=0.06, output=0.24, cached_input=0.015),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(prompt_caching=True)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(embeddings=False, prompt_caching=True)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1733,7 +1736,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=None,
         price=Price(input=0.035, output=0.14, cached_input=0.00875),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(vision=False, prompt_caching=True)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(vision=False, embeddings=False, prompt_caching=True)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1743,7 +1748,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=None,
         price=Price(input=0.72, output=0.72),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(parallel_tool_calls=False, vision=False)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(parallel_tool_calls=False, vision=False, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1753,7 +1760,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=None,
         price=Price(input=0.22, output=0.22),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(parallel_tool_calls=False, vision=False)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(parallel_tool_calls=False, vision=False, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1763,7 +1772,99 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(input=0.24, output=0.97),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(parallel_tool_calls=False)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(parallel_tool_calls=False, embeddings=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="bedrock",
+        id="amazon.titan-embed-text-v2:0",
+        aliases=(),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(input=0.02),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="bedrock",
+        id="cohere.embed-english-v3",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(input=0.1),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="bedrock",
+        id="cohere.embed-multilingual-v3",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(input=0.1),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="bedrock",
+        id="cohere.embed-v4:0",
+        aliases=("us.cohere.embed-v4:0",),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1823,7 +1924,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["cloudflare"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["cloudflare"].merged(Capabilities(image_generation=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1833,7 +1934,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=24000,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["cloudflare"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["cloudflare"].merged(Capabilities(image_generation=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1843,7 +1944,85 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["cloudflare"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["cloudflare"].merged(Capabilities(image_generation=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="cloudflare",
+        id="@cf/black-forest-labs/flux-1-schnell",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["cloudflare"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                prompt_caching=False,
+                image_generation=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="cloudflare",
+        id="@cf/stabilityai/stable-diffusion-xl-base-1.0",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["cloudflare"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                prompt_caching=False,
+                image_generation=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="cloudflare",
+        id="@cf/bytedance/stable-diffusion-xl-lightning",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["cloudflare"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                prompt_caching=False,
+                image_generation=True,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2726,7 +2905,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2736,7 +2915,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2746,7 +2925,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2756,7 +2935,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2766,7 +2945,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2776,7 +2955,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4448,7 +4627,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=8192,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["replicate"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["replicate"].merged(Capabilities(image_generation=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4458,7 +4637,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=8192,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["replicate"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["replicate"].merged(Capabilities(image_generation=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4468,7 +4647,85 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["replicate"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["replicate"].merged(Capabilities(image_generation=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="replicate",
+        id="black-forest-labs/flux-schnell",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["replicate"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                prompt_caching=False,
+                image_generation=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="replicate",
+        id="black-forest-labs/flux-dev",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["replicate"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                prompt_caching=False,
+                image_generation=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="replicate",
+        id="black-forest-labs/flux-1.1-pro",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["replicate"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                prompt_caching=False,
+                image_generation=True,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -5392,7 +5649,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -5402,7 +5659,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -5412,7 +5669,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -5422,7 +5679,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -5432,7 +5689,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -5459,6 +5716,26 @@ MODELS: tuple[ModelInfo, ...] = (
         provider="yandex",
         id="text-search-query/latest",
         aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="yandex",
+        id="text-search/latest",
+        aliases=("text-search",),
         context_window=None,
         max_output_tokens=None,
         price=Price(),

@@ -9,18 +9,32 @@ status and result live on owner/alias only, as on fal: `GET /<owner>/<alias>/req
 /run/<app_id>` answers the output at once. The image apps are the flux family: input needs
 `prompt`, else 422 with FastAPI validation details; `num_images`, `image_size` (preset or
 `{width, height}`) and `sync_mode` (inline data: URIs) are honoured.
+
+A submit with `?fal_webhook=<http(s) URL>` is delivered there when it completes (at once when
+no polls are needed): a POST of `{request_id, gateway_request_id, status: "OK", payload}`
+signed as fal signs (Ed25519 over request id, user id, timestamp and the body's SHA-256, in
+`X-Fal-Webhook-*` headers) with this emulator's own key, whose JWKS is served without auth at
+`/fal/.well-known/jwks.json` (fal's is on rest.alpha.fal.ai). `deliveries(emu)` lists them;
+only loopback receivers are called (the emulator never reaches out to the internet).
+A `fal_webhook` that is not an absolute http(s) URL is a 422.
 """
 
 from __future__ import annotations
 
 import base64
 import itertools
+import threading
+import time
 import weakref
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._server import Emulator, EmuRequest, EmuResponse
 
-__all__ = ["HANDLER", "FalHandler", "latency"]
+__all__ = ["HANDLER", "WEBHOOK_USER_ID", "FalHandler", "deliveries", "latency"]
+
+WEBHOOK_USER_ID = "emu-fal-user"
+_LOCAL = frozenset({"127.0.0.1", "localhost", "::1"})
 
 _IDS = itertools.count(1)
 _APPS = frozenset({"fal-ai/flux/schnell", "fal-ai/flux/dev", "fal-ai/flux-pro/v1.1"})
@@ -42,6 +56,18 @@ class _State:
     def __init__(self) -> None:
         self.polls = 0
         self.requests: dict[str, dict[str, Any]] = {}
+        self.deliveries: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        self._key: Any = None
+
+    def signing_key(self) -> Any:
+        """This emulator's Ed25519 webhook key, made on first use."""
+        with self.lock:
+            if self._key is None:
+                from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+                self._key = Ed25519PrivateKey.generate()
+            return self._key
 
 
 _STATES: weakref.WeakKeyDictionary[Emulator, _State] = weakref.WeakKeyDictionary()
@@ -52,6 +78,13 @@ def _state(emu: Emulator) -> _State:
     if st is None:
         st = _STATES[emu] = _State()
     return st
+
+
+def deliveries(emu: Emulator) -> list[dict[str, Any]]:
+    """The webhook deliveries this emulator made: url, headers, body, and the receiver's status."""
+    st = _state(emu)
+    with st.lock:
+        return list(st.deliveries)
 
 
 def latency(emu: Emulator, polls: int) -> None:
@@ -68,6 +101,8 @@ class FalHandler:
         return EmuResponse.json({"detail": message}, status, headers)
 
     def handle(self, req: EmuRequest, emu: Emulator) -> EmuResponse:
+        if req.method == "GET" and req.subpath == "/.well-known/jwks.json":
+            return EmuResponse.json({"keys": [_jwk(_state(emu))]})
         scheme, _, key = req.headers.get("authorization", "").partition(" ")
         if scheme != "Key" or not key or (emu.require_key is not None and key != emu.require_key):
             return self.error(401, "No user found for Key ID and Secret")
@@ -82,11 +117,15 @@ class FalHandler:
         if req.method == "POST":
             if app not in _APPS:
                 return self.error(404, f"Application '{app}' not found")
-            denied = _validate(req.json())
+            denied = _validate(req.json()) or _check_hook(req.query.get("fal_webhook"))
             if denied is not None:
                 return denied
             rid = f"024ca5b1-45d3-4afd-883e-{next(_IDS):012d}"
-            st.requests[rid] = {"app": app, "input": req.json(), "left": st.polls, "status": "IN_QUEUE"}
+            job = {"app": app, "input": req.json(), "left": st.polls, "status": "IN_QUEUE"}
+            job["hook"] = req.query.get("fal_webhook")
+            st.requests[rid] = job
+            if job["left"] == 0:
+                _deliver(st, rid, job)
             base = f"{emu.url}{self.prefix}/{_owner_alias(app)}/requests/{rid}"
             return EmuResponse.json(
                 {
@@ -119,6 +158,8 @@ class FalHandler:
                 job["status"] = "COMPLETED" if job["left"] <= 0 else "IN_PROGRESS"
             elif job["left"] == -1:
                 job["status"] = "IN_PROGRESS"
+            if job["status"] == "COMPLETED":
+                _deliver(st, rid, job)
             body: dict[str, Any] = {"status": job["status"]}
             if job["status"] == "IN_QUEUE":
                 body["queue_position"] = 0
@@ -135,6 +176,59 @@ class FalHandler:
             job["status"] = "CANCELLED"
             return EmuResponse.json({"status": "CANCELLATION_REQUESTED"}, 202)
         return self.error(405, f"Method {req.method} not allowed")
+
+
+def _check_hook(hook: str | None) -> EmuResponse | None:
+    if hook is None:
+        return None
+    parts = urlsplit(hook)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return None
+    detail = [{"loc": ["query", "fal_webhook"], "msg": "invalid or missing URL scheme", "type": "value_error.url"}]
+    return EmuResponse.json({"detail": detail}, 422, {"x-fal-error-type": "validation_error"})
+
+
+def _jwk(st: _State) -> dict[str, str]:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    raw = st.signing_key().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "emu-fal-1", "use": "sig", "alg": "EdDSA"}
+
+
+def _deliver(st: _State, rid: str, job: dict[str, Any]) -> None:
+    """POST the finished request to its webhook, signed as fal signs, from another thread."""
+    hook = job.get("hook")
+    if not hook or job.get("delivered"):
+        return
+    job["delivered"] = True
+    import json
+
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    from ..webhooks import sign_fal
+
+    body = json.dumps(
+        {"request_id": rid, "gateway_request_id": rid, "status": "OK", "payload": _output(job["input"])}
+    ).encode()
+    seed = st.signing_key().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    headers = {**sign_fal(seed, rid, WEBHOOK_USER_ID, int(time.time()), body), "content-type": "application/json"}
+
+    def send() -> None:
+        import httpx
+
+        record: dict[str, Any] = {"url": hook, "headers": headers, "body": body, "status": None}
+        if urlsplit(hook).hostname not in _LOCAL:
+            record["error"] = "not delivered: the emulator only calls loopback hosts"
+        else:
+            try:
+                record["status"] = httpx.post(hook, content=body, headers=headers, timeout=10.0).status_code
+            except httpx.HTTPError as exc:
+                record["error"] = repr(exc)
+        with st.lock:
+            st.deliveries.append(record)
+
+    threading.Thread(target=send, name="fal-emu-webhook", daemon=True).start()
 
 
 def _owner_alias(app: str) -> str:
