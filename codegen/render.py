@@ -112,6 +112,8 @@ def _operation_ctx(name: str, op: dict[str, Any], schemas: dict[str, Any]) -> di
         "body_kwargs": bool(op.get("body_kwargs", False)),
         "description": op.get("description", "").strip() or f"{op['method']} {op['path']}",
         "path_params": params,
+        "base_url": op.get("base_url"),
+        "base_url_setting": op.get("base_url_setting"),
     }
 
 

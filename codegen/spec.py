@@ -8,6 +8,7 @@ and the reason, before anything is written.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -81,12 +82,33 @@ def validate_spec(data: Any, file: str, root: Path, wire_schemas: dict[str, dict
                 )
         if op.get("stream", "none") != "none" and not op.get("stream_event"):
             raise SpecError(file, f"operations.{op_name}", "a streamed operation needs `stream_event`")
+        _check_operation_host(data, op_name, op, file)
     seen: set[str] = set()
     for i, m in enumerate(data["models"]):
         for name in [m["id"], *m.get("aliases", [])]:
             if name in seen:
                 raise SpecError(file, f"models[{i}]", f"model id {name!r} appears twice")
             seen.add(name)
+
+
+def _check_operation_host(data: dict[str, Any], op_name: str, op: dict[str, Any], file: str) -> None:
+    """An operation's own host may only name settings the spec declares, and never a secret
+    one: a credential must not end up in a URL, and the user must be able to repoint it."""
+    settings = data.get("settings") or {}
+    where = f"operations.{op_name}"
+    setting = op.get("base_url_setting")
+    if setting is not None:
+        if op.get("base_url") is None:
+            raise SpecError(file, f"{where}.base_url_setting", "names an override of a `base_url` the operation lacks")
+        if setting not in settings:
+            raise SpecError(file, f"{where}.base_url_setting", f"setting {setting!r} is not declared in `settings`")
+        if settings[setting].get("secret"):
+            raise SpecError(file, f"{where}.base_url_setting", f"setting {setting!r} is a secret; a URL is not")
+    for name in re.findall(r"\{([a-z][a-z0-9_]*)\}", op.get("base_url") or ""):
+        if name not in settings:
+            raise SpecError(file, f"{where}.base_url", f"placeholder {{{name}}} names no setting in `settings`")
+        if settings[name].get("secret"):
+            raise SpecError(file, f"{where}.base_url", f"placeholder {{{name}}} names a secret setting")
 
 
 def load_wire_schemas(root: Path) -> dict[str, dict[str, Any]]:

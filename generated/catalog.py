@@ -123,6 +123,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "cerebras": Capabilities(
@@ -152,6 +153,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         temperature=True,
         count_tokens=False,
         prompt_caching=False,
+        image_generation=True,
     ),
     "clova": Capabilities(
         chat=True,
@@ -335,7 +337,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=True,
-        embeddings=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "groq": Capabilities(
@@ -628,6 +630,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         temperature=True,
         count_tokens=False,
         prompt_caching=False,
+        image_generation=True,
     ),
     "runpod": Capabilities(
         chat=True,
@@ -814,7 +817,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=True,
-        embeddings=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "zhipu": Capabilities(
@@ -1054,7 +1057,7 @@ PROVIDER_INFO: dict[str, dict[str, object]] = {
         "dialect": "jina",
         "base_url": "https://api.jina.ai",
         "docs_url": "https://jina.ai/embeddings",
-        "env": ("JINA_API_KEY", "JINA_BASE_URL"),
+        "env": ("JINA_API_KEY", "JINA_BASE_URL", "JINA_READER_BASE_URL"),
         "price_source": "",
     },
     "lambda": {
@@ -1568,7 +1571,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=64000,
         price=Price(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(json_schema=True, reasoning=True, count_tokens=True, prompt_caching=True)
+            Capabilities(json_schema=True, reasoning=True, count_tokens=True, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1580,7 +1583,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=64000,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(json_schema=True, reasoning=True, count_tokens=True, prompt_caching=True)
+            Capabilities(json_schema=True, reasoning=True, count_tokens=True, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1592,7 +1595,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=64000,
         price=Price(input=1.0, output=5.0, cached_input=0.1, cache_write=1.25),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(json_schema=True, reasoning=True, count_tokens=True, prompt_caching=True)
+            Capabilities(json_schema=True, reasoning=True, count_tokens=True, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1604,7 +1607,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=64000,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(json_schema=True, reasoning=True, count_tokens=True, prompt_caching=True)
+            Capabilities(json_schema=True, reasoning=True, count_tokens=True, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1616,7 +1619,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=32000,
         price=Price(input=15.0, output=75.0, cached_input=1.5, cache_write=18.75),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(reasoning=True, count_tokens=True, prompt_caching=True)
+            Capabilities(reasoning=True, count_tokens=True, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1627,7 +1630,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=300000,
         max_output_tokens=None,
         price=Price(input=0.8, output=3.2, cached_input=0.2),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(prompt_caching=True)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(embeddings=False, prompt_caching=True)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1637,7 +1640,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=300000,
         max_output_tokens=None,
         price=Price(input=0.06, output=0.24, cached_input=0.015),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(prompt_caching=True)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(embeddings=False, prompt_caching=True)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1647,7 +1650,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=None,
         price=Price(input=0.035, output=0.14, cached_input=0.00875),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(vision=False, prompt_caching=True)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(vision=False, embeddings=False, prompt_caching=True)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1657,7 +1662,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=None,
         price=Price(input=0.72, output=0.72),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(parallel_tool_calls=False, vision=False)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(parallel_tool_calls=False, vision=False, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1667,7 +1674,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=None,
         price=Price(input=0.22, output=0.22),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(parallel_tool_calls=False, vision=False)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(parallel_tool_calls=False, vision=False, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1677,7 +1686,99 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(input=0.24, output=0.97),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(parallel_tool_calls=False)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(parallel_tool_calls=False, embeddings=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="bedrock",
+        id="amazon.titan-embed-text-v2:0",
+        aliases=(),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(input=0.02),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="bedrock",
+        id="cohere.embed-english-v3",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(input=0.1),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="bedrock",
+        id="cohere.embed-multilingual-v3",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(input=0.1),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="bedrock",
+        id="cohere.embed-v4:0",
+        aliases=("us.cohere.embed-v4:0",),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1737,7 +1838,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["cloudflare"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["cloudflare"].merged(Capabilities(image_generation=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1747,7 +1848,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=24000,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["cloudflare"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["cloudflare"].merged(Capabilities(image_generation=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1757,7 +1858,85 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["cloudflare"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["cloudflare"].merged(Capabilities(image_generation=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="cloudflare",
+        id="@cf/black-forest-labs/flux-1-schnell",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["cloudflare"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                prompt_caching=False,
+                image_generation=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="cloudflare",
+        id="@cf/stabilityai/stable-diffusion-xl-base-1.0",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["cloudflare"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                prompt_caching=False,
+                image_generation=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="cloudflare",
+        id="@cf/bytedance/stable-diffusion-xl-lightning",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["cloudflare"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                prompt_caching=False,
+                image_generation=True,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2465,7 +2644,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2475,7 +2654,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2485,7 +2664,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2495,7 +2674,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2505,7 +2684,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2515,7 +2694,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["gigachat"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4006,7 +4185,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=8192,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["replicate"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["replicate"].merged(Capabilities(image_generation=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4016,7 +4195,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=8192,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["replicate"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["replicate"].merged(Capabilities(image_generation=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4026,7 +4205,85 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["replicate"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["replicate"].merged(Capabilities(image_generation=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="replicate",
+        id="black-forest-labs/flux-schnell",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["replicate"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                prompt_caching=False,
+                image_generation=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="replicate",
+        id="black-forest-labs/flux-dev",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["replicate"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                prompt_caching=False,
+                image_generation=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="replicate",
+        id="black-forest-labs/flux-1.1-pro",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["replicate"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                prompt_caching=False,
+                image_generation=True,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4722,7 +4979,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4732,7 +4989,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4742,7 +4999,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4752,7 +5009,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4762,7 +5019,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4789,6 +5046,26 @@ MODELS: tuple[ModelInfo, ...] = (
         provider="yandex",
         id="text-search-query/latest",
         aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["yandex"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="yandex",
+        id="text-search/latest",
+        aliases=("text-search",),
         context_window=None,
         max_output_tokens=None,
         price=Price(),

@@ -78,7 +78,7 @@ class AsyncModalitiesMixin:
         """Async twin of Client.embed."""
         r = resolve(self, model, "embeddings")
         opts = EmbedOptions(input_type=input_type, dimensions=dimensions, extra_body=extra_body)
-        batches = split_batches(texts(inputs), r.adapter.max_embed_inputs, batch_size)
+        batches = split_batches(texts(inputs), r.adapter.embed_limit(r.ctx), batch_size)
         requests = [r.adapter.embed_request(b, opts, r.ctx) for b in batches]
         t = self._transport(r.provider, r.spec)
         gate = asyncio.Semaphore(EMBED_CONCURRENCY)
@@ -86,7 +86,7 @@ class AsyncModalitiesMixin:
         async def one(batch: list[str], m: ModalRequest) -> EmbeddingResponse:
             async with gate:
                 resp = await asend(t, m, timeout)
-            return r.adapter.parse_embed(decode_json(resp, r.provider), r.ctx, len(batch))
+            return r.adapter.parse_embed_http(resp, r.ctx, len(batch))
 
         parts = await asyncio.gather(*(one(b, m) for b, m in zip(batches, requests, strict=True)))
         return join_embeddings(parts, r.ctx)
@@ -195,8 +195,7 @@ class AsyncModalitiesMixin:
             raise ConfigError("generate_image needs a non-empty prompt string")
         opts = ImageOptions(n=n, size=size, response_format=response_format, quality=quality, extra_body=extra_body)
         m = r.adapter.image_request(prompt, opts, r.ctx)
-        data = decode_json(await asend(self._transport(r.provider, r.spec), m, timeout), r.provider)
-        return r.adapter.parse_image(data, r.ctx)
+        return r.adapter.parse_image_response(await asend(self._transport(r.provider, r.spec), m, timeout), r.ctx)
 
     async def count_tokens(self, model: str, messages: Any, **params: Any) -> TokenCount:
         """Async twin of Client.count_tokens."""

@@ -79,11 +79,11 @@ class ModalitiesMixin:
         """
         r = resolve(self, model, "embeddings")
         opts = EmbedOptions(input_type=input_type, dimensions=dimensions, extra_body=extra_body)
-        batches = split_batches(texts(inputs), r.adapter.max_embed_inputs, batch_size)
+        batches = split_batches(texts(inputs), r.adapter.embed_limit(r.ctx), batch_size)
         requests = [r.adapter.embed_request(b, opts, r.ctx) for b in batches]  # all built before any I/O
         t = self._transport(r.provider, r.spec)
         parts = [
-            r.adapter.parse_embed(decode_json(send(t, m, timeout), r.provider), r.ctx, len(b))
+            r.adapter.parse_embed_http(send(t, m, timeout), r.ctx, len(b))
             for b, m in zip(batches, requests, strict=True)
         ]
         return join_embeddings(parts, r.ctx)
@@ -196,8 +196,7 @@ class ModalitiesMixin:
             raise ConfigError("generate_image needs a non-empty prompt string")
         opts = ImageOptions(n=n, size=size, response_format=response_format, quality=quality, extra_body=extra_body)
         m = r.adapter.image_request(prompt, opts, r.ctx)
-        data = decode_json(send(self._transport(r.provider, r.spec), m, timeout), r.provider)
-        return r.adapter.parse_image(data, r.ctx)
+        return r.adapter.parse_image_response(send(self._transport(r.provider, r.spec), m, timeout), r.ctx)
 
     def count_tokens(self, model: str, messages: Any, **params: Any) -> TokenCount:
         """Input tokens of these messages: the provider's own count where it has an endpoint

@@ -94,7 +94,9 @@ class Lister:
         return self._request({size[0]: size[1]} if size else {})
 
     def _request(self, query: dict[str, str]) -> WireRequest:
-        return WireRequest(method=self.op.method, path=self.op.path, body=None, query={**self.query, **query})
+        return WireRequest(
+            method=self.op.method, path=self.op.path, body=None, query={**self.query, **query}, operation=self.op.name
+        )
 
     def feed(self, page: Any) -> WireRequest | None:
         """Read one page; the request for the next page, or None when the listing is complete."""

@@ -88,6 +88,7 @@ def _request(
         body=body,
         query=dict(op.query),
         stream=stream,
+        operation=op.name,
     )
 
 
@@ -142,7 +143,7 @@ def _form_request(
     extra_headers: Mapping[str, str] | None,
     extra_query: Mapping[str, str] | None,
 ) -> httpx.Request:
-    return t.http.build_request(
+    request = t.http.build_request(
         req.method,
         t.url(req),
         params=t.query(req, extra_query) or None,
@@ -150,6 +151,8 @@ def _form_request(
         data=form[0],
         files=form[1],
     )
+    t.hosts.check(request.url)
+    return request
 
 
 def _split_form(req: WireRequest) -> tuple[FormData, FormFiles] | None:

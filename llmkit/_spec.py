@@ -52,7 +52,11 @@ class SettingSpec:
 
 @attrs.frozen(kw_only=True, slots=True)
 class Operation:
-    """One endpoint: method, path template (`{model}` etc.), query and wire model names."""
+    """One endpoint: method, path template (`{model}` etc.), query and wire model names.
+
+    `base_url` is set only when the endpoint lives on a host of its own (Jina Reader,
+    Bedrock's control plane); `base_url_setting` names the setting that repoints it.
+    """
 
     name: str
     method: str
@@ -64,6 +68,8 @@ class Operation:
     stream_event: str | None = None
     model_in_path: bool = False
     description: str = ""
+    base_url: str | None = None
+    base_url_setting: str | None = None
 
 
 @attrs.frozen(kw_only=True, slots=True)

@@ -12,6 +12,9 @@ Security decisions made here, each tested in tests/test_security_*.py:
   can be forwarded to another host.
 - TLS is verified unless the setting named `insecure_skip_tls_verify` says otherwise.
 - A request path holding `?`, `#` or a dot segment is refused: path parts must be encoded.
+- Requests go only to the origins in `_hosts.Hosts` (the base URL and the hosts the spec gives
+  operations of their own); the key is attached to no other, and nothing built here is sent
+  to any other.
 
 `total_timeout` (setting or per call) is one deadline for the whole call: every attempt, every
 backoff wait and the whole body. httpx's own timeouts are per phase and per read, so a server
@@ -42,6 +45,7 @@ from ._constants import (
     USER_AGENT,
 )
 from ._errors import APIError, ConfigError, ConnectionError, LLMKitError, StreamError, TimeoutError
+from ._hosts import Hosts
 from ._http_errors import StreamTimeoutError, backoff, error_for_status, retry_after_seconds
 from ._log import log_failure, log_request, log_response, log_retry, redact_url
 from ._settings import ResolvedSettings, Secret
@@ -150,6 +154,8 @@ class _KeyedTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self._owner = owner
 
     def _keyed(self, request: httpx.Request) -> httpx.Request:
+        if not self._owner.hosts.trusts(request.url):
+            return request  # never a credential for a host the spec did not name
         headers, params = self._owner.credentials()
         if not headers and not params:
             return request
@@ -184,6 +190,9 @@ class _KeyAuth(httpx.Auth):
         self._owner = owner
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if not self._owner.hosts.trusts(request.url):
+            yield request
+            return
         headers, params = self._owner.credentials()
         request.headers.update(headers)
         for k, v in params.items():
@@ -199,7 +208,8 @@ class _Base:
         self.provider = settings.spec.id
         self.base_headers = self._static_headers()
         self._check_key()
-        self.auth = self._override_auth()
+        self.auth = self._override_auth()  # may fill a `{region}` into settings.base_url
+        self.hosts = Hosts(settings)
         self._key_auth: httpx.Auth | None = None  # set when the caller brings its own httpx client
 
     def __repr__(self) -> str:
@@ -286,7 +296,7 @@ class _Base:
                 "must be percent-encoded (a '?', '#' or '..' there would change where the request goes)",
                 provider=self.provider,
             )
-        return self.settings.base_url + path
+        return self.hosts.base_for(req.operation) + path
 
     def headers(self, req: WireRequest, extra: Mapping[str, str] | None) -> dict[str, str]:
         h = dict(self.base_headers)
@@ -509,6 +519,7 @@ class ProviderTransport(_Base):
         )
 
     def _attempt(self, request: httpx.Request, attempt: int) -> httpx.Response:
+        self.hosts.check(request.url)
         log_request(self.provider, request, attempt, self.sensitive_names())
         started = time.monotonic()
         resp = self.http.send(request, stream=True, auth=self._send_auth)
@@ -672,6 +683,7 @@ class AsyncProviderTransport(_Base):
         )
 
     async def _attempt(self, request: httpx.Request, attempt: int) -> httpx.Response:
+        self.hosts.check(request.url)
         log_request(self.provider, request, attempt, self.sensitive_names())
         started = time.monotonic()
         resp = await self.http.send(request, stream=True, auth=self._send_auth)

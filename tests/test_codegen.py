@@ -170,3 +170,60 @@ def test_generated_wire_models_keep_unknowns() -> None:
     assert unstructure(resp) == raw
     with pytest.raises(WireValidationError, match="unknown field 'brand_new'"):
         structure_strict(raw, wire.CreateChatCompletionResponse)
+
+
+def test_operation_host_is_rendered_and_validated(repo: Path) -> None:
+    """An operation may live on a host of its own; bad hosts and settings are refused by name."""
+
+    def add(op: dict[str, object], settings: dict[str, object] | None = None):  # type: ignore[no-untyped-def]
+        def change(d: dict[str, object]) -> None:
+            d["operations"]["reader"] = {"method": "POST", "path": "/", **op}  # type: ignore[index]
+            d["settings"].update(settings or {})  # type: ignore[union-attr]
+
+        return change
+
+    bad = [
+        ({"base_url": "http://r.jina.ai"}, None, "operations.reader.base_url", "does not match"),
+        ({"base_url": "https://r.jina.ai/"}, None, "operations.reader.base_url", "does not match"),
+        ({"base_url": "https://evil.com?x=1"}, None, "operations.reader.base_url", "does not match"),
+        ({"base_url": "https://{region}.x.com/{path}"}, None, "operations.reader.base_url", "does not match"),
+        ({"base_url": "https://{zone}.example.com"}, None, "operations.reader.base_url", "placeholder {zone} names no"),
+        ({"base_url": "https://{api_key}.example.com"}, None, "operations.reader.base_url", "names a secret"),
+        ({"base_url_setting": "reader_url"}, None, "operations.reader.base_url_setting", "lacks"),
+        (
+            {"base_url": "https://r.jina.ai", "base_url_setting": "reader_url"},
+            None,
+            "operations.reader.base_url_setting",
+            "'reader_url' is not declared",
+        ),
+        (
+            {"base_url": "https://r.jina.ai", "base_url_setting": "api_key"},
+            None,
+            "operations.reader.base_url_setting",
+            "is a secret",
+        ),
+    ]
+    original = (repo / "specs" / "providers" / "openai.yaml").read_text()
+    for op, settings, path, reason in bad:
+        (repo / "specs" / "providers" / "openai.yaml").write_text(original)
+        _edit_spec(repo, "openai", add(op, settings))
+        with pytest.raises(SpecError) as info:
+            load_provider_specs(repo, load_wire_schemas(repo))
+        assert info.value.file == "specs/providers/openai.yaml"
+        assert info.value.path == path, (op, info.value)
+        assert reason in info.value.reason, (op, info.value.reason)
+    (repo / "specs" / "providers" / "openai.yaml").write_text(original)
+    _edit_spec(
+        repo,
+        "openai",
+        add(
+            {"base_url": "https://bedrock.{zone}.example.com", "base_url_setting": "reader_url"},
+            {"zone": {"default": "eu-1"}, "reader_url": {"description": "x"}},
+        ),
+    )
+    out = repo / "out"
+    render_tree(repo, out)
+    text = (out / "generated" / "providers" / "openai.py").read_text()
+    assert 'base_url="https://bedrock.{zone}.example.com",\n            base_url_setting="reader_url",' in text
+    doc = (out / "docs" / "providers" / "openai.md").read_text()
+    assert "`POST https://bedrock.{zone}.example.com/` (host setting `reader_url`)" in doc

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 import llmkit
+from llmkit.testing._gigachat_emu import embedding_vector
 from llmkit.testing._server import Emulator
 from tests.test_gigachat import HI, MODEL, giga, paths
 
@@ -45,7 +46,8 @@ def test_native_embeddings_models_and_balance(emu: Emulator) -> None:
         emb = native.create_embeddings({"model": "Embeddings", "input": ["Hello, world!", "Привет"]})
         models = native.list_models()
         balance = native.get_balance()
-    assert [e.index for e in emb.data] == [0, 1] and len(emb.data[0].embedding) == 3
+    assert [e.index for e in emb.data] == [0, 1]
+    assert emb.data[0].embedding == embedding_vector("Embeddings", "Hello, world!")
     assert emb.data[0].usage.prompt_tokens == 4
     assert {m.id: m.type for m in models.data}["Embeddings"] == "embedder"
     assert {b.usage for b in balance.balance} >= {"GigaChat-2", "GigaChat-2-Max"}

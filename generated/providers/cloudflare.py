@@ -104,6 +104,7 @@ SPEC = ProviderSpec(
         temperature=True,
         count_tokens=False,
         prompt_caching=False,
+        image_generation=True,
     ),
     quirks=frozenset(()),
     overrides=(),

@@ -149,7 +149,7 @@ SPEC = ProviderSpec(
         stream_usage=True,
         temperature=True,
         count_tokens=True,
-        embeddings=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     quirks=frozenset(()),

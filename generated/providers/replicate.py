@@ -154,6 +154,7 @@ SPEC = ProviderSpec(
         temperature=True,
         count_tokens=False,
         prompt_caching=False,
+        image_generation=True,
     ),
     quirks=frozenset(()),
     overrides=(("auth", "replicate"),),

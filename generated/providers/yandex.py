@@ -189,7 +189,7 @@ SPEC = ProviderSpec(
         stream_usage=True,
         temperature=True,
         count_tokens=True,
-        embeddings=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     quirks=frozenset(("developer_as_system", "max_tokens_field")),

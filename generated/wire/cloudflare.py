@@ -27,9 +27,48 @@ class ChatCompletionResponse:
 
 
 @_wire_model
+class DiffusionImageRequest:
+    """Input of the Stable Diffusion XL models (base 1.0, Lightning); they answer raw image/png bytes."""
+
+    prompt: str = _wire_field("prompt")
+    negative_prompt: str | None = _wire_field("negative_prompt", default=None)
+    width: int | None = _wire_field("width", default=None)
+    """256-2048 pixels."""
+    height: int | None = _wire_field("height", default=None)
+    """256-2048 pixels."""
+    num_steps: int | None = _wire_field("num_steps", default=None)
+    """At most 20."""
+    guidance: float | None = _wire_field("guidance", default=None)
+    strength: float | None = _wire_field("strength", default=None)
+    seed: int | None = _wire_field("seed", default=None)
+    image: list[int] | None = _wire_field("image", default=None)
+    """An input image as bytes (img2img)."""
+    image_b64: str | None = _wire_field("image_b64", default=None)
+    """A base64 input image (img2img)."""
+    mask: list[int] | None = _wire_field("mask", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class EnvelopeMessage:
     code: int | None = _wire_field("code", default=None)
     message: str | None = _wire_field("message", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class FluxImageRequest:
+    """@cf/black-forest-labs/flux-1-schnell input: a prompt (at most 2048 characters) and steps (default 4, at most 8)."""
+
+    prompt: str = _wire_field("prompt")
+    steps: int | None = _wire_field("steps", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class ImageResult:
+    image: str | None = _wire_field("image", default=None)
+    """The image"""
     additional_properties: dict[str, Any] = _extra_field()
 
 
@@ -45,6 +84,17 @@ class ModelInfo:
 @_wire_model
 class ModelSearchResponse:
     result: list[ModelInfo] | None = _wire_field("result", default=None)
+    success: bool | None = _wire_field("success", default=None)
+    errors: list[EnvelopeMessage] | None = _wire_field("errors", default=None)
+    messages: list[dict[str, Any]] | None = _wire_field("messages", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class RunImageResponse:
+    """FLUX.1 [schnell]'s answer, in the v4 envelope."""
+
+    result: ImageResult | None = _wire_field("result", default=None)
     success: bool | None = _wire_field("success", default=None)
     errors: list[EnvelopeMessage] | None = _wire_field("errors", default=None)
     messages: list[dict[str, Any]] | None = _wire_field("messages", default=None)

@@ -49,7 +49,12 @@ class CallContext:
 
 @attrs.define(kw_only=True, slots=True)
 class WireRequest:
-    """One HTTP request, relative to the provider's base URL. `path` is already encoded."""
+    """One HTTP request, relative to the provider's base URL. `path` is already encoded.
+
+    `operation` names the spec operation sent; when that operation declares a host of its own
+    (`Operation.base_url`) the transport resolves it, so a request can only ever go to a host
+    the spec names or the user configured, never to a URL carried in the request itself.
+    """
 
     method: str
     path: str
@@ -57,6 +62,7 @@ class WireRequest:
     query: dict[str, str] = attrs.field(factory=dict)
     headers: dict[str, str] = attrs.field(factory=dict)
     stream: bool = False
+    operation: str | None = None
 
 
 @attrs.define(kw_only=True, slots=True)

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import IO, Any, Literal
 
 import attrs
+import httpx
 
 from .._errors import ConfigError, UnsupportedFeatureError
 from .._modal_types import (
@@ -24,6 +25,7 @@ from .._modal_types import (
     Transcription,
 )
 from .._spec import Operation
+from .._transport import decode_json
 from ..dialects._base import CallContext, WireRequest, expand_path
 
 __all__ = [
@@ -117,7 +119,9 @@ def operation(ctx: CallContext, name: str, what: str) -> Operation:
 
 def json_request(op: Operation, body: Any, **path: str) -> ModalRequest:
     return ModalRequest(
-        wire=WireRequest(method=op.method, path=expand_path(op.path, **path), body=body, query=dict(op.query))
+        wire=WireRequest(
+            method=op.method, path=expand_path(op.path, **path), body=body, query=dict(op.query), operation=op.name
+        )
     )
 
 
@@ -137,11 +141,20 @@ class ModalAdapter:
 
     max_embed_inputs = 96
 
+    def embed_limit(self, ctx: CallContext) -> int:
+        """Inputs per embeddings request for this model; families whose models differ
+        (Bedrock's Titan takes one text, its Cohere models 96) answer per model."""
+        return self.max_embed_inputs
+
     def embed_request(self, inputs: Sequence[str], opts: EmbedOptions, ctx: CallContext) -> ModalRequest:
         raise unsupported(ctx, "embeddings")
 
     def parse_embed(self, data: Any, ctx: CallContext, count: int) -> EmbeddingResponse:
         raise unsupported(ctx, "embeddings")
+
+    def parse_embed_http(self, resp: httpx.Response, ctx: CallContext, count: int) -> EmbeddingResponse:
+        """The embeddings of one response; a family whose usage travels in headers reads them here."""
+        return self.parse_embed(decode_json(resp, ctx.provider), ctx, count)
 
     def rerank_request(
         self, query: str, documents: Sequence[str], opts: RerankOptions, ctx: CallContext
@@ -165,6 +178,11 @@ class ModalAdapter:
 
     def parse_image(self, data: Any, ctx: CallContext) -> ImageResponse:
         raise unsupported(ctx, "image generation")
+
+    def parse_image_response(self, resp: httpx.Response, ctx: CallContext) -> ImageResponse:
+        """The images of an HTTP answer: its JSON through `parse_image`, unless a family
+        answers raw image bytes (Workers AI's SDXL models) and reads them here instead."""
+        return self.parse_image(decode_json(resp, ctx.provider), ctx)
 
 
 def audio_bytes(audio: AudioInput, filename: str | None, media_type: str | None) -> tuple[bytes, str, str]:

@@ -22,7 +22,7 @@ def _build(t: ProviderTransport | AsyncProviderTransport, m: ModalRequest, timeo
     req = m.wire
     params: dict[str, str | list[str]] = dict(t.query(req, None))
     params.update(m.repeated_query or {})
-    return t.http.build_request(
+    request = t.http.build_request(
         req.method,
         t.url(req),
         params=params or None,
@@ -32,6 +32,8 @@ def _build(t: ProviderTransport | AsyncProviderTransport, m: ModalRequest, timeo
         files=m.files,
         timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
     )
+    t.hosts.check(request.url)
+    return request
 
 
 def send(t: ProviderTransport, m: ModalRequest, timeout: float | None = None) -> httpx.Response:

@@ -44,6 +44,12 @@ ADAPTER_MODULES: dict[str, str] = {
     "elevenlabs": "llmkit.modalities.elevenlabs",
     "fal": "llmkit.modalities.fal",
     "cohere_v2": "llmkit.modalities.cohere",
+    "replicate": "llmkit.modalities.replicate",
+    "cloudflare": "llmkit.modalities.cloudflare",
+    "bedrock_converse": "llmkit.modalities.bedrock",
+    "vertex": "llmkit.modalities.vertex",
+    "gigachat": "llmkit.modalities.gigachat",
+    "yandex": "llmkit.modalities.yandex",
 }
 
 _LABELS = {

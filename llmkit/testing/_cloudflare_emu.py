@@ -6,7 +6,9 @@ the native `/ai/run/@cf/...` whose model id must arrive with its `@` and slashes
 encoded `%40` or `%2F` cannot be routed: envelope code 7003), answering in the v4 envelope
 (`result.response`, `result.tool_calls` with object arguments, `result.usage`) or, with
 `"stream": true`, as bare `data: {"response": ...}` chunks, a last chunk with usage and
-`data: [DONE]`. `/ai/models/search` lists the catalog; `GET /ai/v1/models` is refused with
+`data: [DONE]`. Text-to-image models (`_cloudflare_images`) check their input strictly and
+answer the envelope with a base64 `result.image` (FLUX.1 [schnell]) or raw `image/png`
+bytes (the SDXL models). `/ai/models/search` lists the catalog; `GET /ai/v1/models` is refused with
 code 7001, as Cloudflare does.
 """
 
@@ -20,6 +22,7 @@ from .._wire import WireValidationError, structure, structure_strict
 from ..generated.wire import cloudflare as cf_wire
 from ..generated.wire import openai_chat as wire
 from ._brain import Conversation, Plan, chunks, plan
+from ._cloudflare_images import IMAGE_MODELS, run_image
 from ._openai_emu import _conversation, _response, _stream_events
 from ._server import Emulator, EmuRequest, EmuResponse
 
@@ -96,6 +99,11 @@ class CloudflareHandler:
     def _run(self, req: EmuRequest, model: str) -> EmuResponse:
         if model not in _models():
             return _envelope_error(400, 5007, f"No such model {model} or task")
+        if model in IMAGE_MODELS:
+            try:
+                return run_image(model, req.json())
+            except ValueError as exc:
+                return _envelope_error(400, 5006, f"Error: invalid input: {exc}")
         try:
             body = structure_strict(req.json(), cf_wire.RunRequest)
         except (WireValidationError, ValueError) as exc:

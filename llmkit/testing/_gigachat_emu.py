@@ -26,14 +26,16 @@ from urllib.parse import parse_qs
 from .._wire import WireValidationError, structure_strict
 from ..generated.wire import gigachat as wire
 from ._brain import Conversation, Plan, chunks, count_tokens, plan
+from ._media_emu import vector
 from ._server import Emulator, EmuRequest, EmuResponse
 
-__all__ = ["HANDLER", "GigaChatHandler"]
+__all__ = ["EMBED_DIMS", "HANDLER", "GigaChatHandler", "embedding_vector"]
 
 _RQUID = re.compile(r"^[0-9a-fA-F-]{36}$")
 _SCOPES = frozenset({"GIGACHAT_API_PERS", "GIGACHAT_API_B2B", "GIGACHAT_API_CORP"})
 _VERSION = "2.0.28.2"
 TOKEN_LIFETIME_MS = 30 * 60 * 1000
+EMBED_DIMS = {"Embeddings": 1024, "EmbeddingsGigaR": 2560}
 
 
 def _models() -> set[str]:
@@ -199,19 +201,30 @@ class GigaChatHandler:
         parsed = self._body(req, wire.GigaEmbeddingsRequest)
         if isinstance(parsed, EmuResponse):
             return parsed
-        _, body = parsed
+        data, body = parsed
+        extra = sorted(set(data) - {"model", "input"})
+        if extra:
+            return self.error(422, f"Invalid params: unknown field(s) {extra}")
         if body.model not in _embedders():
             return self.error(404, "No such model")
-        data = [
+        if not body.input:
+            return self.error(422, "Invalid params: input must not be empty")
+        items = [
             {
                 "object": "embedding",
                 "index": i,
-                "embedding": [round((len(t) % 7) / 7, 4), round(count_tokens(t) / 10, 4), 0.5],
+                "embedding": embedding_vector(body.model, t),
                 "usage": {"prompt_tokens": count_tokens(t) + 2},
             }
             for i, t in enumerate(body.input)
         ]
-        return EmuResponse.json({"object": "list", "model": body.model, "data": data})
+        return EmuResponse.json({"object": "list", "model": body.model, "data": items})
+
+
+def embedding_vector(model: str, text: str) -> list[float]:
+    """What the emulated /embeddings returns for one text (1024 values for Embeddings, 2560 for
+    EmbeddingsGigaR; recalled sizes)."""
+    return vector(f"{model}:{text}", EMBED_DIMS.get(model, 1024))
 
 
 def _usage(p: Plan) -> dict[str, int]:

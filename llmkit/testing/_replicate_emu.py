@@ -9,7 +9,8 @@ never finish (`polls=-1`) so a client has to cancel (`POST .../cancel` -> `cance
 prediction created with `"stream": true` carries `urls.stream`; that URL answers SSE
 `event: output` events with plain-text data (multi-line tokens as several `data:` lines), then
 `event: done` with `{}`. Unknown models are 404 problem details; an input without `prompt` is
-422 "Input validation failed", as Replicate answers.
+422 "Input validation failed", as Replicate answers. Image models (`_replicate_images`) check
+their input's types, enums and ranges (422 with `invalid_fields`) and finish with file URLs.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ._brain import Conversation, chunks, plan
+from ._replicate_images import IMAGE_MODELS, image_output, validate
 from ._server import Emulator, EmuRequest, EmuResponse
 
 __all__ = ["HANDLER", "ReplicateHandler", "latency"]
@@ -34,6 +36,7 @@ class _State:
         self.predictions: dict[str, dict[str, Any]] = {}
         self.remaining: dict[str, int] = {}
         self.answers: dict[str, str] = {}
+        self.images: dict[str, list[str] | str] = {}  # image predictions' file outputs
 
 
 _STATES: weakref.WeakKeyDictionary[Emulator, _State] = weakref.WeakKeyDictionary()
@@ -148,7 +151,17 @@ class ReplicateHandler:
             return EmuResponse.json(
                 {"detail": f"- {hook_error}", "status": 422, "title": "Input validation failed"}, 422
             )
+        if model in IMAGE_MODELS:
+            invalid = validate(model, inp)
+            if invalid:
+                detail = "".join(f"- {f['field']}: {f['description']}\n" for f in invalid)
+                return EmuResponse.json(
+                    {"detail": detail, "status": 422, "title": "Input validation failed", "invalid_fields": invalid},
+                    422,
+                )
         pid = f"gm3qorzdhgbfurvjtvhg{next(_IDS):06d}"
+        if model in IMAGE_MODELS:
+            st.images[pid] = image_output(model, pid, inp)
         conv = Conversation(last_user_text=inp["prompt"].rsplit("User: ", 1)[-1].removesuffix("\nAssistant:"))
         conv.all_text = " ".join(str(v) for v in (inp.get("system_prompt"), inp["prompt"]) if v)
         if isinstance(inp.get("max_tokens"), int):
@@ -181,6 +194,15 @@ class ReplicateHandler:
         return EmuResponse.json(_public(pred), 201)
 
     def _finish(self, st: _State, pred: dict[str, Any]) -> None:
+        if pred["id"] in st.images:
+            pred.update(
+                status="succeeded",
+                output=st.images[pred["id"]],
+                started_at="2023-09-08T16:19:34.779176Z",
+                completed_at="2023-09-08T16:19:36.102311Z",
+                metrics={"predict_time": 1.323135},
+            )
+            return
         pred.update(
             status="succeeded",
             output=chunks(st.answers[pred["id"]]),

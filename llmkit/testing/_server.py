@@ -167,11 +167,23 @@ class Emulator:
         return self.url + self._handlers[provider].prefix
 
     def providers_config(self, **overrides: Any) -> dict[str, dict[str, Any]]:
-        """Settings for `llmkit.Client(providers=...)` that point every provider here."""
-        return {
-            p: {"api_key": self.api_key, "base_url": self.base_url(p), "max_retries": 0, **overrides}
-            for p in sorted(self._handlers)
-        }
+        """Settings for `llmkit.Client(providers=...)` that point every provider here.
+
+        A handler with `serves = (provider, setting)` emulates an operation host of its own
+        (Jina Reader, Bedrock's control plane): its URL goes into that provider's setting.
+        """
+        config: dict[str, dict[str, Any]] = {}
+        hosts: list[tuple[str, str, str]] = []
+        for name in sorted(self._handlers):
+            serves = getattr(self._handlers[name], "serves", None)
+            if serves is not None:
+                hosts.append((serves[0], serves[1], self.base_url(name)))
+                continue
+            config[name] = {"api_key": self.api_key, "base_url": self.base_url(name), "max_retries": 0, **overrides}
+        for provider, setting, url in hosts:
+            if provider in config:
+                config[provider][setting] = url
+        return config
 
     def client(self, **overrides: Any) -> Any:
         """An llmkit.Client wired to this emulator."""

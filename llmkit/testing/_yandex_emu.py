@@ -27,10 +27,11 @@ from .._wire import WireValidationError, structure_strict
 from ..generated.wire import openai_chat as openai_wire
 from ..generated.wire import yandex as wire
 from ._brain import Conversation, Plan, chunks, count_tokens, plan
+from ._media_emu import vector
 from ._openai_emu import _conversation, _response, _stream_events
 from ._server import Emulator, EmuRequest, EmuResponse
 
-__all__ = ["HANDLER", "YandexHandler"]
+__all__ = ["EMBED_DIMS", "EMBED_MAX_TOKENS", "HANDLER", "YandexHandler", "embedding_vector"]
 
 _GRPC = {
     400: (3, "Bad Request"),
@@ -46,6 +47,13 @@ _CHAT_MODELS = frozenset({"yandexgpt", "yandexgpt-lite", "qwen3-235b-a22b-fp8"})
 _EMBED_MODELS = frozenset({"text-search-doc", "text-search-query"})
 AUDIENCE = "https://iam.api.cloud.yandex.net/iam/v1/tokens"
 _VERSION = "23.10.2024"
+EMBED_DIMS = 256  # text-search-doc / text-search-query vectors (recalled)
+EMBED_MAX_TOKENS = 2048  # per text (recalled)
+
+
+def embedding_vector(model: str, text: str, dims: int = EMBED_DIMS) -> list[float]:
+    """What the emulated textEmbedding returns for one text with one model."""
+    return vector(f"{model}:{text}", dims)
 
 
 def _b64(part: str) -> bytes:
@@ -252,18 +260,33 @@ class YandexHandler:
         return EmuResponse.json({"tokens": tokens, "modelVersion": _VERSION})
 
     def _embed(self, req: EmuRequest, folder: str | None) -> EmuResponse:
+        """One text per call; the vector depends on the model, so query and document differ."""
         try:
             body = structure_strict(req.json(), wire.YandexTextEmbeddingRequest)
         except (ValueError, WireValidationError) as exc:
             return self.error(400, f"invalid request: {exc}")
+        if not body.model_uri.startswith("emb://"):
+            return self.error(400, f"Invalid model uri: {body.model_uri} (embeddings take emb://)")
         found = self._model(body.model_uri, folder, _EMBED_MODELS)
         if isinstance(found, EmuResponse):
             return found
+        if not body.text:
+            return self.error(400, "text must not be empty")
         n = count_tokens(body.text)
-        vec = [round((len(body.text) % 11) / 11, 4), round(n / 10, 4), 0.25]
-        return EmuResponse.json({"embedding": vec, "numTokens": str(n), "modelVersion": _VERSION})
+        if n > EMBED_MAX_TOKENS:
+            return self.error(400, f"Number of input tokens must be no more than {EMBED_MAX_TOKENS}, got {n}")
+        dims = EMBED_DIMS
+        if body.dim is not None:
+            try:
+                dims = int(body.dim)
+            except ValueError:
+                return self.error(400, f"invalid request: dim {body.dim!r} is not an int64")
+            if not 0 < dims <= EMBED_DIMS:
+                return self.error(400, f"dim must be between 1 and {EMBED_DIMS}, got {dims}")
+        return EmuResponse.json(
+            {"embedding": embedding_vector(found, body.text, dims), "numTokens": str(n), "modelVersion": _VERSION}
+        )
 
-    # -- OpenAI-compatible ---------------------------------------------------------------------
     def _openai(self, req: EmuRequest, folder: str | None) -> EmuResponse:
         data = req.json()
         try:
