@@ -1163,6 +1163,7 @@ PROVIDER_INFO: dict[str, dict[str, object]] = {
         "docs_url": "https://platform.openai.com/docs/api-reference",
         "env": ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"),
         "price_source": "openai.com/api/pricing, standard tier (recalled, late 2025)",
+        "fine_tuned_prefix": "ft:",
     },
     "openrouter": {
         "name": "OpenRouter",
@@ -3940,10 +3941,11 @@ MODELS: tuple[ModelInfo, ...] = (
     ModelInfo(
         provider="openai",
         id="gpt-4.1",
-        aliases=(),
+        aliases=("gpt-4.1-2025-04-14",),
         context_window=1047576,
         max_output_tokens=32768,
         price=Price(input=2.0, output=8.0, cached_input=0.5),
+        fine_tuned_price=Price(input=3.0, output=12.0, cached_input=0.75),
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
             Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
         ),
@@ -3952,10 +3954,11 @@ MODELS: tuple[ModelInfo, ...] = (
     ModelInfo(
         provider="openai",
         id="gpt-4.1-mini",
-        aliases=(),
+        aliases=("gpt-4.1-mini-2025-04-14",),
         context_window=1047576,
         max_output_tokens=32768,
         price=Price(input=0.4, output=1.6, cached_input=0.1),
+        fine_tuned_price=Price(input=0.8, output=3.2, cached_input=0.2),
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
             Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
         ),
@@ -3964,10 +3967,11 @@ MODELS: tuple[ModelInfo, ...] = (
     ModelInfo(
         provider="openai",
         id="gpt-4.1-nano",
-        aliases=(),
+        aliases=("gpt-4.1-nano-2025-04-14",),
         context_window=1047576,
         max_output_tokens=32768,
         price=Price(input=0.1, output=0.4, cached_input=0.025),
+        fine_tuned_price=Price(input=0.2, output=0.8, cached_input=0.05),
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
             Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
         ),
@@ -3976,10 +3980,11 @@ MODELS: tuple[ModelInfo, ...] = (
     ModelInfo(
         provider="openai",
         id="gpt-4o",
-        aliases=(),
+        aliases=("gpt-4o-2024-08-06",),
         context_window=128000,
         max_output_tokens=16384,
         price=Price(input=2.5, output=10.0, cached_input=1.25),
+        fine_tuned_price=Price(input=3.75, output=15.0, cached_input=1.875),
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
             Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
         ),
@@ -3988,10 +3993,11 @@ MODELS: tuple[ModelInfo, ...] = (
     ModelInfo(
         provider="openai",
         id="gpt-4o-mini",
-        aliases=(),
+        aliases=("gpt-4o-mini-2024-07-18",),
         context_window=128000,
         max_output_tokens=16384,
         price=Price(input=0.15, output=0.6, cached_input=0.075),
+        fine_tuned_price=Price(input=0.3, output=1.2, cached_input=0.15),
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
             Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
         ),
@@ -4019,10 +4025,11 @@ MODELS: tuple[ModelInfo, ...] = (
     ModelInfo(
         provider="openai",
         id="o4-mini",
-        aliases=(),
+        aliases=("o4-mini-2025-04-16",),
         context_window=200000,
         max_output_tokens=100000,
         price=Price(input=1.1, output=4.4, cached_input=0.275),
+        fine_tuned_price=Price(input=4.0, output=16.0, cached_input=1.0),
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
             Capabilities(
                 reasoning=True,
