@@ -81,6 +81,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=True,
     ),
     "baichuan": Capabilities(
@@ -123,6 +124,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "cerebras": Capabilities(
@@ -227,6 +229,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "deepseek": Capabilities(
@@ -293,6 +296,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "friendli": Capabilities(
@@ -352,6 +356,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         temperature=True,
         count_tokens=False,
         prompt_caching=False,
+        transcription=True,
     ),
     "huggingface": Capabilities(
         chat=True,
@@ -482,6 +487,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "modal": Capabilities(
@@ -552,7 +558,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
-        embeddings=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "openai": Capabilities(
@@ -699,7 +705,10 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
+        rerank=True,
+        image_generation=True,
     ),
     "upstage": Capabilities(
         chat=True,
@@ -1056,7 +1065,7 @@ PROVIDER_INFO: dict[str, dict[str, object]] = {
         "dialect": "jina",
         "base_url": "https://api.jina.ai",
         "docs_url": "https://jina.ai/embeddings",
-        "env": ("JINA_API_KEY", "JINA_BASE_URL"),
+        "env": ("JINA_API_KEY", "JINA_BASE_URL", "JINA_READER_BASE_URL"),
         "price_source": "",
     },
     "lambda": {
@@ -1154,6 +1163,7 @@ PROVIDER_INFO: dict[str, dict[str, object]] = {
         "docs_url": "https://platform.openai.com/docs/api-reference",
         "env": ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"),
         "price_source": "openai.com/api/pricing, standard tier (recalled, late 2025)",
+        "fine_tuned_prefix": "ft:",
     },
     "openrouter": {
         "name": "OpenRouter",
@@ -1458,7 +1468,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=16384,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1468,7 +1478,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=16384,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1478,7 +1488,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1047576,
         max_output_tokens=32768,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1488,7 +1498,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1047576,
         max_output_tokens=32768,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1498,7 +1508,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=400000,
         max_output_tokens=128000,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities(reasoning=True, temperature=False)),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(
+            Capabilities(reasoning=True, temperature=False, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1508,7 +1520,84 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=200000,
         max_output_tokens=100000,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities(reasoning=True, temperature=False)),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(
+            Capabilities(reasoning=True, temperature=False, embeddings=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="azure",
+        id="text-embedding-3-small",
+        aliases=(),
+        context_window=8191,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="azure",
+        id="text-embedding-3-large",
+        aliases=(),
+        context_window=8191,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="azure",
+        id="text-embedding-ada-002",
+        aliases=(),
+        context_window=8191,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1569,7 +1658,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=64000,
         price=Price(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(json_schema=True, reasoning=True, count_tokens=True, prompt_caching=True)
+            Capabilities(json_schema=True, reasoning=True, count_tokens=True, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1581,7 +1670,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=64000,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(json_schema=True, reasoning=True, count_tokens=True, prompt_caching=True)
+            Capabilities(json_schema=True, reasoning=True, count_tokens=True, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1593,7 +1682,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=64000,
         price=Price(input=1.0, output=5.0, cached_input=0.1, cache_write=1.25),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(json_schema=True, reasoning=True, count_tokens=True, prompt_caching=True)
+            Capabilities(json_schema=True, reasoning=True, count_tokens=True, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1605,7 +1694,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=64000,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(json_schema=True, reasoning=True, count_tokens=True, prompt_caching=True)
+            Capabilities(json_schema=True, reasoning=True, count_tokens=True, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1617,7 +1706,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=32000,
         price=Price(input=15.0, output=75.0, cached_input=1.5, cache_write=18.75),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(reasoning=True, count_tokens=True, prompt_caching=True)
+            Capabilities(reasoning=True, count_tokens=True, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1628,7 +1717,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=300000,
         max_output_tokens=None,
         price=Price(input=0.8, output=3.2, cached_input=0.2),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(prompt_caching=True)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(embeddings=False, prompt_caching=True)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1638,7 +1727,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=300000,
         max_output_tokens=None,
         price=Price(input=0.06, output=0.24, cached_input=0.015),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(prompt_caching=True)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(embeddings=False, prompt_caching=True)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1648,7 +1737,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=None,
         price=Price(input=0.035, output=0.14, cached_input=0.00875),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(vision=False, prompt_caching=True)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(vision=False, embeddings=False, prompt_caching=True)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1658,7 +1749,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=None,
         price=Price(input=0.72, output=0.72),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(parallel_tool_calls=False, vision=False)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(parallel_tool_calls=False, vision=False, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1668,7 +1761,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=None,
         price=Price(input=0.22, output=0.22),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(parallel_tool_calls=False, vision=False)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(parallel_tool_calls=False, vision=False, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1678,7 +1773,99 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(input=0.24, output=0.97),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(parallel_tool_calls=False)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(parallel_tool_calls=False, embeddings=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="bedrock",
+        id="amazon.titan-embed-text-v2:0",
+        aliases=(),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(input=0.02),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="bedrock",
+        id="cohere.embed-english-v3",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(input=0.1),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="bedrock",
+        id="cohere.embed-multilingual-v3",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(input=0.1),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="bedrock",
+        id="cohere.embed-v4:0",
+        aliases=("us.cohere.embed-v4:0",),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2213,7 +2400,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2223,7 +2410,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2233,7 +2420,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2243,7 +2430,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities(reasoning=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2253,7 +2440,107 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities(embeddings=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="deepinfra",
+        id="BAAI/bge-large-en-v1.5",
+        aliases=(),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="deepinfra",
+        id="BAAI/bge-m3",
+        aliases=(),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="deepinfra",
+        id="intfloat/e5-large-v2",
+        aliases=(),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="deepinfra",
+        id="sentence-transformers/all-MiniLM-L6-v2",
+        aliases=(),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2383,7 +2670,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2393,7 +2680,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2403,7 +2690,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2413,7 +2700,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=163840,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(reasoning=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2423,7 +2710,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(reasoning=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2433,7 +2720,82 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(reasoning=True, embeddings=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="fireworks",
+        id="nomic-ai/nomic-embed-text-v1.5",
+        aliases=(),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="fireworks",
+        id="nomic-ai/nomic-embed-text-v1",
+        aliases=(),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="fireworks",
+        id="thenlper/gte-large",
+        aliases=(),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2644,7 +3006,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=32768,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(transcription=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2654,7 +3016,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=131072,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(transcription=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2664,7 +3026,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=65536,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(json_schema=True, reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(
+            Capabilities(json_schema=True, reasoning=True, transcription=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2674,7 +3038,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=65536,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(json_schema=True, reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(
+            Capabilities(json_schema=True, reasoning=True, transcription=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2684,7 +3050,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=8192,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(vision=True, json_schema=True)),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(
+            Capabilities(vision=True, json_schema=True, transcription=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2694,7 +3062,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=262144,
         max_output_tokens=16384,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(json_schema=True)),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(json_schema=True, transcription=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2704,7 +3072,57 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=40960,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(reasoning=True, transcription=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="groq",
+        id="whisper-large-v3",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                prompt_caching=False,
+                transcription=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="groq",
+        id="whisper-large-v3-turbo",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                prompt_caching=False,
+                transcription=True,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2924,7 +3342,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2934,7 +3352,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2944,7 +3362,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2954,7 +3372,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(reasoning=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2964,7 +3382,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(reasoning=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2974,7 +3392,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=262144,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2984,7 +3402,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2994,7 +3412,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3004,7 +3422,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3014,7 +3432,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3024,7 +3442,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=262144,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=Lifecycle(status="retired", date="2025-11-30", replacement="codestral-2508"),
     ),
     ModelInfo(
@@ -3034,7 +3452,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=262144,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3044,7 +3462,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True, embeddings=False)),
         lifecycle=Lifecycle(status="retired", date="2025-12-31", note="Mistral names Ministral 3 14B as the successor"),
     ),
     ModelInfo(
@@ -3054,7 +3472,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=Lifecycle(status="retired", date="2026-05-31", replacement="mistral-large-latest"),
     ),
     ModelInfo(
@@ -3064,7 +3482,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=32768,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=Lifecycle(status="retired", date="2025-03-30", replacement="ministral-8b-latest"),
     ),
     ModelInfo(
@@ -3074,7 +3492,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=32768,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=Lifecycle(status="retired", date="2025-03-30", replacement="mistral-small-latest"),
     ),
     ModelInfo(
@@ -3084,8 +3502,58 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=65536,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=Lifecycle(status="retired", date="2025-03-30", replacement="mistral-small-latest"),
+    ),
+    ModelInfo(
+        provider="mistral",
+        id="mistral-embed",
+        aliases=(),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="mistral",
+        id="codestral-embed",
+        aliases=("codestral-embed-2505",),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
     ),
     ModelInfo(
         provider="moonshot",
@@ -3269,7 +3737,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False, reasoning=False)),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(
+            Capabilities(vision=False, reasoning=False, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3279,7 +3749,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False, reasoning=False)),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(
+            Capabilities(vision=False, reasoning=False, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3289,7 +3761,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False)),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3299,7 +3771,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False)),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3309,7 +3781,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False)),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3319,7 +3791,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(reasoning=False)),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(reasoning=False, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3329,7 +3801,84 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(tools=False, reasoning=False)),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(
+            Capabilities(tools=False, reasoning=False, embeddings=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="ollama",
+        id="nomic-embed-text",
+        aliases=("nomic-embed-text:latest", "nomic-embed-text:v1.5"),
+        context_window=2048,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="ollama",
+        id="mxbai-embed-large",
+        aliases=("mxbai-embed-large:latest", "mxbai-embed-large:335m"),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="ollama",
+        id="all-minilm",
+        aliases=("all-minilm:latest", "all-minilm:22m"),
+        context_window=256,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3392,10 +3941,11 @@ MODELS: tuple[ModelInfo, ...] = (
     ModelInfo(
         provider="openai",
         id="gpt-4.1",
-        aliases=(),
+        aliases=("gpt-4.1-2025-04-14",),
         context_window=1047576,
         max_output_tokens=32768,
         price=Price(input=2.0, output=8.0, cached_input=0.5),
+        fine_tuned_price=Price(input=3.0, output=12.0, cached_input=0.75),
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
             Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
         ),
@@ -3404,10 +3954,11 @@ MODELS: tuple[ModelInfo, ...] = (
     ModelInfo(
         provider="openai",
         id="gpt-4.1-mini",
-        aliases=(),
+        aliases=("gpt-4.1-mini-2025-04-14",),
         context_window=1047576,
         max_output_tokens=32768,
         price=Price(input=0.4, output=1.6, cached_input=0.1),
+        fine_tuned_price=Price(input=0.8, output=3.2, cached_input=0.2),
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
             Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
         ),
@@ -3416,10 +3967,11 @@ MODELS: tuple[ModelInfo, ...] = (
     ModelInfo(
         provider="openai",
         id="gpt-4.1-nano",
-        aliases=(),
+        aliases=("gpt-4.1-nano-2025-04-14",),
         context_window=1047576,
         max_output_tokens=32768,
         price=Price(input=0.1, output=0.4, cached_input=0.025),
+        fine_tuned_price=Price(input=0.2, output=0.8, cached_input=0.05),
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
             Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
         ),
@@ -3428,10 +3980,11 @@ MODELS: tuple[ModelInfo, ...] = (
     ModelInfo(
         provider="openai",
         id="gpt-4o",
-        aliases=(),
+        aliases=("gpt-4o-2024-08-06",),
         context_window=128000,
         max_output_tokens=16384,
         price=Price(input=2.5, output=10.0, cached_input=1.25),
+        fine_tuned_price=Price(input=3.75, output=15.0, cached_input=1.875),
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
             Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
         ),
@@ -3440,10 +3993,11 @@ MODELS: tuple[ModelInfo, ...] = (
     ModelInfo(
         provider="openai",
         id="gpt-4o-mini",
-        aliases=(),
+        aliases=("gpt-4o-mini-2024-07-18",),
         context_window=128000,
         max_output_tokens=16384,
         price=Price(input=0.15, output=0.6, cached_input=0.075),
+        fine_tuned_price=Price(input=0.3, output=1.2, cached_input=0.15),
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
             Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
         ),
@@ -3471,10 +4025,11 @@ MODELS: tuple[ModelInfo, ...] = (
     ModelInfo(
         provider="openai",
         id="o4-mini",
-        aliases=(),
+        aliases=("o4-mini-2025-04-16",),
         context_window=200000,
         max_output_tokens=100000,
         price=Price(input=1.1, output=4.4, cached_input=0.275),
+        fine_tuned_price=Price(input=4.0, output=16.0, cached_input=1.0),
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
             Capabilities(
                 reasoning=True,
@@ -4277,7 +4832,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["together"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(embeddings=False, rerank=False, image_generation=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4287,7 +4844,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["together"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(embeddings=False, rerank=False, image_generation=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4297,7 +4856,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["together"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(embeddings=False, rerank=False, image_generation=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4307,7 +4868,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=163840,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["together"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(reasoning=True, embeddings=False, rerank=False, image_generation=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4317,7 +4880,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=32768,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["together"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(embeddings=False, rerank=False, image_generation=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4327,7 +4892,225 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["together"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(reasoning=True, embeddings=False, rerank=False, image_generation=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="BAAI/bge-large-en-v1.5",
+        aliases=(),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+                rerank=False,
+                image_generation=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="BAAI/bge-base-en-v1.5",
+        aliases=(),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+                rerank=False,
+                image_generation=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="WhereIsAI/UAE-Large-V1",
+        aliases=(),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+                rerank=False,
+                image_generation=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="togethercomputer/m2-bert-80M-8k-retrieval",
+        aliases=(),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+                rerank=False,
+                image_generation=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="Salesforce/Llama-Rank-v1",
+        aliases=(),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=False,
+                prompt_caching=False,
+                rerank=True,
+                image_generation=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="black-forest-labs/FLUX.1-schnell",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=False,
+                prompt_caching=False,
+                rerank=False,
+                image_generation=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="black-forest-labs/FLUX.1-schnell-Free",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=False,
+                prompt_caching=False,
+                rerank=False,
+                image_generation=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="black-forest-labs/FLUX.1.1-pro",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=False,
+                prompt_caching=False,
+                rerank=False,
+                image_generation=True,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(

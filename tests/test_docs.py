@@ -45,6 +45,8 @@ def test_example_runs(where: str, code: str, emu, monkeypatch) -> None:
                 monkeypatch.setenv(s.env[0], emu.api_key)
             if s.name == "base_url" and s.env:
                 monkeypatch.setenv(s.env[0], emu.base_url(pid))
+            if s.name.endswith("_base_url") and s.env and s.name in served[pid]:
+                monkeypatch.setenv(s.env[0], served[pid][s.name])  # an operation's own host
             token_path = getattr(emu._handlers[pid], "token_path", None)
             if s.name == "auth_url" and s.env and token_path:
                 monkeypatch.setenv(s.env[0], emu.base_url(pid) + token_path)

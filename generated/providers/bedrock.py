@@ -112,6 +112,18 @@ SPEC = ProviderSpec(
             model_in_path=True,
             description="Count the input tokens of a Converse request without running it (Anthropic models).",
         ),
+        "invoke_model": Operation(
+            name="invoke_model",
+            method="POST",
+            path="/model/{model}/invoke",
+            query=(),
+            request="InvokeModelBody",
+            response="InvokeModelBody",
+            stream="none",
+            stream_event=None,
+            model_in_path=True,
+            description="Run a model with its own native body (Titan and Cohere embeddings behind client.embed; Anthropic Messages for Claude); the answer is the model's own JSON, with token counts in x-amzn-bedrock-*-token-count headers.",
+        ),
     },
     capabilities=Capabilities(
         chat=True,
@@ -125,6 +137,7 @@ SPEC = ProviderSpec(
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     quirks=frozenset(()),
@@ -177,6 +190,26 @@ class AWSBedrockClient(NativeClient):
             extra_query=extra_query,
         )
 
+    def invoke_model(
+        self,
+        model: str,
+        body: wire.InvokeModelBody | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.InvokeModelBody:
+        """Run a model with its own native body (Titan and Cohere embeddings behind client.embed; Anthropic Messages for Claude); the answer is the model's own JSON, with token counts in x-amzn-bedrock-*-token-count headers."""
+        return self._call(
+            SPEC.operations["invoke_model"],
+            body,
+            wire.InvokeModelBody,
+            path_params={
+                "model": model,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
 
 class AsyncAWSBedrockClient(AsyncNativeClient):
     """The async twin of AWSBedrockClient. Get one with `aclient.native('bedrock')`."""
@@ -216,6 +249,26 @@ class AsyncAWSBedrockClient(AsyncNativeClient):
             SPEC.operations["count_tokens"],
             body,
             wire.CountTokensResponse,
+            path_params={
+                "model": model,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def invoke_model(
+        self,
+        model: str,
+        body: wire.InvokeModelBody | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.InvokeModelBody:
+        """Run a model with its own native body (Titan and Cohere embeddings behind client.embed; Anthropic Messages for Claude); the answer is the model's own JSON, with token counts in x-amzn-bedrock-*-token-count headers."""
+        return await self._call(
+            SPEC.operations["invoke_model"],
+            body,
+            wire.InvokeModelBody,
             path_params={
                 "model": model,
             },

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from llmkit._native import AsyncNativeClient, NativeClient
+from llmkit._native import AsyncNativeClient, NativeClient, merge_body
 from llmkit._spec import AuthSpec, Capabilities, Operation, ProviderSpec, SettingSpec
 from llmkit.generated.wire import jina as wire
 
@@ -43,6 +43,14 @@ SPEC = ProviderSpec(
             default=None,
             description="Override the API root",
         ),
+        SettingSpec(
+            name="reader_base_url",
+            env=("JINA_READER_BASE_URL",),
+            secret=False,
+            header=None,
+            default=None,
+            description="Override the Reader host (default https://r.jina.ai; https://eu.r.jina.ai keeps data in the EU); the API root setting does not move it",
+        ),
     ),
     headers=(),
     operations={
@@ -57,6 +65,20 @@ SPEC = ProviderSpec(
             stream_event=None,
             model_in_path=False,
             description="Embed texts; `task` tunes the vectors for queries, passages or matching.",
+        ),
+        "read": Operation(
+            name="read",
+            method="POST",
+            path="/",
+            query=(),
+            request="JinaReaderRequest",
+            response="JinaReaderResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Read a web page as LLM-ready text through Jina Reader (r.jina.ai): title, description, content and its token count; read(url=...).",
+            base_url="https://r.jina.ai",
+            base_url_setting="reader_base_url",
         ),
         "rerank": Operation(
             name="rerank",
@@ -117,6 +139,24 @@ class JinaAIClient(NativeClient):
             extra_query=extra_query,
         )
 
+    def read(
+        self,
+        body: wire.JinaReaderRequest | Mapping[str, Any] | None = None,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        **fields: Any,
+    ) -> wire.JinaReaderResponse:
+        """Read a web page as LLM-ready text through Jina Reader (r.jina.ai): title, description, content and its token count; read(url=...)."""
+        return self._call(
+            SPEC.operations["read"],
+            merge_body(body, fields),
+            wire.JinaReaderResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
     def rerank(
         self,
         body: wire.JinaRerankRequest | Mapping[str, Any],
@@ -152,6 +192,24 @@ class AsyncJinaAIClient(AsyncNativeClient):
             SPEC.operations["create_embedding"],
             body,
             wire.JinaEmbedResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def read(
+        self,
+        body: wire.JinaReaderRequest | Mapping[str, Any] | None = None,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        **fields: Any,
+    ) -> wire.JinaReaderResponse:
+        """Read a web page as LLM-ready text through Jina Reader (r.jina.ai): title, description, content and its token count; read(url=...)."""
+        return await self._call(
+            SPEC.operations["read"],
+            merge_body(body, fields),
+            wire.JinaReaderResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,

@@ -15,6 +15,33 @@ class CachePointBlock:
 
 
 @_wire_model
+class CohereBedrockEmbedRequest:
+    input_type: Literal["search_document", "search_query", "classification", "clustering", "image"] = _wire_field(
+        "input_type"
+    )
+    texts: list[str] | None = _wire_field("texts", default=None)
+    images: list[str] | None = _wire_field("images", default=None)
+    inputs: list[dict[str, Any]] | None = _wire_field("inputs", default=None)
+    truncate: Literal["NONE", "START", "END", "LEFT", "RIGHT"] | None = _wire_field("truncate", default=None)
+    embedding_types: list[Literal["float", "int8", "uint8", "binary", "ubinary"]] | None = _wire_field(
+        "embedding_types", default=None
+    )
+    output_dimension: int | None = _wire_field("output_dimension", default=None)
+    max_tokens: int | None = _wire_field("max_tokens", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class CohereBedrockEmbedResponse:
+    embeddings: list[list[float]] | dict[str, list[list[float]]] = _wire_field("embeddings")
+    """A list of float vectors (response_type embeddings_floats), or vectors keyed by type (embeddings_by_type)."""
+    id: str | None = _wire_field("id", default=None)
+    response_type: str | None = _wire_field("response_type", default=None)
+    texts: list[str] | None = _wire_field("texts", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class ContentBlock:
     """Union - exactly one member is set."""
 
@@ -207,6 +234,13 @@ class InferenceConfiguration:
 
 
 @_wire_model
+class InvokeModelBody:
+    """The body InvokeModel takes and returns is the model family's own JSON (Titan, Cohere, Anthropic, ...)."""
+
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class JsonSchemaDefinition:
     schema: str = _wire_field("schema")
     """The JSON Schema"""
@@ -338,6 +372,23 @@ class SystemContentBlock:
     text: str | None = _wire_field("text", default=None)
     guard_content: dict[str, Any] | None = _wire_field("guardContent", default=None)
     cache_point: CachePointBlock | None = _wire_field("cachePoint", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class TitanEmbedRequest:
+    input_text: str = _wire_field("inputText")
+    dimensions: Literal[256, 512, 1024] | None = _wire_field("dimensions", default=None)
+    normalize: bool | None = _wire_field("normalize", default=None)
+    embedding_types: list[Literal["float", "binary"]] | None = _wire_field("embeddingTypes", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class TitanEmbedResponse:
+    embedding: list[float] = _wire_field("embedding")
+    input_text_token_count: int | None = _wire_field("inputTextTokenCount", default=None)
+    embeddings_by_type: dict[str, Any] | None = _wire_field("embeddingsByType", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 

@@ -51,6 +51,38 @@ class JinaEmbedding:
 
 
 @_wire_model
+class JinaReaderPage:
+    title: str | None = _wire_field("title", default=None)
+    description: str | None = _wire_field("description", default=None)
+    url: str | None = _wire_field("url", default=None)
+    content: str | None = _wire_field("content", default=None)
+    published_time: str | None = _wire_field("publishedTime", default=None)
+    usage: JinaReaderUsage | None = _wire_field("usage", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class JinaReaderRequest:
+    url: str = _wire_field("url")
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class JinaReaderResponse:
+    data: JinaReaderPage = _wire_field("data")
+    code: int | None = _wire_field("code", default=None)
+    status: int | None = _wire_field("status", default=None)
+    meta: Meta | None = _wire_field("meta", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class JinaReaderUsage:
+    tokens: int | None = _wire_field("tokens", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class JinaRerankRequest:
     model: str = _wire_field("model")
     query: str = _wire_field("query")
@@ -90,4 +122,10 @@ class JinaTextInput:
 class JinaUsage:
     total_tokens: int | None = _wire_field("total_tokens", default=None)
     prompt_tokens: int | None = _wire_field("prompt_tokens", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class Meta:
+    usage: JinaReaderUsage | None = _wire_field("usage", default=None)
     additional_properties: dict[str, Any] = _extra_field()

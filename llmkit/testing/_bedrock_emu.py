@@ -1,4 +1,5 @@
-"""Emulated AWS Bedrock Runtime (Converse, ConverseStream, CountTokens) under `/bedrock`.
+"""Emulated AWS Bedrock Runtime (Converse, ConverseStream, CountTokens, InvokeModel for
+embedding models: _bedrock_invoke.py) under `/bedrock`.
 
 As strict as Bedrock where a client can get it wrong:
 
@@ -13,6 +14,8 @@ As strict as Bedrock where a client can get it wrong:
 * bodies are checked against the wire schema (unknown members are a ValidationException),
   unions must have exactly one member, roles must alternate starting with `user`, every
   toolResult must answer a toolUse of the turn before, and tool blocks need a toolConfig;
+* CountTokens serves only models whose catalog entry has count_tokens (others: Bedrock's
+  400 "doesn't support counting tokens") and takes exactly one of its two input forms;
 * ConverseStream answers in binary application/vnd.amazon.eventstream frames (with the `p`
   padding field real Bedrock adds), text blocks without a contentBlockStart.
 """
@@ -31,6 +34,7 @@ from urllib.parse import quote, unquote
 from .._eventstream import encode_message
 from .._wire import WireValidationError, structure_strict
 from ..generated.wire import bedrock_converse as wire
+from ._bedrock_invoke import Reject, count_invoke_model, invoke, require_count_tokens
 from ._brain import Conversation, Plan, chunks, count_tokens, plan
 from ._server import Emulator, EmuRequest, EmuResponse
 
@@ -54,7 +58,7 @@ _AUTH = re.compile(
     r"^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
     r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$"
 )
-_ROUTE = re.compile(r"^/model/([^/]+)/(converse|converse-stream|count-tokens)$")
+_ROUTE = re.compile(r"^/model/([^/]+)/(converse|converse-stream|count-tokens|invoke)$")
 _PAD = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _CACHES: weakref.WeakKeyDictionary[Emulator, set[str]] = weakref.WeakKeyDictionary()
 _STATUS_KIND = {
@@ -67,10 +71,7 @@ _STATUS_KIND = {
 }
 
 
-class _Reject(Exception):
-    def __init__(self, status: int, message: str, kind: str = "") -> None:
-        super().__init__(message)
-        self.status, self.message, self.kind = status, message, kind
+_Reject = Reject
 
 
 def event_frame(event_type: str, payload: dict[str, Any]) -> bytes:
@@ -189,14 +190,10 @@ class BedrockHandler:
             if profile not in _models():
                 raise _Reject(400, "The provided model identifier is invalid.")
             data = _body(req)
+            if m.group(2) == "invoke":
+                return invoke(profile, data)
             if m.group(2) == "count-tokens":
-                inner = structure_strict(data, wire.CountTokensRequest).input.converse
-                if inner is None:
-                    raise _Reject(400, "input.converse is required")
-                counted = wire.ConverseRequest(
-                    messages=inner.messages, system=inner.system, tool_config=inner.tool_config
-                )
-                return EmuResponse.json({"inputTokens": plan(_conversation(counted, data)).input_tokens})
+                return _count(profile, data)
             body = _strict(data)
             _check(body, data)
             conv = _conversation(body, data)
@@ -234,6 +231,31 @@ def _body(req: EmuRequest) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise _Reject(400, "Could not parse request body into json")
     return data
+
+
+def _count(model: str, data: dict[str, Any]) -> EmuResponse:
+    """CountTokens: the Converse form (messages, system, toolConfig) or the InvokeModel form."""
+    require_count_tokens(model)
+    try:
+        given = structure_strict(data, wire.CountTokensRequest).input
+    except WireValidationError as exc:
+        raise _Reject(
+            400, f"Malformed input request: {exc.reason}, please reformat your input and try again."
+        ) from None
+    if (given.converse is None) == (given.invoke_model is None):
+        raise _Reject(400, "input must set exactly one of converse and invokeModel")
+    if given.invoke_model is not None:
+        return EmuResponse.json({"inputTokens": count_invoke_model(given.invoke_model)})
+    inner = given.converse
+    assert inner is not None
+    if not inner.messages:
+        raise _Reject(
+            400,
+            "A conversation must start with a user message. Try again with a conversation that starts with a "
+            "user message.",
+        )
+    counted = wire.ConverseRequest(messages=inner.messages, system=inner.system, tool_config=inner.tool_config)
+    return EmuResponse.json({"inputTokens": plan(_conversation(counted, data["input"]["converse"])).input_tokens})
 
 
 def _strict(data: dict[str, Any]) -> wire.ConverseRequest:
