@@ -36,6 +36,35 @@ Why the prompt was blocked (open enum).
 
 
 @_wire_model
+class CachedContent:
+    name: str | None = _wire_field("name", default=None)
+    """`cachedContents/{id}` (output)."""
+    model: str | None = _wire_field("model", default=None)
+    """`models/{model}`; required on create, immutable."""
+    display_name: str | None = _wire_field("displayName", default=None)
+    """At most 128 characters; immutable."""
+    contents: list[Content] | None = _wire_field("contents", default=None)
+    system_instruction: Content | None = _wire_field("systemInstruction", default=None)
+    tools: list[Tool] | None = _wire_field("tools", default=None)
+    tool_config: ToolConfig | None = _wire_field("toolConfig", default=None)
+    ttl: str | None = _wire_field("ttl", default=None)
+    """Input only: seconds with an "s" suffix, e.g. "300s"."""
+    expire_time: str | None = _wire_field("expireTime", default=None)
+    """RFC 3339 time in UTC; always given on output."""
+    create_time: str | None = _wire_field("createTime", default=None)
+    update_time: str | None = _wire_field("updateTime", default=None)
+    usage_metadata: CachedContentUsageMetadata | None = _wire_field("usageMetadata", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class CachedContentUsageMetadata:
+    total_token_count: int | None = _wire_field("totalTokenCount", default=None)
+    """Tokens the cached content holds (billed as cached input on every use)."""
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class Candidate:
     content: Content | None = _wire_field("content", default=None)
     finish_reason: FinishReason | None = _wire_field("finishReason", default=None)
@@ -125,6 +154,13 @@ class EmbedContentRequest:
 @_wire_model
 class EmbedContentResponse:
     embedding: ContentEmbedding | None = _wire_field("embedding", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class Empty:
+    """The empty answer of a delete."""
+
     additional_properties: dict[str, Any] = _extra_field()
 
 
@@ -285,6 +321,13 @@ class GoogleSearch:
 class Interval:
     start_time: str | None = _wire_field("startTime", default=None)
     end_time: str | None = _wire_field("endTime", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class ListCachedContentsResponse:
+    cached_contents: list[CachedContent] | None = _wire_field("cachedContents", default=None)
+    next_page_token: str | None = _wire_field("nextPageToken", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 
