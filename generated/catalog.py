@@ -2914,7 +2914,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=32768,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["jina"].merged(Capabilities(embeddings=True, rerank=False)),
+        capabilities=PROVIDER_CAPABILITIES["jina"].merged(Capabilities(vision=True, embeddings=True, rerank=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2924,7 +2924,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=8192,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["jina"].merged(Capabilities(embeddings=True, rerank=False)),
+        capabilities=PROVIDER_CAPABILITIES["jina"].merged(Capabilities(vision=True, embeddings=True, rerank=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4760,6 +4760,16 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(input=0.12),
         capabilities=PROVIDER_CAPABILITIES["voyage"].merged(Capabilities(embeddings=True, rerank=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="voyage",
+        id="voyage-multimodal-3",
+        aliases=(),
+        context_window=32000,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["voyage"].merged(Capabilities(vision=True, embeddings=True, rerank=False)),
         lifecycle=None,
     ),
     ModelInfo(
