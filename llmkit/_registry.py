@@ -135,9 +135,34 @@ def provider_capabilities(provider: str) -> Capabilities | None:
 _warned: set[tuple[str, str]] = set()
 
 
+@cache
+def _fine_tuned_prefixes() -> dict[str, str]:
+    from .generated.catalog import PROVIDER_INFO
+
+    return {pid: str(p["fine_tuned_prefix"]) for pid, p in PROVIDER_INFO.items() if p.get("fine_tuned_prefix")}
+
+
+def _fine_tuned(provider: str, model: str) -> ModelInfo | None:
+    """A fine-tuned model's entry: its base model's (named by the field after the spec's
+    `fine_tuned_prefix`, e.g. `ft:gpt-4o-mini-2024-07-18:org:suffix:id`), under its own id
+    and priced at the base's fine-tuned price where the spec gives one."""
+    prefix = _fine_tuned_prefixes().get(provider)
+    if prefix is None or not model.startswith(prefix):
+        return None
+    base = _catalog_index().get((provider, model[len(prefix) :].partition(":")[0]))
+    if base is None:
+        return None
+    import attrs
+
+    return attrs.evolve(base, id=model, aliases=(), price=base.fine_tuned_price or base.price)
+
+
 def model_info(provider: str, model: str) -> ModelInfo | None:
-    """The catalog entry, after lifecycle checks: retired raises, deprecated warns once."""
-    info = _catalog_index().get((provider, model))
+    """The catalog entry, after lifecycle checks: retired raises, deprecated warns once.
+
+    A fine-tuned model (`openai/ft:...`) gets its base model's entry; see _fine_tuned.
+    """
+    info = _catalog_index().get((provider, model)) or _fine_tuned(provider, model)
     if info is None or info.lifecycle is None:
         return info
     lc = info.lifecycle
@@ -163,3 +188,4 @@ def reset_caches() -> None:
     provider_spec.cache_clear()
     dialect.cache_clear()
     _catalog_index.cache_clear()
+    _fine_tuned_prefixes.cache_clear()

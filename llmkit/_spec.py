@@ -138,6 +138,7 @@ class ModelInfo:
     capabilities: Capabilities
     lifecycle: Lifecycle | None = None
     aliases: tuple[str, ...] = ()
+    fine_tuned_price: Price | None = None  # inference on a model fine-tuned from this one
 
 
 @attrs.frozen(kw_only=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
-from llmkit._native import AsyncNativeClient, NativeClient
+from llmkit._native import AsyncNativeClient, NativeClient, merge_body
 from llmkit._spec import AuthSpec, Capabilities, Operation, ProviderSpec, SettingSpec
 from llmkit.generated.wire import openai_chat as wire
 
@@ -74,6 +74,18 @@ SPEC = ProviderSpec(
             model_in_path=False,
             description="Cancel a batch; it goes through `cancelling` to `cancelled`.",
         ),
+        "cancel_fine_tuning_job": Operation(
+            name="cancel_fine_tuning_job",
+            method="POST",
+            path="/fine_tuning/jobs/{fine_tuning_job_id}/cancel",
+            query=(),
+            request=None,
+            response="FineTuningJob",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Cancel a job that has not finished; it answers with status `cancelled`.",
+        ),
         "create_batch": Operation(
             name="create_batch",
             method="POST",
@@ -115,12 +127,24 @@ SPEC = ProviderSpec(
             method="POST",
             path="/files",
             query=(),
-            request=None,
+            request="CreateFileRequest",
             response="FileObject",
             stream="none",
             stream_event=None,
             model_in_path=False,
-            description="Upload a file (multipart `file` + `purpose`); llmkit uploads batch input as JSONL.",
+            description='Upload a file as multipart/form-data: `file` (bytes or a (filename, bytes) tuple) and `purpose` ("fine-tune" for training data, "batch" for batch input).',
+        ),
+        "create_fine_tuning_job": Operation(
+            name="create_fine_tuning_job",
+            method="POST",
+            path="/fine_tuning/jobs",
+            query=(),
+            request="CreateFineTuningJobRequest",
+            response="FineTuningJob",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Start fine-tuning `model` on an uploaded `training_file` (purpose fine-tune); `method` picks supervised, dpo or reinforcement and its hyperparameters.",
         ),
         "create_image": Operation(
             name="create_image",
@@ -158,6 +182,66 @@ SPEC = ProviderSpec(
             model_in_path=False,
             description="Transcribe an audio file (multipart upload; use client.transcribe).",
         ),
+        "delete_file": Operation(
+            name="delete_file",
+            method="DELETE",
+            path="/files/{file_id}",
+            query=(),
+            request=None,
+            response="DeletedObject",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Delete an uploaded file.",
+        ),
+        "delete_model": Operation(
+            name="delete_model",
+            method="DELETE",
+            path="/models/{model}",
+            query=(),
+            request=None,
+            response="DeletedObject",
+            stream="none",
+            stream_event=None,
+            model_in_path=True,
+            description="Delete a fine-tuned model the organization owns.",
+        ),
+        "list_files": Operation(
+            name="list_files",
+            method="GET",
+            path="/files",
+            query=(),
+            request=None,
+            response="FileList",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="The uploaded files, newest first (extra_query: purpose, limit, order, after).",
+        ),
+        "list_fine_tuning_events": Operation(
+            name="list_fine_tuning_events",
+            method="GET",
+            path="/fine_tuning/jobs/{fine_tuning_job_id}/events",
+            query=(),
+            request=None,
+            response="FineTuningJobEventList",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="A job's status and metrics events, newest first (extra_query: after, limit).",
+        ),
+        "list_fine_tuning_job_checkpoints": Operation(
+            name="list_fine_tuning_job_checkpoints",
+            method="GET",
+            path="/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints",
+            query=(),
+            request=None,
+            response="FineTuningJobCheckpointList",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="The checkpoints a job saved, each a usable `ft:...:ckpt-step-N` model (extra_query: after, limit).",
+        ),
         "list_models": Operation(
             name="list_models",
             method="GET",
@@ -169,6 +253,42 @@ SPEC = ProviderSpec(
             stream_event=None,
             model_in_path=False,
             description="List the models the key can use.",
+        ),
+        "list_paginated_fine_tuning_jobs": Operation(
+            name="list_paginated_fine_tuning_jobs",
+            method="GET",
+            path="/fine_tuning/jobs",
+            query=(),
+            request=None,
+            response="FineTuningJobList",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="The organization's fine-tuning jobs, newest first (extra_query: after, limit, metadata[k]).",
+        ),
+        "pause_fine_tuning_job": Operation(
+            name="pause_fine_tuning_job",
+            method="POST",
+            path="/fine_tuning/jobs/{fine_tuning_job_id}/pause",
+            query=(),
+            request=None,
+            response="FineTuningJob",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Pause a running job.",
+        ),
+        "resume_fine_tuning_job": Operation(
+            name="resume_fine_tuning_job",
+            method="POST",
+            path="/fine_tuning/jobs/{fine_tuning_job_id}/resume",
+            query=(),
+            request=None,
+            response="FineTuningJob",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Resume a paused job.",
         ),
         "retrieve_batch": Operation(
             name="retrieve_batch",
@@ -182,6 +302,18 @@ SPEC = ProviderSpec(
             model_in_path=False,
             description="A batch's status, request counts and output file ids.",
         ),
+        "retrieve_file": Operation(
+            name="retrieve_file",
+            method="GET",
+            path="/files/{file_id}",
+            query=(),
+            request=None,
+            response="FileObject",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="One file's metadata.",
+        ),
         "retrieve_file_content": Operation(
             name="retrieve_file_content",
             method="GET",
@@ -193,6 +325,18 @@ SPEC = ProviderSpec(
             stream_event=None,
             model_in_path=False,
             description="The raw bytes of a file; a batch's output and error files are JSONL.",
+        ),
+        "retrieve_fine_tuning_job": Operation(
+            name="retrieve_fine_tuning_job",
+            method="GET",
+            path="/fine_tuning/jobs/{fine_tuning_job_id}",
+            query=(),
+            request=None,
+            response="FineTuningJob",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="A job's status; `fine_tuned_model` is set once it has succeeded.",
         ),
         "retrieve_model": Operation(
             name="retrieve_model",
@@ -250,6 +394,25 @@ class OpenAIClient(NativeClient):
             wire.Batch,
             path_params={
                 "batch_id": batch_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def cancel_fine_tuning_job(
+        self,
+        fine_tuning_job_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.FineTuningJob:
+        """Cancel a job that has not finished; it answers with status `cancelled`."""
+        return self._call(
+            SPEC.operations["cancel_fine_tuning_job"],
+            None,
+            wire.FineTuningJob,
+            path_params={
+                "fine_tuning_job_id": fine_tuning_job_id,
             },
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -326,15 +489,35 @@ class OpenAIClient(NativeClient):
 
     def create_file(
         self,
+        body: wire.CreateFileRequest | Mapping[str, Any] | None = None,
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
+        **fields: Any,
     ) -> wire.FileObject:
-        """Upload a file (multipart `file` + `purpose`); llmkit uploads batch input as JSONL."""
+        """Upload a file as multipart/form-data: `file` (bytes or a (filename, bytes) tuple) and `purpose` ("fine-tune" for training data, "batch" for batch input)."""
         return self._call(
             SPEC.operations["create_file"],
-            None,
+            merge_body(body, fields),
             wire.FileObject,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def create_fine_tuning_job(
+        self,
+        body: wire.CreateFineTuningJobRequest | Mapping[str, Any] | None = None,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        **fields: Any,
+    ) -> wire.FineTuningJob:
+        """Start fine-tuning `model` on an uploaded `training_file` (purpose fine-tune); `method` picks supervised, dpo or reinforcement and its hyperparameters."""
+        return self._call(
+            SPEC.operations["create_fine_tuning_job"],
+            merge_body(body, fields),
+            wire.FineTuningJob,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -390,6 +573,98 @@ class OpenAIClient(NativeClient):
             extra_query=extra_query,
         )
 
+    def delete_file(
+        self,
+        file_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.DeletedObject:
+        """Delete an uploaded file."""
+        return self._call(
+            SPEC.operations["delete_file"],
+            None,
+            wire.DeletedObject,
+            path_params={
+                "file_id": file_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def delete_model(
+        self,
+        model: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.DeletedObject:
+        """Delete a fine-tuned model the organization owns."""
+        return self._call(
+            SPEC.operations["delete_model"],
+            None,
+            wire.DeletedObject,
+            path_params={
+                "model": model,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def list_files(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.FileList:
+        """The uploaded files, newest first (extra_query: purpose, limit, order, after)."""
+        return self._call(
+            SPEC.operations["list_files"],
+            None,
+            wire.FileList,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def list_fine_tuning_events(
+        self,
+        fine_tuning_job_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.FineTuningJobEventList:
+        """A job's status and metrics events, newest first (extra_query: after, limit)."""
+        return self._call(
+            SPEC.operations["list_fine_tuning_events"],
+            None,
+            wire.FineTuningJobEventList,
+            path_params={
+                "fine_tuning_job_id": fine_tuning_job_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def list_fine_tuning_job_checkpoints(
+        self,
+        fine_tuning_job_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.FineTuningJobCheckpointList:
+        """The checkpoints a job saved, each a usable `ft:...:ckpt-step-N` model (extra_query: after, limit)."""
+        return self._call(
+            SPEC.operations["list_fine_tuning_job_checkpoints"],
+            None,
+            wire.FineTuningJobCheckpointList,
+            path_params={
+                "fine_tuning_job_id": fine_tuning_job_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
     def list_models(
         self,
         *,
@@ -402,6 +677,60 @@ class OpenAIClient(NativeClient):
             None,
             wire.ModelList,
             path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def list_paginated_fine_tuning_jobs(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.FineTuningJobList:
+        """The organization's fine-tuning jobs, newest first (extra_query: after, limit, metadata[k])."""
+        return self._call(
+            SPEC.operations["list_paginated_fine_tuning_jobs"],
+            None,
+            wire.FineTuningJobList,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def pause_fine_tuning_job(
+        self,
+        fine_tuning_job_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.FineTuningJob:
+        """Pause a running job."""
+        return self._call(
+            SPEC.operations["pause_fine_tuning_job"],
+            None,
+            wire.FineTuningJob,
+            path_params={
+                "fine_tuning_job_id": fine_tuning_job_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def resume_fine_tuning_job(
+        self,
+        fine_tuning_job_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.FineTuningJob:
+        """Resume a paused job."""
+        return self._call(
+            SPEC.operations["resume_fine_tuning_job"],
+            None,
+            wire.FineTuningJob,
+            path_params={
+                "fine_tuning_job_id": fine_tuning_job_id,
+            },
             extra_headers=extra_headers,
             extra_query=extra_query,
         )
@@ -425,6 +754,25 @@ class OpenAIClient(NativeClient):
             extra_query=extra_query,
         )
 
+    def retrieve_file(
+        self,
+        file_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.FileObject:
+        """One file's metadata."""
+        return self._call(
+            SPEC.operations["retrieve_file"],
+            None,
+            wire.FileObject,
+            path_params={
+                "file_id": file_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
     def retrieve_file_content(
         self,
         file_id: str,
@@ -439,6 +787,25 @@ class OpenAIClient(NativeClient):
             None,
             path_params={
                 "file_id": file_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def retrieve_fine_tuning_job(
+        self,
+        fine_tuning_job_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.FineTuningJob:
+        """A job's status; `fine_tuned_model` is set once it has succeeded."""
+        return self._call(
+            SPEC.operations["retrieve_fine_tuning_job"],
+            None,
+            wire.FineTuningJob,
+            path_params={
+                "fine_tuning_job_id": fine_tuning_job_id,
             },
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -483,6 +850,25 @@ class AsyncOpenAIClient(AsyncNativeClient):
             wire.Batch,
             path_params={
                 "batch_id": batch_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def cancel_fine_tuning_job(
+        self,
+        fine_tuning_job_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.FineTuningJob:
+        """Cancel a job that has not finished; it answers with status `cancelled`."""
+        return await self._call(
+            SPEC.operations["cancel_fine_tuning_job"],
+            None,
+            wire.FineTuningJob,
+            path_params={
+                "fine_tuning_job_id": fine_tuning_job_id,
             },
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -559,15 +945,35 @@ class AsyncOpenAIClient(AsyncNativeClient):
 
     async def create_file(
         self,
+        body: wire.CreateFileRequest | Mapping[str, Any] | None = None,
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
+        **fields: Any,
     ) -> wire.FileObject:
-        """Upload a file (multipart `file` + `purpose`); llmkit uploads batch input as JSONL."""
+        """Upload a file as multipart/form-data: `file` (bytes or a (filename, bytes) tuple) and `purpose` ("fine-tune" for training data, "batch" for batch input)."""
         return await self._call(
             SPEC.operations["create_file"],
-            None,
+            merge_body(body, fields),
             wire.FileObject,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def create_fine_tuning_job(
+        self,
+        body: wire.CreateFineTuningJobRequest | Mapping[str, Any] | None = None,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        **fields: Any,
+    ) -> wire.FineTuningJob:
+        """Start fine-tuning `model` on an uploaded `training_file` (purpose fine-tune); `method` picks supervised, dpo or reinforcement and its hyperparameters."""
+        return await self._call(
+            SPEC.operations["create_fine_tuning_job"],
+            merge_body(body, fields),
+            wire.FineTuningJob,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -623,6 +1029,98 @@ class AsyncOpenAIClient(AsyncNativeClient):
             extra_query=extra_query,
         )
 
+    async def delete_file(
+        self,
+        file_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.DeletedObject:
+        """Delete an uploaded file."""
+        return await self._call(
+            SPEC.operations["delete_file"],
+            None,
+            wire.DeletedObject,
+            path_params={
+                "file_id": file_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def delete_model(
+        self,
+        model: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.DeletedObject:
+        """Delete a fine-tuned model the organization owns."""
+        return await self._call(
+            SPEC.operations["delete_model"],
+            None,
+            wire.DeletedObject,
+            path_params={
+                "model": model,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def list_files(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.FileList:
+        """The uploaded files, newest first (extra_query: purpose, limit, order, after)."""
+        return await self._call(
+            SPEC.operations["list_files"],
+            None,
+            wire.FileList,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def list_fine_tuning_events(
+        self,
+        fine_tuning_job_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.FineTuningJobEventList:
+        """A job's status and metrics events, newest first (extra_query: after, limit)."""
+        return await self._call(
+            SPEC.operations["list_fine_tuning_events"],
+            None,
+            wire.FineTuningJobEventList,
+            path_params={
+                "fine_tuning_job_id": fine_tuning_job_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def list_fine_tuning_job_checkpoints(
+        self,
+        fine_tuning_job_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.FineTuningJobCheckpointList:
+        """The checkpoints a job saved, each a usable `ft:...:ckpt-step-N` model (extra_query: after, limit)."""
+        return await self._call(
+            SPEC.operations["list_fine_tuning_job_checkpoints"],
+            None,
+            wire.FineTuningJobCheckpointList,
+            path_params={
+                "fine_tuning_job_id": fine_tuning_job_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
     async def list_models(
         self,
         *,
@@ -635,6 +1133,60 @@ class AsyncOpenAIClient(AsyncNativeClient):
             None,
             wire.ModelList,
             path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def list_paginated_fine_tuning_jobs(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.FineTuningJobList:
+        """The organization's fine-tuning jobs, newest first (extra_query: after, limit, metadata[k])."""
+        return await self._call(
+            SPEC.operations["list_paginated_fine_tuning_jobs"],
+            None,
+            wire.FineTuningJobList,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def pause_fine_tuning_job(
+        self,
+        fine_tuning_job_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.FineTuningJob:
+        """Pause a running job."""
+        return await self._call(
+            SPEC.operations["pause_fine_tuning_job"],
+            None,
+            wire.FineTuningJob,
+            path_params={
+                "fine_tuning_job_id": fine_tuning_job_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def resume_fine_tuning_job(
+        self,
+        fine_tuning_job_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.FineTuningJob:
+        """Resume a paused job."""
+        return await self._call(
+            SPEC.operations["resume_fine_tuning_job"],
+            None,
+            wire.FineTuningJob,
+            path_params={
+                "fine_tuning_job_id": fine_tuning_job_id,
+            },
             extra_headers=extra_headers,
             extra_query=extra_query,
         )
@@ -658,6 +1210,25 @@ class AsyncOpenAIClient(AsyncNativeClient):
             extra_query=extra_query,
         )
 
+    async def retrieve_file(
+        self,
+        file_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.FileObject:
+        """One file's metadata."""
+        return await self._call(
+            SPEC.operations["retrieve_file"],
+            None,
+            wire.FileObject,
+            path_params={
+                "file_id": file_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
     async def retrieve_file_content(
         self,
         file_id: str,
@@ -672,6 +1243,25 @@ class AsyncOpenAIClient(AsyncNativeClient):
             None,
             path_params={
                 "file_id": file_id,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def retrieve_fine_tuning_job(
+        self,
+        fine_tuning_job_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.FineTuningJob:
+        """A job's status; `fine_tuned_model` is set once it has succeeded."""
+        return await self._call(
+            SPEC.operations["retrieve_fine_tuning_job"],
+            None,
+            wire.FineTuningJob,
+            path_params={
+                "fine_tuning_job_id": fine_tuning_job_id,
             },
             extra_headers=extra_headers,
             extra_query=extra_query,

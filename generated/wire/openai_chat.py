@@ -211,6 +211,31 @@ class CreateEmbeddingResponse:
 
 
 @_wire_model
+class CreateFileRequest:
+    """A file upload, sent as multipart/form-data: `file` is the bytes, or a (filename, bytes[, media type]) tuple (the name shows in listings); `purpose` is fine-tune, batch, assistants, vision, user_data or evals."""
+
+    file: Any = _wire_field("file")
+    purpose: str = _wire_field("purpose")
+    expires_after: dict[str, Any] | None = _wire_field("expires_after", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class CreateFineTuningJobRequest:
+    model: str = _wire_field("model")
+    training_file: str = _wire_field("training_file")
+    validation_file: str | None = _wire_field("validation_file", default=None)
+    suffix: str | None = _wire_field("suffix", default=None)
+    seed: int | None = _wire_field("seed", default=None)
+    method: FineTuneMethod | None = _wire_field("method", default=None)
+    hyperparameters: FineTuneHyperparameters | None = _wire_field("hyperparameters", default=None)
+    """Deprecated by OpenAI in favour of `method`; still accepted."""
+    integrations: list[FineTuningIntegration] | None = _wire_field("integrations", default=None)
+    metadata: dict[str, Any] | None = _wire_field("metadata", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class CreateImageRequest:
     prompt: str = _wire_field("prompt")
     model: str | None = _wire_field("model", default=None)
@@ -275,6 +300,16 @@ class CreateTranscriptionResponse:
 
 
 @_wire_model
+class DeletedObject:
+    """What OpenAI answers a DELETE of a file or a fine-tuned model with."""
+
+    id: str = _wire_field("id")
+    deleted: bool = _wire_field("deleted")
+    object: str | None = _wire_field("object", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class DeveloperMessage:
     content: TextContent = _wire_field("content")
     role: Literal["developer"] = _wire_field("role", default="developer")
@@ -314,13 +349,27 @@ class ErrorResponse:
 
 
 @_wire_model
+class FileList:
+    data: list[FileObject] = _wire_field("data")
+    object: str | None = _wire_field("object", default=None)
+    has_more: bool | None = _wire_field("has_more", default=None)
+    first_id: str | None = _wire_field("first_id", default=None)
+    last_id: str | None = _wire_field("last_id", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class FileObject:
     id: str = _wire_field("id")
     object: str | None = _wire_field("object", default=None)
     bytes: int | None = _wire_field("bytes", default=None)
     created_at: int | None = _wire_field("created_at", default=None)
+    expires_at: int | None = _wire_field("expires_at", default=None)
     filename: str | None = _wire_field("filename", default=None)
     purpose: str | None = _wire_field("purpose", default=None)
+    status: str | None = _wire_field("status", default=None)
+    """uploaded, processed or error (deprecated by OpenAI)"""
+    status_details: str | None = _wire_field("status_details", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 
@@ -336,6 +385,136 @@ class FileRef:
     file_data: str | None = _wire_field("file_data", default=None)
     file_id: str | None = _wire_field("file_id", default=None)
     filename: str | None = _wire_field("filename", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class FineTuneHyperparameters:
+    batch_size: Literal["auto"] | int | None = _wire_field("batch_size", default=None)
+    learning_rate_multiplier: Literal["auto"] | float | None = _wire_field("learning_rate_multiplier", default=None)
+    n_epochs: Literal["auto"] | int | None = _wire_field("n_epochs", default=None)
+    beta: Literal["auto"] | float | None = _wire_field("beta", default=None)
+    """DPO only."""
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class FineTuneMethod:
+    type: Literal["supervised", "dpo", "reinforcement"] | str = _wire_field("type")
+    supervised: FineTuneMethodConfig | None = _wire_field("supervised", default=None)
+    dpo: FineTuneMethodConfig | None = _wire_field("dpo", default=None)
+    reinforcement: FineTuneMethodConfig | None = _wire_field("reinforcement", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class FineTuneMethodConfig:
+    hyperparameters: FineTuneHyperparameters | None = _wire_field("hyperparameters", default=None)
+    grader: dict[str, Any] | None = _wire_field("grader", default=None)
+    """Reinforcement only; the grader object as OpenAI documents it."""
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class FineTuningCheckpointMetrics:
+    step: float | None = _wire_field("step", default=None)
+    train_loss: float | None = _wire_field("train_loss", default=None)
+    train_mean_token_accuracy: float | None = _wire_field("train_mean_token_accuracy", default=None)
+    valid_loss: float | None = _wire_field("valid_loss", default=None)
+    valid_mean_token_accuracy: float | None = _wire_field("valid_mean_token_accuracy", default=None)
+    full_valid_loss: float | None = _wire_field("full_valid_loss", default=None)
+    full_valid_mean_token_accuracy: float | None = _wire_field("full_valid_mean_token_accuracy", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class FineTuningIntegration:
+    wandb: WandbIntegration = _wire_field("wandb")
+    type: Literal["wandb"] = _wire_field("type", default="wandb")
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class FineTuningJob:
+    id: str = _wire_field("id")
+    model: str = _wire_field("model")
+    status: Literal["validating_files", "queued", "running", "succeeded", "failed", "cancelled", "paused"] | str = (
+        _wire_field("status")
+    )
+    training_file: str = _wire_field("training_file")
+    object: str | None = _wire_field("object", default=None)
+    created_at: int | None = _wire_field("created_at", default=None)
+    finished_at: int | None = _wire_field("finished_at", default=None)
+    fine_tuned_model: str | None = _wire_field("fine_tuned_model", default=None)
+    organization_id: str | None = _wire_field("organization_id", default=None)
+    result_files: list[str] | None = _wire_field("result_files", default=None)
+    validation_file: str | None = _wire_field("validation_file", default=None)
+    hyperparameters: FineTuneHyperparameters | None = _wire_field("hyperparameters", default=None)
+    trained_tokens: int | None = _wire_field("trained_tokens", default=None)
+    error: FineTuningJobError | None = _wire_field("error", default=None)
+    seed: int | None = _wire_field("seed", default=None)
+    estimated_finish: int | None = _wire_field("estimated_finish", default=None)
+    integrations: list[FineTuningIntegration] | None = _wire_field("integrations", default=None)
+    method: FineTuneMethod | None = _wire_field("method", default=None)
+    metadata: dict[str, Any] | None = _wire_field("metadata", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class FineTuningJobCheckpoint:
+    id: str = _wire_field("id")
+    fine_tuned_model_checkpoint: str = _wire_field("fine_tuned_model_checkpoint")
+    step_number: int = _wire_field("step_number")
+    fine_tuning_job_id: str = _wire_field("fine_tuning_job_id")
+    object: str | None = _wire_field("object", default=None)
+    created_at: int | None = _wire_field("created_at", default=None)
+    metrics: FineTuningCheckpointMetrics | None = _wire_field("metrics", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class FineTuningJobCheckpointList:
+    data: list[FineTuningJobCheckpoint] = _wire_field("data")
+    has_more: bool = _wire_field("has_more")
+    object: str | None = _wire_field("object", default=None)
+    first_id: str | None = _wire_field("first_id", default=None)
+    last_id: str | None = _wire_field("last_id", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class FineTuningJobError:
+    message: str = _wire_field("message")
+    code: str | None = _wire_field("code", default=None)
+    param: str | None = _wire_field("param", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class FineTuningJobEvent:
+    id: str = _wire_field("id")
+    created_at: int = _wire_field("created_at")
+    level: Literal["info", "warn", "error"] | str = _wire_field("level")
+    message: str = _wire_field("message")
+    object: str | None = _wire_field("object", default=None)
+    type: Literal["message", "metrics"] | str | None = _wire_field("type", default=None)
+    data: dict[str, Any] | None = _wire_field("data", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class FineTuningJobEventList:
+    data: list[FineTuningJobEvent] = _wire_field("data")
+    has_more: bool = _wire_field("has_more")
+    object: str | None = _wire_field("object", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class FineTuningJobList:
+    data: list[FineTuningJob] = _wire_field("data")
+    has_more: bool = _wire_field("has_more")
+    object: str | None = _wire_field("object", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 
@@ -367,6 +546,26 @@ class GeneratedImageData:
     b64_json: str | None = _wire_field("b64_json", default=None)
     url: str | None = _wire_field("url", default=None)
     revised_prompt: str | None = _wire_field("revised_prompt", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class ImageListItem:
+    index: int | None = _wire_field("index", default=None)
+    type: str | None = _wire_field("type", default=None)
+    url: str | None = _wire_field("url", default=None)
+    b64_json: str | None = _wire_field("b64_json", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class ImageListResponse:
+    """Generated images as a list object with an id and the model (Together), not OpenAI's `created` envelope."""
+
+    data: list[ImageListItem] = _wire_field("data")
+    id: str | None = _wire_field("id", default=None)
+    model: str | None = _wire_field("model", default=None)
+    object: str | None = _wire_field("object", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 
@@ -458,6 +657,21 @@ class NamedToolChoice:
 
 
 @_wire_model
+class OutputDimensionEmbeddingRequest:
+    """Embeddings that name the vector size output_dimension and add output_dtype (Mistral's EmbeddingRequest, official OpenAPI; additionalProperties false)."""
+
+    model: str = _wire_field("model")
+    input: str | list[str] = _wire_field("input")
+    output_dimension: int | None = _wire_field("output_dimension", default=None)
+    output_dtype: Literal["float", "int8", "uint8", "binary", "ubinary"] | None = _wire_field(
+        "output_dtype", default=None
+    )
+    encoding_format: Literal["float", "base64"] | None = _wire_field("encoding_format", default=None)
+    metadata: dict[str, Any] | None = _wire_field("metadata", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class PromptTokensDetails:
     cached_tokens: int | None = _wire_field("cached_tokens", default=None)
     audio_tokens: int | None = _wire_field("audio_tokens", default=None)
@@ -469,6 +683,51 @@ class PromptTokensDetails:
 class RefusalPart:
     refusal: str = _wire_field("refusal")
     type: Literal["refusal"] = _wire_field("type", default="refusal")
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class RerankDocument:
+    text: str | None = _wire_field("text", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class RerankRequest:
+    """A query and documents to rank (Together's RerankRequest, official OpenAPI; additionalProperties false)."""
+
+    model: str = _wire_field("model")
+    query: str = _wire_field("query")
+    documents: list[str] | list[dict[str, Any]] = _wire_field("documents")
+    top_n: int | None = _wire_field("top_n", default=None)
+    return_documents: bool | None = _wire_field("return_documents", default=None)
+    rank_fields: list[str] | None = _wire_field("rank_fields", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class RerankResponse:
+    results: list[RerankResultItem] = _wire_field("results")
+    object: str | None = _wire_field("object", default=None)
+    id: str | None = _wire_field("id", default=None)
+    model: str | None = _wire_field("model", default=None)
+    usage: RerankUsage | None = _wire_field("usage", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class RerankResultItem:
+    index: int = _wire_field("index")
+    relevance_score: float = _wire_field("relevance_score")
+    document: RerankDocument | None = _wire_field("document", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class RerankUsage:
+    prompt_tokens: int | None = _wire_field("prompt_tokens", default=None)
+    completion_tokens: int | None = _wire_field("completion_tokens", default=None)
+    total_tokens: int | None = _wire_field("total_tokens", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 
@@ -505,6 +764,27 @@ class ResponseMessage:
 
 
 @_wire_model
+class SizedImageRequest:
+    """Image generation sized by width and height in pixels, with response_format url or base64 (Together's /images/generations body, official OpenAPI)."""
+
+    model: str = _wire_field("model")
+    prompt: str = _wire_field("prompt")
+    steps: int | None = _wire_field("steps", default=None)
+    image_url: str | None = _wire_field("image_url", default=None)
+    seed: int | None = _wire_field("seed", default=None)
+    n: int | None = _wire_field("n", default=None)
+    height: int | None = _wire_field("height", default=None)
+    width: int | None = _wire_field("width", default=None)
+    negative_prompt: str | None = _wire_field("negative_prompt", default=None)
+    response_format: Literal["base64", "url"] | None = _wire_field("response_format", default=None)
+    guidance_scale: float | None = _wire_field("guidance_scale", default=None)
+    output_format: Literal["jpeg", "png"] | None = _wire_field("output_format", default=None)
+    image_loras: list[dict[str, Any]] | None = _wire_field("image_loras", default=None)
+    disable_safety_checker: bool | None = _wire_field("disable_safety_checker", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class StreamOptions:
     include_usage: bool | None = _wire_field("include_usage", default=None)
     include_obfuscation: bool | None = _wire_field("include_obfuscation", default=None)
@@ -516,6 +796,15 @@ class SystemMessage:
     content: TextContent = _wire_field("content")
     role: Literal["system"] = _wire_field("role", default="system")
     name: str | None = _wire_field("name", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class TextEmbeddingRequest:
+    """Embeddings with only a model and the input texts, answered as float arrays (Together's EmbeddingsRequest, official OpenAPI)."""
+
+    model: str = _wire_field("model")
+    input: str | list[str] = _wire_field("input")
     additional_properties: dict[str, Any] = _extra_field()
 
 
@@ -575,3 +864,12 @@ class UserMessage:
 
 
 ChatMessage: TypeAlias = SystemMessage | DeveloperMessage | UserMessage | AssistantMessage | ToolMessage
+
+
+@_wire_model
+class WandbIntegration:
+    project: str = _wire_field("project")
+    name: str | None = _wire_field("name", default=None)
+    entity: str | None = _wire_field("entity", default=None)
+    tags: list[str] | None = _wire_field("tags", default=None)
+    additional_properties: dict[str, Any] = _extra_field()

@@ -24,10 +24,11 @@ from ._server import Emulator, EmuRequest, EmuResponse
 if TYPE_CHECKING:
     from ._openai_emu import OpenAIHandler
 
-__all__ = ["BATCH_PATHS", "batch_polls", "handle_batch"]
+__all__ = ["BATCH_PATHS", "batch_polls", "file_store", "handle_batch"]
 
 BATCH_PATHS = ("/files", "/batches")
 _IDS = itertools.count(1)
+_PURPOSES = frozenset({"assistants", "batch", "fine-tune", "vision", "user_data", "evals"})
 _CREATED = 1767225600
 
 
@@ -58,6 +59,11 @@ def _state(emu: Emulator) -> _State:
     if st is None:
         st = _STATES[emu] = _State()
     return st
+
+
+def file_store(emu: Emulator) -> dict[str, tuple[dict[str, Any], bytes]]:
+    """This emulator's uploaded files: id -> (file object, content)."""
+    return _state(emu).files
 
 
 def handle_batch(req: EmuRequest, emu: Emulator, h: OpenAIHandler) -> EmuResponse:
@@ -111,7 +117,15 @@ def _upload(req: EmuRequest, st: _State, h: OpenAIHandler) -> EmuResponse:
         return h.error(400, "Missing required parameter: 'purpose'.", param="purpose")
     if "file" not in form.files:
         return h.error(400, "Missing required parameter: 'file'.", param="file")
+    if purpose not in _PURPOSES:
+        return h.error(400, f"Invalid value for 'purpose': {purpose!r}.", param="purpose")
     filename, _, content = form.files["file"]
+    if purpose == "fine-tune":
+        from ._openai_finetune import check_upload
+
+        problem = check_upload(content)
+        if problem is not None:
+            return h.error(400, problem, param="file")
     if purpose == "batch":
         try:
             _lines(content)
@@ -125,6 +139,9 @@ def _upload(req: EmuRequest, st: _State, h: OpenAIHandler) -> EmuResponse:
         "created_at": _CREATED,
         "filename": filename,
         "purpose": purpose,
+        "status": "processed",
+        "expires_at": None,
+        "status_details": None,
     }
     st.files[fid] = (meta, content)
     return EmuResponse.json(meta)

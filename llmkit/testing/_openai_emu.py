@@ -1,7 +1,8 @@
 """Emulated OpenAI chat completions under `/openai/v1`, as strict as OpenAI.
 
 Rejects a missing or wrong key (401), unknown request fields and wrong types (400, OpenAI's
-error shape), `max_tokens` on reasoning models, and unknown models (404). Answers with the
+error shape), `max_tokens` on reasoning models, and unknown models (404); fine-tuned `ft:`
+models exist once an emulated fine-tuning job made them (`_openai_finetune`). Answers with the
 real response and chunk shapes, including `stream_options.include_usage`'s usage-only chunk.
 """
 
@@ -15,6 +16,7 @@ from .._wire import WireValidationError, structure_strict
 from ..generated.wire import openai_chat as wire
 from ._brain import Conversation, Plan, chunks, plan
 from ._openai_batch import BATCH_PATHS, handle_batch
+from ._openai_finetune import finetuned_models, handle_finetune
 from ._openai_media_emu import MEDIA_PATHS, handle_media
 from ._server import Emulator, EmuRequest, EmuResponse
 
@@ -75,15 +77,19 @@ class OpenAIHandler:
             return denied
         if req.subpath.startswith(MEDIA_PATHS):
             return handle_media(req, emu, self)
+        tuned = handle_finetune(req, emu, self)
+        if tuned is not None:
+            return tuned
         if req.subpath.startswith(BATCH_PATHS):
             return handle_batch(req, emu, self)
         if req.subpath == "/chat/completions" and req.method == "POST":
-            return self._chat(req)
+            return self._chat(req, set(finetuned_models(emu)))
         if req.subpath == "/models" and req.method == "GET":
             data = [
                 {"id": m, "object": "model", "created": 1700000000, "owned_by": "system"}
                 for m in sorted(_known_models(self.provider))
             ]
+            data += [finetuned_models(emu)[m] for m in sorted(finetuned_models(emu))]
             return EmuResponse.json({"object": "list", "data": data})
         if req.subpath.startswith("/models/") and req.method == "GET":
             from urllib.parse import unquote
@@ -94,7 +100,8 @@ class OpenAIHandler:
             return EmuResponse.json({"id": mid, "object": "model", "created": 1700000000, "owned_by": "system"})
         return self.error(404, f"Invalid URL ({req.method} {req.path})")
 
-    def _chat(self, req: EmuRequest) -> EmuResponse:
+    def _chat(self, req: EmuRequest, tuned: set[str] | None = None) -> EmuResponse:
+        """Chat completions; `tuned` are the fine-tuned model ids this emulator's jobs made."""
         try:
             data = req.json()
         except ValueError:
@@ -108,7 +115,7 @@ class OpenAIHandler:
                 field = exc.reason.split("'")[1]
                 return self.error(400, f"Unrecognized request argument supplied: {field}", param=field)
             return self.error(400, f"Invalid request: {exc.reason}")
-        if body.model not in _known_models(self.provider):
+        if body.model not in _known_models(self.provider) and body.model not in (tuned or set()):
             return self.error(
                 404,
                 f"The model `{body.model}` does not exist or you do not have access to it.",
