@@ -736,6 +736,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=True,
+        embeddings=True,
         prompt_caching=True,
     ),
     "vllm": Capabilities(
@@ -912,6 +913,7 @@ PROVIDER_INFO: dict[str, dict[str, object]] = {
             "AWS_SECRET_ACCESS_KEY",
             "AWS_SESSION_TOKEN",
             "BEDROCK_BASE_URL",
+            "BEDROCK_CONTROL_BASE_URL",
             "AWS_REGION",
             "AWS_DEFAULT_REGION",
         ),
@@ -5150,7 +5152,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1048576,
         max_output_tokens=65536,
         price=Price(input=1.25, output=10.0, cached_input=0.125),
-        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -5160,7 +5162,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1048576,
         max_output_tokens=65536,
         price=Price(input=0.3, output=2.5, cached_input=0.03),
-        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -5170,7 +5172,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1048576,
         max_output_tokens=65536,
         price=Price(input=0.1, output=0.4, cached_input=0.01),
-        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -5180,7 +5182,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=200000,
         max_output_tokens=64000,
         price=Price(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75),
-        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(count_tokens=False)),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(count_tokens=False, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -5190,7 +5192,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=200000,
         max_output_tokens=64000,
         price=Price(input=1.0, output=5.0, cached_input=0.1, cache_write=1.25),
-        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(count_tokens=False)),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(count_tokens=False, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -5200,7 +5202,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=200000,
         max_output_tokens=32000,
         price=Price(input=15.0, output=75.0, cached_input=1.5, cache_write=18.75),
-        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(count_tokens=False)),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(count_tokens=False, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -5211,7 +5213,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -5223,7 +5225,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -5235,7 +5237,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -5247,7 +5249,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -5259,7 +5261,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -5271,7 +5273,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -5283,7 +5285,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -5295,7 +5297,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -5307,7 +5309,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -5319,7 +5321,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -5331,7 +5333,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -5343,7 +5345,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -5355,7 +5357,85 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="vertex",
+        id="gemini-embedding-001",
+        aliases=(),
+        context_window=2048,
+        max_output_tokens=None,
+        price=Price(input=0.15),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="vertex",
+        id="text-embedding-005",
+        aliases=(),
+        context_window=2048,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="vertex",
+        id="text-multilingual-embedding-002",
+        aliases=(),
+        context_window=2048,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
         ),
         lifecycle=None,
     ),

@@ -475,6 +475,76 @@ class UsageMetadata:
 
 
 @_wire_model
+class VertexEmbeddingInstance:
+    content: str = _wire_field("content")
+    task_type: (
+        Literal[
+            "RETRIEVAL_QUERY",
+            "RETRIEVAL_DOCUMENT",
+            "SEMANTIC_SIMILARITY",
+            "CLASSIFICATION",
+            "CLUSTERING",
+            "QUESTION_ANSWERING",
+            "FACT_VERIFICATION",
+            "CODE_RETRIEVAL_QUERY",
+        ]
+        | None
+    ) = _wire_field("task_type", default=None)
+    title: str | None = _wire_field("title", default=None)
+    """Only with task_type RETRIEVAL_DOCUMENT."""
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class VertexEmbeddingParameters:
+    auto_truncate: bool | None = _wire_field("autoTruncate", default=None)
+    """Default true: a text over the model's input limit is cut, not refused."""
+    output_dimensionality: int | None = _wire_field("outputDimensionality", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class VertexEmbeddingPrediction:
+    embeddings: VertexEmbeddingValues = _wire_field("embeddings")
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class VertexEmbeddingStatistics:
+    token_count: float | None = _wire_field("token_count", default=None)
+    truncated: bool | None = _wire_field("truncated", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class VertexEmbeddingValues:
+    values: list[float] = _wire_field("values")
+    statistics: VertexEmbeddingStatistics | None = _wire_field("statistics", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class VertexPredictEmbeddingsRequest:
+    instances: list[VertexEmbeddingInstance] = _wire_field("instances")
+    parameters: VertexEmbeddingParameters | None = _wire_field("parameters", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class VertexPredictEmbeddingsResponse:
+    predictions: list[VertexEmbeddingPrediction] = _wire_field("predictions")
+    metadata: VertexPredictMetadata | None = _wire_field("metadata", default=None)
+    deployed_model_id: str | None = _wire_field("deployedModelId", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class VertexPredictMetadata:
+    billable_character_count: int | None = _wire_field("billableCharacterCount", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class VideoMetadata:
     start_offset: str | None = _wire_field("startOffset", default=None)
     end_offset: str | None = _wire_field("endOffset", default=None)
