@@ -81,6 +81,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=True,
     ),
     "baichuan": Capabilities(
@@ -228,6 +229,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "deepseek": Capabilities(
@@ -294,6 +296,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "friendli": Capabilities(
@@ -353,6 +356,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         temperature=True,
         count_tokens=False,
         prompt_caching=False,
+        transcription=True,
     ),
     "huggingface": Capabilities(
         chat=True,
@@ -483,6 +487,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "modal": Capabilities(
@@ -553,7 +558,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
-        embeddings=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "openai": Capabilities(
@@ -700,7 +705,10 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
+        rerank=True,
+        image_generation=True,
     ),
     "upstage": Capabilities(
         chat=True,
@@ -728,6 +736,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=True,
+        embeddings=True,
         prompt_caching=True,
     ),
     "vllm": Capabilities(
@@ -904,6 +913,7 @@ PROVIDER_INFO: dict[str, dict[str, object]] = {
             "AWS_SECRET_ACCESS_KEY",
             "AWS_SESSION_TOKEN",
             "BEDROCK_BASE_URL",
+            "BEDROCK_CONTROL_BASE_URL",
             "AWS_REGION",
             "AWS_DEFAULT_REGION",
         ),
@@ -1460,7 +1470,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=16384,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1470,7 +1480,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=128000,
         max_output_tokens=16384,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1480,7 +1490,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1047576,
         max_output_tokens=32768,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1490,7 +1500,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1047576,
         max_output_tokens=32768,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1500,7 +1510,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=400000,
         max_output_tokens=128000,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities(reasoning=True, temperature=False)),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(
+            Capabilities(reasoning=True, temperature=False, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1510,7 +1522,84 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=200000,
         max_output_tokens=100000,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["azure"].merged(Capabilities(reasoning=True, temperature=False)),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(
+            Capabilities(reasoning=True, temperature=False, embeddings=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="azure",
+        id="text-embedding-3-small",
+        aliases=(),
+        context_window=8191,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="azure",
+        id="text-embedding-3-large",
+        aliases=(),
+        context_window=8191,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="azure",
+        id="text-embedding-ada-002",
+        aliases=(),
+        context_window=8191,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["azure"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2313,7 +2402,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2323,7 +2412,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2333,7 +2422,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2343,7 +2432,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities(reasoning=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2353,7 +2442,107 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(Capabilities(embeddings=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="deepinfra",
+        id="BAAI/bge-large-en-v1.5",
+        aliases=(),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="deepinfra",
+        id="BAAI/bge-m3",
+        aliases=(),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="deepinfra",
+        id="intfloat/e5-large-v2",
+        aliases=(),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="deepinfra",
+        id="sentence-transformers/all-MiniLM-L6-v2",
+        aliases=(),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["deepinfra"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2483,7 +2672,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2493,7 +2682,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2503,7 +2692,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2513,7 +2702,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=163840,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(reasoning=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2523,7 +2712,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(reasoning=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2533,7 +2722,82 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(Capabilities(reasoning=True, embeddings=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="fireworks",
+        id="nomic-ai/nomic-embed-text-v1.5",
+        aliases=(),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="fireworks",
+        id="nomic-ai/nomic-embed-text-v1",
+        aliases=(),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="fireworks",
+        id="thenlper/gte-large",
+        aliases=(),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["fireworks"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2744,7 +3008,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=32768,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(transcription=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2754,7 +3018,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=131072,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(transcription=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2764,7 +3028,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=65536,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(json_schema=True, reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(
+            Capabilities(json_schema=True, reasoning=True, transcription=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2774,7 +3040,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=65536,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(json_schema=True, reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(
+            Capabilities(json_schema=True, reasoning=True, transcription=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2784,7 +3052,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=8192,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(vision=True, json_schema=True)),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(
+            Capabilities(vision=True, json_schema=True, transcription=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2794,7 +3064,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=262144,
         max_output_tokens=16384,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(json_schema=True)),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(json_schema=True, transcription=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2804,7 +3074,57 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=40960,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(reasoning=True, transcription=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="groq",
+        id="whisper-large-v3",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                prompt_caching=False,
+                transcription=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="groq",
+        id="whisper-large-v3-turbo",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["groq"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                prompt_caching=False,
+                transcription=True,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3024,7 +3344,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3034,7 +3354,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3044,7 +3364,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3054,7 +3374,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(reasoning=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3064,7 +3384,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(reasoning=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3074,7 +3394,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=262144,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3084,7 +3404,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3094,7 +3414,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3104,7 +3424,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3114,7 +3434,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3124,7 +3444,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=262144,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=Lifecycle(status="retired", date="2025-11-30", replacement="codestral-2508"),
     ),
     ModelInfo(
@@ -3134,7 +3454,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=262144,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3144,7 +3464,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True, embeddings=False)),
         lifecycle=Lifecycle(status="retired", date="2025-12-31", note="Mistral names Ministral 3 14B as the successor"),
     ),
     ModelInfo(
@@ -3154,7 +3474,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=Lifecycle(status="retired", date="2026-05-31", replacement="mistral-large-latest"),
     ),
     ModelInfo(
@@ -3164,7 +3484,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=32768,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=Lifecycle(status="retired", date="2025-03-30", replacement="ministral-8b-latest"),
     ),
     ModelInfo(
@@ -3174,7 +3494,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=32768,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=Lifecycle(status="retired", date="2025-03-30", replacement="mistral-small-latest"),
     ),
     ModelInfo(
@@ -3184,8 +3504,58 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=65536,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
         lifecycle=Lifecycle(status="retired", date="2025-03-30", replacement="mistral-small-latest"),
+    ),
+    ModelInfo(
+        provider="mistral",
+        id="mistral-embed",
+        aliases=(),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="mistral",
+        id="codestral-embed",
+        aliases=("codestral-embed-2505",),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
     ),
     ModelInfo(
         provider="moonshot",
@@ -3369,7 +3739,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False, reasoning=False)),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(
+            Capabilities(vision=False, reasoning=False, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3379,7 +3751,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False, reasoning=False)),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(
+            Capabilities(vision=False, reasoning=False, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3389,7 +3763,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False)),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3399,7 +3773,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False)),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3409,7 +3783,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False)),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(vision=False, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3419,7 +3793,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(reasoning=False)),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(reasoning=False, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3429,7 +3803,84 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(Capabilities(tools=False, reasoning=False)),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(
+            Capabilities(tools=False, reasoning=False, embeddings=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="ollama",
+        id="nomic-embed-text",
+        aliases=("nomic-embed-text:latest", "nomic-embed-text:v1.5"),
+        context_window=2048,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="ollama",
+        id="mxbai-embed-large",
+        aliases=("mxbai-embed-large:latest", "mxbai-embed-large:335m"),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="ollama",
+        id="all-minilm",
+        aliases=("all-minilm:latest", "all-minilm:22m"),
+        context_window=256,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["ollama"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4383,7 +4834,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["together"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(embeddings=False, rerank=False, image_generation=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4393,7 +4846,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["together"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(embeddings=False, rerank=False, image_generation=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4403,7 +4858,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["together"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(embeddings=False, rerank=False, image_generation=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4413,7 +4870,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=163840,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["together"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(reasoning=True, embeddings=False, rerank=False, image_generation=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4423,7 +4882,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=32768,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["together"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(embeddings=False, rerank=False, image_generation=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4433,7 +4894,225 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["together"].merged(Capabilities(reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(reasoning=True, embeddings=False, rerank=False, image_generation=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="BAAI/bge-large-en-v1.5",
+        aliases=(),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+                rerank=False,
+                image_generation=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="BAAI/bge-base-en-v1.5",
+        aliases=(),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+                rerank=False,
+                image_generation=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="WhereIsAI/UAE-Large-V1",
+        aliases=(),
+        context_window=512,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+                rerank=False,
+                image_generation=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="togethercomputer/m2-bert-80M-8k-retrieval",
+        aliases=(),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+                rerank=False,
+                image_generation=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="Salesforce/Llama-Rank-v1",
+        aliases=(),
+        context_window=8192,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=False,
+                prompt_caching=False,
+                rerank=True,
+                image_generation=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="black-forest-labs/FLUX.1-schnell",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=False,
+                prompt_caching=False,
+                rerank=False,
+                image_generation=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="black-forest-labs/FLUX.1-schnell-Free",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=False,
+                prompt_caching=False,
+                rerank=False,
+                image_generation=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="black-forest-labs/FLUX.1.1-pro",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=False,
+                prompt_caching=False,
+                rerank=False,
+                image_generation=True,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4473,7 +5152,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1048576,
         max_output_tokens=65536,
         price=Price(input=1.25, output=10.0, cached_input=0.125),
-        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4483,7 +5162,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1048576,
         max_output_tokens=65536,
         price=Price(input=0.3, output=2.5, cached_input=0.03),
-        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4493,7 +5172,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1048576,
         max_output_tokens=65536,
         price=Price(input=0.1, output=0.4, cached_input=0.01),
-        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4503,7 +5182,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=200000,
         max_output_tokens=64000,
         price=Price(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75),
-        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(count_tokens=False)),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(count_tokens=False, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4513,7 +5192,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=200000,
         max_output_tokens=64000,
         price=Price(input=1.0, output=5.0, cached_input=0.1, cache_write=1.25),
-        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(count_tokens=False)),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(count_tokens=False, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4523,7 +5202,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=200000,
         max_output_tokens=32000,
         price=Price(input=15.0, output=75.0, cached_input=1.5, cache_write=18.75),
-        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(count_tokens=False)),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(Capabilities(count_tokens=False, embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4534,7 +5213,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4546,7 +5225,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4558,7 +5237,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4570,7 +5249,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4582,7 +5261,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4594,7 +5273,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4606,7 +5285,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4618,7 +5297,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4630,7 +5309,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4642,7 +5321,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4654,7 +5333,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4666,7 +5345,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
         ),
         lifecycle=None,
     ),
@@ -4678,7 +5357,85 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
-            Capabilities(vision=False, reasoning=False, count_tokens=False, prompt_caching=False)
+            Capabilities(vision=False, reasoning=False, count_tokens=False, embeddings=False, prompt_caching=False)
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="vertex",
+        id="gemini-embedding-001",
+        aliases=(),
+        context_window=2048,
+        max_output_tokens=None,
+        price=Price(input=0.15),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="vertex",
+        id="text-embedding-005",
+        aliases=(),
+        context_window=2048,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="vertex",
+        id="text-multilingual-embedding-002",
+        aliases=(),
+        context_window=2048,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["vertex"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                count_tokens=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
         ),
         lifecycle=None,
     ),

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ._cache import CacheUnavailableWarning, MemoryCache, RedisCache
     from ._catalog import models, providers
     from ._client import AsyncClient, Client
+    from ._context_cache import ContextCache
     from ._errors import (
         APIError,
         AuthenticationError,
@@ -128,6 +129,7 @@ _EXPORTS: dict[str, str] = {
     "BatchHandle": "._batches",
     "BatchItemError": "._batches",
     "BatchStatus": "._batches",
+    "ContextCache": "._context_cache",
     "LiveTranscriptStream": "._live",
     "SpeechStartedEvent": "._live",
     "TranscriptEvent": "._live",
@@ -185,6 +187,7 @@ __all__ = [
     "ConfigError",
     "ConnectionError",
     "ContentFilterError",
+    "ContextCache",
     "ContextLengthError",
     "DocumentPart",
     "EmbeddingResponse",

@@ -36,6 +36,7 @@ from .dialects._base import CallContext, Dialect, WireRequest
 
 if TYPE_CHECKING:
     from ._batches import AsyncBatches, Batches
+    from ._context_cache import AsyncContextCaches, ContextCaches
 
 __all__ = ["AsyncClient", "Client", "MessagesArg"]
 
@@ -243,6 +244,13 @@ class Client(ModalitiesMixin, Core):
 
         return Batches(self)
 
+    @property
+    def context_caches(self) -> ContextCaches:
+        """Explicit context caching (Gemini cachedContents): `client.context_caches.create(model, msgs, ttl=600)`."""
+        from ._context_cache import ContextCaches
+
+        return ContextCaches(self)
+
     def list_models(self, provider: str) -> list[ListedModel]:
         """The models `provider` lists for this key right now, merged with llmkit's catalog.
 
@@ -430,6 +438,13 @@ class AsyncClient(LiveMixin, AsyncModalitiesMixin, Core):
         from ._batches import AsyncBatches
 
         return AsyncBatches(self)
+
+    @property
+    def context_caches(self) -> AsyncContextCaches:
+        """Explicit context caching (Gemini cachedContents): `await aclient.context_caches.create(...)`."""
+        from ._context_cache import AsyncContextCaches
+
+        return AsyncContextCaches(self)
 
     async def list_models(self, provider: str) -> list[ListedModel]:
         """The models `provider` lists for this key right now, merged with llmkit's catalog."""

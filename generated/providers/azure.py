@@ -84,6 +84,30 @@ SPEC = ProviderSpec(
             model_in_path=False,
             description="Chat on the v1 API (no api-version; the body's model is the deployment name).",
         ),
+        "create_embedding": Operation(
+            name="create_embedding",
+            method="POST",
+            path="/openai/deployments/{model}/embeddings",
+            query=(("api-version", "{api_version}"),),
+            request="CreateEmbeddingRequest",
+            response="CreateEmbeddingResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=True,
+            description="Embed texts with one embedding deployment (the model part of the model string is the deployment name).",
+        ),
+        "create_embedding_v1": Operation(
+            name="create_embedding_v1",
+            method="POST",
+            path="/openai/v1/embeddings",
+            query=(),
+            request="CreateEmbeddingRequest",
+            response="CreateEmbeddingResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Embeddings on the v1 API (no api-version; the body's model is the deployment name).",
+        ),
         "list_models": Operation(
             name="list_models",
             method="GET",
@@ -109,6 +133,7 @@ SPEC = ProviderSpec(
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=True,
     ),
     quirks=frozenset(("api_version_v1",)),
@@ -192,6 +217,43 @@ class AzureOpenAIClient(NativeClient):
             body,
             wire.ChatCompletionChunk,
             stream_flag=True,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def create_embedding(
+        self,
+        model: str,
+        body: wire.CreateEmbeddingRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CreateEmbeddingResponse:
+        """Embed texts with one embedding deployment (the model part of the model string is the deployment name)."""
+        return self._call(
+            SPEC.operations["create_embedding"],
+            body,
+            wire.CreateEmbeddingResponse,
+            path_params={
+                "model": model,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def create_embedding_v1(
+        self,
+        body: wire.CreateEmbeddingRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CreateEmbeddingResponse:
+        """Embeddings on the v1 API (no api-version; the body's model is the deployment name)."""
+        return self._call(
+            SPEC.operations["create_embedding_v1"],
+            body,
+            wire.CreateEmbeddingResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -290,6 +352,43 @@ class AsyncAzureOpenAIClient(AsyncNativeClient):
             body,
             wire.ChatCompletionChunk,
             stream_flag=True,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def create_embedding(
+        self,
+        model: str,
+        body: wire.CreateEmbeddingRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CreateEmbeddingResponse:
+        """Embed texts with one embedding deployment (the model part of the model string is the deployment name)."""
+        return await self._call(
+            SPEC.operations["create_embedding"],
+            body,
+            wire.CreateEmbeddingResponse,
+            path_params={
+                "model": model,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def create_embedding_v1(
+        self,
+        body: wire.CreateEmbeddingRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CreateEmbeddingResponse:
+        """Embeddings on the v1 API (no api-version; the body's model is the deployment name)."""
+        return await self._call(
+            SPEC.operations["create_embedding_v1"],
+            body,
+            wire.CreateEmbeddingResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,

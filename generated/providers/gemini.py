@@ -68,6 +68,30 @@ SPEC = ProviderSpec(
             model_in_path=True,
             description="Count the tokens of a prompt (contents, or a whole generateContentRequest).",
         ),
+        "create_cached_content": Operation(
+            name="create_cached_content",
+            method="POST",
+            path="/cachedContents",
+            query=(),
+            request="CachedContent",
+            response="CachedContent",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description='Cache contents, a system instruction and tools for a model, for a ttl ("300s") or until an expireTime.',
+        ),
+        "delete_cached_content": Operation(
+            name="delete_cached_content",
+            method="DELETE",
+            path="/{+name}",
+            query=(),
+            request=None,
+            response="Empty",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Delete a cached content before it expires (storage is billed until then).",
+        ),
         "embed_content": Operation(
             name="embed_content",
             method="POST",
@@ -92,6 +116,18 @@ SPEC = ProviderSpec(
             model_in_path=True,
             description="Generate a whole answer for a conversation.",
         ),
+        "get_cached_content": Operation(
+            name="get_cached_content",
+            method="GET",
+            path="/{+name}",
+            query=(),
+            request=None,
+            response="CachedContent",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="One cached content by its name (`cachedContents/{id}`).",
+        ),
         "get_model": Operation(
             name="get_model",
             method="GET",
@@ -103,6 +139,18 @@ SPEC = ProviderSpec(
             stream_event=None,
             model_in_path=True,
             description="One model's metadata, limits and supported methods.",
+        ),
+        "list_cached_contents": Operation(
+            name="list_cached_contents",
+            method="GET",
+            path="/cachedContents",
+            query=(),
+            request=None,
+            response="ListCachedContentsResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="The key's cached contents (paged by pageSize / pageToken); contents are not echoed.",
         ),
         "list_models": Operation(
             name="list_models",
@@ -127,6 +175,18 @@ SPEC = ProviderSpec(
             stream_event="GenerateContentResponse",
             model_in_path=True,
             description="Generate an answer as server-sent events, one GenerateContentResponse chunk each.",
+        ),
+        "update_cached_content": Operation(
+            name="update_cached_content",
+            method="PATCH",
+            path="/{+name}",
+            query=(),
+            request="CachedContent",
+            response="CachedContent",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Change a cached content's expiry (`ttl` or `expireTime`, named in `updateMask`); nothing else can change.",
         ),
     },
     capabilities=Capabilities(
@@ -194,6 +254,42 @@ class GoogleGeminiClient(NativeClient):
             extra_query=extra_query,
         )
 
+    def create_cached_content(
+        self,
+        body: wire.CachedContent | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CachedContent:
+        """Cache contents, a system instruction and tools for a model, for a ttl ("300s") or until an expireTime."""
+        return self._call(
+            SPEC.operations["create_cached_content"],
+            body,
+            wire.CachedContent,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def delete_cached_content(
+        self,
+        name: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.Empty:
+        """Delete a cached content before it expires (storage is billed until then)."""
+        return self._call(
+            SPEC.operations["delete_cached_content"],
+            None,
+            wire.Empty,
+            path_params={
+                "name": name,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
     def embed_content(
         self,
         model: str,
@@ -234,6 +330,25 @@ class GoogleGeminiClient(NativeClient):
             extra_query=extra_query,
         )
 
+    def get_cached_content(
+        self,
+        name: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CachedContent:
+        """One cached content by its name (`cachedContents/{id}`)."""
+        return self._call(
+            SPEC.operations["get_cached_content"],
+            None,
+            wire.CachedContent,
+            path_params={
+                "name": name,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
     def get_model(
         self,
         model: str,
@@ -249,6 +364,22 @@ class GoogleGeminiClient(NativeClient):
             path_params={
                 "model": model,
             },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def list_cached_contents(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.ListCachedContentsResponse:
+        """The key's cached contents (paged by pageSize / pageToken); contents are not echoed."""
+        return self._call(
+            SPEC.operations["list_cached_contents"],
+            None,
+            wire.ListCachedContentsResponse,
+            path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
         )
@@ -285,6 +416,26 @@ class GoogleGeminiClient(NativeClient):
             stream_flag=False,
             path_params={
                 "model": model,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def update_cached_content(
+        self,
+        name: str,
+        body: wire.CachedContent | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CachedContent:
+        """Change a cached content's expiry (`ttl` or `expireTime`, named in `updateMask`); nothing else can change."""
+        return self._call(
+            SPEC.operations["update_cached_content"],
+            body,
+            wire.CachedContent,
+            path_params={
+                "name": name,
             },
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -336,6 +487,42 @@ class AsyncGoogleGeminiClient(AsyncNativeClient):
             extra_query=extra_query,
         )
 
+    async def create_cached_content(
+        self,
+        body: wire.CachedContent | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CachedContent:
+        """Cache contents, a system instruction and tools for a model, for a ttl ("300s") or until an expireTime."""
+        return await self._call(
+            SPEC.operations["create_cached_content"],
+            body,
+            wire.CachedContent,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def delete_cached_content(
+        self,
+        name: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.Empty:
+        """Delete a cached content before it expires (storage is billed until then)."""
+        return await self._call(
+            SPEC.operations["delete_cached_content"],
+            None,
+            wire.Empty,
+            path_params={
+                "name": name,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
     async def embed_content(
         self,
         model: str,
@@ -376,6 +563,25 @@ class AsyncGoogleGeminiClient(AsyncNativeClient):
             extra_query=extra_query,
         )
 
+    async def get_cached_content(
+        self,
+        name: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CachedContent:
+        """One cached content by its name (`cachedContents/{id}`)."""
+        return await self._call(
+            SPEC.operations["get_cached_content"],
+            None,
+            wire.CachedContent,
+            path_params={
+                "name": name,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
     async def get_model(
         self,
         model: str,
@@ -391,6 +597,22 @@ class AsyncGoogleGeminiClient(AsyncNativeClient):
             path_params={
                 "model": model,
             },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def list_cached_contents(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.ListCachedContentsResponse:
+        """The key's cached contents (paged by pageSize / pageToken); contents are not echoed."""
+        return await self._call(
+            SPEC.operations["list_cached_contents"],
+            None,
+            wire.ListCachedContentsResponse,
+            path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
         )
@@ -427,6 +649,26 @@ class AsyncGoogleGeminiClient(AsyncNativeClient):
             stream_flag=False,
             path_params={
                 "model": model,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def update_cached_content(
+        self,
+        name: str,
+        body: wire.CachedContent | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CachedContent:
+        """Change a cached content's expiry (`ttl` or `expireTime`, named in `updateMask`); nothing else can change."""
+        return await self._call(
+            SPEC.operations["update_cached_content"],
+            body,
+            wire.CachedContent,
+            path_params={
+                "name": name,
             },
             extra_headers=extra_headers,
             extra_query=extra_query,

@@ -58,6 +58,18 @@ SPEC = ProviderSpec(
             model_in_path=False,
             description="Create a chat completion.",
         ),
+        "create_transcription": Operation(
+            name="create_transcription",
+            method="POST",
+            path="/audio/transcriptions",
+            query=(),
+            request=None,
+            response="CreateTranscriptionResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Transcribe an audio file with Whisper (multipart upload; use client.transcribe).",
+        ),
         "list_models": Operation(
             name="list_models",
             method="GET",
@@ -96,6 +108,7 @@ SPEC = ProviderSpec(
         temperature=True,
         count_tokens=False,
         prompt_caching=False,
+        transcription=True,
     ),
     quirks=frozenset(("developer_as_system", "max_tokens_field", "reasoning_field", "x_groq_usage")),
     overrides=(),
@@ -137,6 +150,22 @@ class GroqClient(NativeClient):
             body,
             wire.ChatCompletionChunk,
             stream_flag=True,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def create_transcription(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CreateTranscriptionResponse:
+        """Transcribe an audio file with Whisper (multipart upload; use client.transcribe)."""
+        return self._call(
+            SPEC.operations["create_transcription"],
+            None,
+            wire.CreateTranscriptionResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -213,6 +242,22 @@ class AsyncGroqClient(AsyncNativeClient):
             body,
             wire.ChatCompletionChunk,
             stream_flag=True,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def create_transcription(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CreateTranscriptionResponse:
+        """Transcribe an audio file with Whisper (multipart upload; use client.transcribe)."""
+        return await self._call(
+            SPEC.operations["create_transcription"],
+            None,
+            wire.CreateTranscriptionResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,

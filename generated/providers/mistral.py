@@ -58,6 +58,18 @@ SPEC = ProviderSpec(
             model_in_path=False,
             description="Create a chat completion.",
         ),
+        "create_embedding": Operation(
+            name="create_embedding",
+            method="POST",
+            path="/embeddings",
+            query=(),
+            request="OutputDimensionEmbeddingRequest",
+            response="CreateEmbeddingResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Embed one text or a list (mistral-embed, codestral-embed); the size is `output_dimension`, the type `output_dtype`.",
+        ),
         "list_models": Operation(
             name="list_models",
             method="GET",
@@ -95,6 +107,7 @@ SPEC = ProviderSpec(
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     quirks=frozenset(
@@ -150,6 +163,23 @@ class MistralAIClient(NativeClient):
             body,
             wire.ChatCompletionChunk,
             stream_flag=True,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def create_embedding(
+        self,
+        body: wire.OutputDimensionEmbeddingRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CreateEmbeddingResponse:
+        """Embed one text or a list (mistral-embed, codestral-embed); the size is `output_dimension`, the type `output_dtype`."""
+        return self._call(
+            SPEC.operations["create_embedding"],
+            body,
+            wire.CreateEmbeddingResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -226,6 +256,23 @@ class AsyncMistralAIClient(AsyncNativeClient):
             body,
             wire.ChatCompletionChunk,
             stream_flag=True,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def create_embedding(
+        self,
+        body: wire.OutputDimensionEmbeddingRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CreateEmbeddingResponse:
+        """Embed one text or a list (mistral-embed, codestral-embed); the size is `output_dimension`, the type `output_dtype`."""
+        return await self._call(
+            SPEC.operations["create_embedding"],
+            body,
+            wire.CreateEmbeddingResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,

@@ -175,7 +175,7 @@ SPEC = ProviderSpec(
         stream_usage=True,
         temperature=True,
         count_tokens=False,
-        embeddings=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     quirks=frozenset(()),

@@ -58,6 +58,30 @@ SPEC = ProviderSpec(
             model_in_path=False,
             description="Create a chat completion.",
         ),
+        "create_embedding": Operation(
+            name="create_embedding",
+            method="POST",
+            path="/embeddings",
+            query=(),
+            request="TextEmbeddingRequest",
+            response="CreateEmbeddingResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Embed one text or a list (floats; Together's body takes only model and input).",
+        ),
+        "create_image": Operation(
+            name="create_image",
+            method="POST",
+            path="/images/generations",
+            query=(),
+            request="SizedImageRequest",
+            response="ImageListResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Generate images from a prompt (width/height in pixels; response_format url or base64).",
+        ),
         "list_models": Operation(
             name="list_models",
             method="GET",
@@ -69,6 +93,18 @@ SPEC = ProviderSpec(
             stream_event=None,
             model_in_path=False,
             description="List the models the endpoint serves.",
+        ),
+        "rerank": Operation(
+            name="rerank",
+            method="POST",
+            path="/rerank",
+            query=(),
+            request="RerankRequest",
+            response="RerankResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Rank documents by relevance to a query (use client.rerank).",
         ),
     },
     capabilities=Capabilities(
@@ -83,7 +119,10 @@ SPEC = ProviderSpec(
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
+        rerank=True,
+        image_generation=True,
     ),
     quirks=frozenset(("developer_as_system", "max_tokens_field")),
     overrides=(),
@@ -130,6 +169,40 @@ class TogetherAIClient(NativeClient):
             extra_query=extra_query,
         )
 
+    def create_embedding(
+        self,
+        body: wire.TextEmbeddingRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CreateEmbeddingResponse:
+        """Embed one text or a list (floats; Together's body takes only model and input)."""
+        return self._call(
+            SPEC.operations["create_embedding"],
+            body,
+            wire.CreateEmbeddingResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def create_image(
+        self,
+        body: wire.SizedImageRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.ImageListResponse:
+        """Generate images from a prompt (width/height in pixels; response_format url or base64)."""
+        return self._call(
+            SPEC.operations["create_image"],
+            body,
+            wire.ImageListResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
     def list_models(
         self,
         *,
@@ -141,6 +214,23 @@ class TogetherAIClient(NativeClient):
             SPEC.operations["list_models"],
             None,
             wire.ModelList,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def rerank(
+        self,
+        body: wire.RerankRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.RerankResponse:
+        """Rank documents by relevance to a query (use client.rerank)."""
+        return self._call(
+            SPEC.operations["rerank"],
+            body,
+            wire.RerankResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -187,6 +277,40 @@ class AsyncTogetherAIClient(AsyncNativeClient):
             extra_query=extra_query,
         )
 
+    async def create_embedding(
+        self,
+        body: wire.TextEmbeddingRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CreateEmbeddingResponse:
+        """Embed one text or a list (floats; Together's body takes only model and input)."""
+        return await self._call(
+            SPEC.operations["create_embedding"],
+            body,
+            wire.CreateEmbeddingResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def create_image(
+        self,
+        body: wire.SizedImageRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.ImageListResponse:
+        """Generate images from a prompt (width/height in pixels; response_format url or base64)."""
+        return await self._call(
+            SPEC.operations["create_image"],
+            body,
+            wire.ImageListResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
     async def list_models(
         self,
         *,
@@ -198,6 +322,23 @@ class AsyncTogetherAIClient(AsyncNativeClient):
             SPEC.operations["list_models"],
             None,
             wire.ModelList,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def rerank(
+        self,
+        body: wire.RerankRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.RerankResponse:
+        """Rank documents by relevance to a query (use client.rerank)."""
+        return await self._call(
+            SPEC.operations["rerank"],
+            body,
+            wire.RerankResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,

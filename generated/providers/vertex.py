@@ -136,6 +136,18 @@ SPEC = ProviderSpec(
             model_in_path=False,
             description="Partner and open models (Llama, DeepSeek, Qwen, gpt-oss, ...) through Vertex's OpenAI-compatible endpoint: an OpenAI chat body whose `model` is `publisher/model` (`meta/llama-3.3-70b-instruct-maas`); with `stream: true` the answer is OpenAI SSE ending in `data: [DONE]`.",
         ),
+        "predict_embeddings": Operation(
+            name="predict_embeddings",
+            method="POST",
+            path="/projects/{project}/locations/{location}/publishers/google/models/{model}:predict",
+            query=(),
+            request="VertexPredictEmbeddingsRequest",
+            response="VertexPredictEmbeddingsResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=True,
+            description="Text embeddings (text-embedding-005, text-multilingual-embedding-002, gemini-embedding-001): `instances` of `{content, task_type, title?}` and `parameters` `{outputDimensionality, autoTruncate}`; each prediction carries its token count.",
+        ),
         "raw_predict": Operation(
             name="raw_predict",
             method="POST",
@@ -185,6 +197,7 @@ SPEC = ProviderSpec(
         stream_usage=True,
         temperature=True,
         count_tokens=True,
+        embeddings=True,
         prompt_caching=True,
     ),
     quirks=frozenset(()),
@@ -307,6 +320,30 @@ class GoogleVertexAIClient(NativeClient):
             path_params={
                 "project": project,
                 "location": location,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def predict_embeddings(
+        self,
+        project: str,
+        location: str,
+        model: str,
+        body: wire.VertexPredictEmbeddingsRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.VertexPredictEmbeddingsResponse:
+        """Text embeddings (text-embedding-005, text-multilingual-embedding-002, gemini-embedding-001): `instances` of `{content, task_type, title?}` and `parameters` `{outputDimensionality, autoTruncate}`; each prediction carries its token count."""
+        return self._call(
+            SPEC.operations["predict_embeddings"],
+            body,
+            wire.VertexPredictEmbeddingsResponse,
+            path_params={
+                "project": project,
+                "location": location,
+                "model": model,
             },
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -499,6 +536,30 @@ class AsyncGoogleVertexAIClient(AsyncNativeClient):
             path_params={
                 "project": project,
                 "location": location,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def predict_embeddings(
+        self,
+        project: str,
+        location: str,
+        model: str,
+        body: wire.VertexPredictEmbeddingsRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.VertexPredictEmbeddingsResponse:
+        """Text embeddings (text-embedding-005, text-multilingual-embedding-002, gemini-embedding-001): `instances` of `{content, task_type, title?}` and `parameters` `{outputDimensionality, autoTruncate}`; each prediction carries its token count."""
+        return await self._call(
+            SPEC.operations["predict_embeddings"],
+            body,
+            wire.VertexPredictEmbeddingsResponse,
+            path_params={
+                "project": project,
+                "location": location,
+                "model": model,
             },
             extra_headers=extra_headers,
             extra_query=extra_query,

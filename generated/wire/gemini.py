@@ -36,6 +36,35 @@ Why the prompt was blocked (open enum).
 
 
 @_wire_model
+class CachedContent:
+    name: str | None = _wire_field("name", default=None)
+    """`cachedContents/{id}` (output)."""
+    model: str | None = _wire_field("model", default=None)
+    """`models/{model}`; required on create, immutable."""
+    display_name: str | None = _wire_field("displayName", default=None)
+    """At most 128 characters; immutable."""
+    contents: list[Content] | None = _wire_field("contents", default=None)
+    system_instruction: Content | None = _wire_field("systemInstruction", default=None)
+    tools: list[Tool] | None = _wire_field("tools", default=None)
+    tool_config: ToolConfig | None = _wire_field("toolConfig", default=None)
+    ttl: str | None = _wire_field("ttl", default=None)
+    """Input only: seconds with an "s" suffix, e.g. "300s"."""
+    expire_time: str | None = _wire_field("expireTime", default=None)
+    """RFC 3339 time in UTC; always given on output."""
+    create_time: str | None = _wire_field("createTime", default=None)
+    update_time: str | None = _wire_field("updateTime", default=None)
+    usage_metadata: CachedContentUsageMetadata | None = _wire_field("usageMetadata", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class CachedContentUsageMetadata:
+    total_token_count: int | None = _wire_field("totalTokenCount", default=None)
+    """Tokens the cached content holds (billed as cached input on every use)."""
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class Candidate:
     content: Content | None = _wire_field("content", default=None)
     finish_reason: FinishReason | None = _wire_field("finishReason", default=None)
@@ -125,6 +154,13 @@ class EmbedContentRequest:
 @_wire_model
 class EmbedContentResponse:
     embedding: ContentEmbedding | None = _wire_field("embedding", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class Empty:
+    """The empty answer of a delete."""
+
     additional_properties: dict[str, Any] = _extra_field()
 
 
@@ -289,6 +325,13 @@ class Interval:
 
 
 @_wire_model
+class ListCachedContentsResponse:
+    cached_contents: list[CachedContent] | None = _wire_field("cachedContents", default=None)
+    next_page_token: str | None = _wire_field("nextPageToken", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class ListModelsResponse:
     models: list[Model] | None = _wire_field("models", default=None)
     next_page_token: str | None = _wire_field("nextPageToken", default=None)
@@ -428,6 +471,76 @@ class UsageMetadata:
     )
     traffic_type: str | None = _wire_field("trafficType", default=None)
     """Vertex AI only."""
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class VertexEmbeddingInstance:
+    content: str = _wire_field("content")
+    task_type: (
+        Literal[
+            "RETRIEVAL_QUERY",
+            "RETRIEVAL_DOCUMENT",
+            "SEMANTIC_SIMILARITY",
+            "CLASSIFICATION",
+            "CLUSTERING",
+            "QUESTION_ANSWERING",
+            "FACT_VERIFICATION",
+            "CODE_RETRIEVAL_QUERY",
+        ]
+        | None
+    ) = _wire_field("task_type", default=None)
+    title: str | None = _wire_field("title", default=None)
+    """Only with task_type RETRIEVAL_DOCUMENT."""
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class VertexEmbeddingParameters:
+    auto_truncate: bool | None = _wire_field("autoTruncate", default=None)
+    """Default true: a text over the model's input limit is cut, not refused."""
+    output_dimensionality: int | None = _wire_field("outputDimensionality", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class VertexEmbeddingPrediction:
+    embeddings: VertexEmbeddingValues = _wire_field("embeddings")
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class VertexEmbeddingStatistics:
+    token_count: float | None = _wire_field("token_count", default=None)
+    truncated: bool | None = _wire_field("truncated", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class VertexEmbeddingValues:
+    values: list[float] = _wire_field("values")
+    statistics: VertexEmbeddingStatistics | None = _wire_field("statistics", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class VertexPredictEmbeddingsRequest:
+    instances: list[VertexEmbeddingInstance] = _wire_field("instances")
+    parameters: VertexEmbeddingParameters | None = _wire_field("parameters", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class VertexPredictEmbeddingsResponse:
+    predictions: list[VertexEmbeddingPrediction] = _wire_field("predictions")
+    metadata: VertexPredictMetadata | None = _wire_field("metadata", default=None)
+    deployed_model_id: str | None = _wire_field("deployedModelId", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class VertexPredictMetadata:
+    billable_character_count: int | None = _wire_field("billableCharacterCount", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 

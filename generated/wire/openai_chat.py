@@ -550,6 +550,26 @@ class GeneratedImageData:
 
 
 @_wire_model
+class ImageListItem:
+    index: int | None = _wire_field("index", default=None)
+    type: str | None = _wire_field("type", default=None)
+    url: str | None = _wire_field("url", default=None)
+    b64_json: str | None = _wire_field("b64_json", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class ImageListResponse:
+    """Generated images as a list object with an id and the model (Together), not OpenAI's `created` envelope."""
+
+    data: list[ImageListItem] = _wire_field("data")
+    id: str | None = _wire_field("id", default=None)
+    model: str | None = _wire_field("model", default=None)
+    object: str | None = _wire_field("object", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class ImageUrl:
     url: str = _wire_field("url")
     """An http(s) URL or a base64 data URL."""
@@ -637,6 +657,21 @@ class NamedToolChoice:
 
 
 @_wire_model
+class OutputDimensionEmbeddingRequest:
+    """Embeddings that name the vector size output_dimension and add output_dtype (Mistral's EmbeddingRequest, official OpenAPI; additionalProperties false)."""
+
+    model: str = _wire_field("model")
+    input: str | list[str] = _wire_field("input")
+    output_dimension: int | None = _wire_field("output_dimension", default=None)
+    output_dtype: Literal["float", "int8", "uint8", "binary", "ubinary"] | None = _wire_field(
+        "output_dtype", default=None
+    )
+    encoding_format: Literal["float", "base64"] | None = _wire_field("encoding_format", default=None)
+    metadata: dict[str, Any] | None = _wire_field("metadata", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class PromptTokensDetails:
     cached_tokens: int | None = _wire_field("cached_tokens", default=None)
     audio_tokens: int | None = _wire_field("audio_tokens", default=None)
@@ -648,6 +683,51 @@ class PromptTokensDetails:
 class RefusalPart:
     refusal: str = _wire_field("refusal")
     type: Literal["refusal"] = _wire_field("type", default="refusal")
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class RerankDocument:
+    text: str | None = _wire_field("text", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class RerankRequest:
+    """A query and documents to rank (Together's RerankRequest, official OpenAPI; additionalProperties false)."""
+
+    model: str = _wire_field("model")
+    query: str = _wire_field("query")
+    documents: list[str] | list[dict[str, Any]] = _wire_field("documents")
+    top_n: int | None = _wire_field("top_n", default=None)
+    return_documents: bool | None = _wire_field("return_documents", default=None)
+    rank_fields: list[str] | None = _wire_field("rank_fields", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class RerankResponse:
+    results: list[RerankResultItem] = _wire_field("results")
+    object: str | None = _wire_field("object", default=None)
+    id: str | None = _wire_field("id", default=None)
+    model: str | None = _wire_field("model", default=None)
+    usage: RerankUsage | None = _wire_field("usage", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class RerankResultItem:
+    index: int = _wire_field("index")
+    relevance_score: float = _wire_field("relevance_score")
+    document: RerankDocument | None = _wire_field("document", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class RerankUsage:
+    prompt_tokens: int | None = _wire_field("prompt_tokens", default=None)
+    completion_tokens: int | None = _wire_field("completion_tokens", default=None)
+    total_tokens: int | None = _wire_field("total_tokens", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 
@@ -684,6 +764,27 @@ class ResponseMessage:
 
 
 @_wire_model
+class SizedImageRequest:
+    """Image generation sized by width and height in pixels, with response_format url or base64 (Together's /images/generations body, official OpenAPI)."""
+
+    model: str = _wire_field("model")
+    prompt: str = _wire_field("prompt")
+    steps: int | None = _wire_field("steps", default=None)
+    image_url: str | None = _wire_field("image_url", default=None)
+    seed: int | None = _wire_field("seed", default=None)
+    n: int | None = _wire_field("n", default=None)
+    height: int | None = _wire_field("height", default=None)
+    width: int | None = _wire_field("width", default=None)
+    negative_prompt: str | None = _wire_field("negative_prompt", default=None)
+    response_format: Literal["base64", "url"] | None = _wire_field("response_format", default=None)
+    guidance_scale: float | None = _wire_field("guidance_scale", default=None)
+    output_format: Literal["jpeg", "png"] | None = _wire_field("output_format", default=None)
+    image_loras: list[dict[str, Any]] | None = _wire_field("image_loras", default=None)
+    disable_safety_checker: bool | None = _wire_field("disable_safety_checker", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class StreamOptions:
     include_usage: bool | None = _wire_field("include_usage", default=None)
     include_obfuscation: bool | None = _wire_field("include_obfuscation", default=None)
@@ -695,6 +796,15 @@ class SystemMessage:
     content: TextContent = _wire_field("content")
     role: Literal["system"] = _wire_field("role", default="system")
     name: str | None = _wire_field("name", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class TextEmbeddingRequest:
+    """Embeddings with only a model and the input texts, answered as float arrays (Together's EmbeddingsRequest, official OpenAPI)."""
+
+    model: str = _wire_field("model")
+    input: str | list[str] = _wire_field("input")
     additional_properties: dict[str, Any] = _extra_field()
 
 

@@ -262,4 +262,13 @@ def build_body(req: ChatRequest, provider: str, *, with_config: bool = True) -> 
     for extra in (req.provider_options, req.extra_body):
         if extra:
             _merge(body, extra)
+    if body.get("cachedContent") and any(k in body for k in _CACHED_PARTS):
+        raise ConfigError(
+            "a chat with cachedContent cannot also send a system prompt, tools or tool_choice: Gemini "
+            "takes them from the cache only; put them in client.context_caches.create(...) instead",
+            provider=provider,
+        )
     return body
+
+
+_CACHED_PARTS = ("systemInstruction", "tools", "toolConfig")

@@ -52,6 +52,7 @@ ADAPTER_MODULES: dict[str, str] = {
     "vertex": "llmkit.modalities.vertex",
     "gigachat": "llmkit.modalities.gigachat",
     "yandex": "llmkit.modalities.yandex",
+    "ollama": "llmkit.modalities.ollama",
 }
 
 _LABELS = {

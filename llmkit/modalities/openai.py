@@ -1,9 +1,12 @@
-"""OpenAI's embeddings, audio and images endpoints (and every provider that copies them).
+"""OpenAI's embeddings, audio, images and rerank endpoints (and every provider that copies them).
 
 Serves any spec whose dialect is openai_chat and that declares the operations
-`create_embedding`, `create_transcription`, `create_speech` or `create_image`: Groq's
-Whisper, Together's images and the other OpenAI-compatible hosts reuse this adapter.
-Embeddings are asked for as base64 (as openai-python does: a quarter of the bytes) and
+`create_embedding`, `create_transcription`, `create_speech`, `create_image` or `rerank`:
+Azure's deployments, Mistral's and Together's embeddings, Groq's Whisper, Together's rerank
+and images reuse this adapter. What differs between them is the request schema each
+operation names (see `_fields`): `dimensions` goes out under the size field that schema has,
+and a field it lacks is an UnsupportedFeatureError before any request. Embeddings are asked
+for as base64 where the schema offers it (as openai-python does: a quarter of the bytes) and
 decoded here; a server that ignores the option and sends floats is read as well.
 """
 
@@ -11,16 +14,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._errors import LLMKitError
+from .._errors import ConfigError, LLMKitError
 from .._modal_types import (
     EmbeddingResponse,
     EmbeddingUsage,
     GeneratedImage,
     ImageResponse,
+    RerankResponse,
+    RerankResult,
     Transcription,
     TranscriptionSegment,
     TranscriptionWord,
@@ -33,6 +39,7 @@ from ._base import (
     ImageOptions,
     ModalAdapter,
     ModalRequest,
+    RerankOptions,
     SpeechOptions,
     TranscribeOptions,
     json_request,
@@ -41,11 +48,14 @@ from ._base import (
     unsupported,
     upload_name,
 )
+from ._fields import literals, model_class, request_fields, resolved_operation, spec_request
 
 __all__ = ["ADAPTER", "OpenAIModalAdapter", "decode_float32"]
 
 _SPEECH_FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
 _IMAGE_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+_SIZE_FIELDS = ("dimensions", "output_dimension")  # OpenAI's name, then Mistral's
+_WXH = re.compile(r"^([1-9][0-9]*)x([1-9][0-9]*)$")
 
 
 def decode_float32(b64: str, provider: str) -> list[float]:
@@ -62,23 +72,30 @@ def decode_float32(b64: str, provider: str) -> list[float]:
 
 
 class OpenAIModalAdapter(ModalAdapter):
-    """Embeddings (2048 inputs per request), transcription, speech and image generation."""
+    """Embeddings (2048 inputs per request), rerank, transcription, speech and image generation."""
 
     max_embed_inputs = 2048
 
     def embed_request(self, inputs: Sequence[str], opts: EmbedOptions, ctx: CallContext) -> ModalRequest:
-        op = operation(ctx, "create_embedding", "embeddings")
+        op, query = resolved_operation(ctx, "create_embedding", "embeddings")
         if opts.input_type is not None:
-            raise unsupported(ctx, "input_type", "OpenAI embeddings take no query/document hint; leave it out")
-        body: dict[str, Any] = {"model": ctx.model, "input": list(inputs), "encoding_format": "base64"}
+            raise unsupported(ctx, "input_type", "these embeddings take no query/document hint; leave it out")
+        fields = request_fields(ctx, op, "CreateEmbeddingRequest")
+        body: dict[str, Any] = {"model": ctx.model, "input": list(inputs)}
+        dtype = (opts.extra_body or {}).get("output_dtype", "float")
+        if "base64" in literals(fields.get("encoding_format")) and dtype == "float":
+            body["encoding_format"] = "base64"  # base64 float32 only: other dtypes come as lists
         if opts.dimensions is not None:
-            body["dimensions"] = opts.dimensions
-        return json_request(op, merged(body, opts.extra_body))
+            key = next((k for k in _SIZE_FIELDS if k in fields), None)
+            if key is None:
+                raise unsupported(ctx, "dimensions", f"its embeddings request ({op.request}) has no size field")
+            body[key] = opts.dimensions
+        return spec_request(ctx, op, query, merged(body, opts.extra_body))
 
     def parse_embed(self, data: Any, ctx: CallContext, count: int) -> EmbeddingResponse:
         resp = structure(data, wire.CreateEmbeddingResponse)
         items = sorted(resp.data, key=lambda d: d.index)
-        if len(items) != count:
+        if len(items) != count or [d.index for d in items] != list(range(count)):
             raise LLMKitError(
                 f"{ctx.provider} returned {len(items)} embeddings for {count} inputs", provider=ctx.provider, body=data
             )
@@ -95,6 +112,27 @@ class OpenAIModalAdapter(ModalAdapter):
             model=resp.model or ctx.model,
             provider=ctx.provider,
             raw=[data],
+        )
+
+    def rerank_request(
+        self, query: str, documents: Sequence[str], opts: RerankOptions, ctx: CallContext
+    ) -> ModalRequest:
+        """POST the spec's `rerank` operation. Documents are not asked back: llmkit fills them
+        in from the input when `return_documents` is set."""
+        op, params = resolved_operation(ctx, "rerank", "rerank")
+        body: dict[str, Any] = {"model": ctx.model, "query": query, "documents": list(documents)}
+        if opts.top_n is not None:
+            body["top_n"] = opts.top_n
+        return spec_request(ctx, op, params, merged(body, opts.extra_body))
+
+    def parse_rerank(self, data: Any, ctx: CallContext, documents: Sequence[str]) -> RerankResponse:
+        resp = structure(data, wire.RerankResponse)
+        return RerankResponse(
+            results=[RerankResult(index=r.index, score=float(r.relevance_score)) for r in resp.results],
+            model=ctx.model,
+            provider=ctx.provider,
+            input_tokens=resp.usage.prompt_tokens if resp.usage is not None else None,
+            raw=data,
         )
 
     def transcribe_request(self, audio: bytes, opts: TranscribeOptions, ctx: CallContext) -> ModalRequest:
@@ -152,26 +190,62 @@ class OpenAIModalAdapter(ModalAdapter):
         return req
 
     def image_request(self, prompt: str, opts: ImageOptions, ctx: CallContext) -> ModalRequest:
-        op = operation(ctx, "create_image", "image generation")
+        op, query = resolved_operation(ctx, "create_image", "image generation")
+        fields = request_fields(ctx, op, "CreateImageRequest")
         body: dict[str, Any] = {"model": ctx.model, "prompt": prompt}
-        for key in ("n", "size", "quality", "response_format"):
+        for key in ("n", "quality"):
             value = getattr(opts, key)
             if value is not None:
+                if key not in fields:
+                    raise unsupported(ctx, f"image {key}", f"its images request ({op.request}) has no `{key}`")
                 body[key] = value
-        return json_request(op, merged(body, opts.extra_body))
+        if opts.size is not None:
+            body.update(_size(opts.size, fields, ctx, op.request))
+        if opts.response_format is not None:
+            allowed = literals(fields.get("response_format"))
+            value = opts.response_format
+            if value == "b64_json" and value not in allowed and "base64" in allowed:
+                value = "base64"  # the same choice under the provider's own name
+            if value not in allowed:
+                raise unsupported(ctx, f"response_format {opts.response_format!r}", f"it takes {sorted(allowed)}")
+            body["response_format"] = value
+        return spec_request(ctx, op, query, merged(body, opts.extra_body))
 
     def parse_image(self, data: Any, ctx: CallContext) -> ImageResponse:
-        resp = structure(data, wire.ImagesResponse)
-        media = _IMAGE_TYPES.get(resp.output_format or "png", "image/png")
+        op = ctx.spec.operation("create_image")
+        resp = structure(data, model_class(ctx, (op.response if op else None) or "ImagesResponse"))
+        declared = getattr(resp, "output_format", None)
         images = []
         for d in resp.data or []:
             raw = base64.b64decode(d.b64_json) if d.b64_json else None
+            media = (_image_type(raw) or _IMAGE_TYPES.get(declared or "png", "image/png")) if raw is not None else None
             images.append(
-                GeneratedImage(
-                    data=raw, url=d.url, media_type=media if raw is not None else None, revised_prompt=d.revised_prompt
-                )
+                GeneratedImage(data=raw, url=d.url, media_type=media, revised_prompt=getattr(d, "revised_prompt", None))
             )
         return ImageResponse(images=images, model=ctx.model, provider=ctx.provider, raw=data)
+
+
+def _size(size: str, fields: Mapping[str, Any], ctx: CallContext, schema: str | None) -> dict[str, Any]:
+    """`size` as the provider's request has it: the string, or `width` and `height` in pixels."""
+    if "size" in fields:
+        return {"size": size}
+    if "width" in fields and "height" in fields:
+        m = _WXH.match(size)
+        if m is None:
+            raise ConfigError(f"size must be 'WIDTHxHEIGHT' in pixels (e.g. '1024x768'), got {size!r}")
+        return {"width": int(m.group(1)), "height": int(m.group(2))}
+    raise unsupported(ctx, "image size", f"its images request ({schema}) has no size field")
+
+
+def _image_type(data: bytes) -> str | None:
+    """The media type of image bytes from their signature (providers differ in what they say)."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if data[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
 
 
 ADAPTER = OpenAIModalAdapter()

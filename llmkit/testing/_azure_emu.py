@@ -1,8 +1,9 @@
 """Emulated Azure OpenAI under `/azure` (the resource endpoint), as strict as Azure.
 
-Classic API: `POST /openai/deployments/{deployment}/chat/completions?api-version=...`, where a
-missing or malformed `api-version` is a 404 like Azure's; v1 API: `POST /openai/v1/chat/completions`
-with no api-version (or `preview`) and the deployment as the body's `model`. Credentials are
+Classic API: `POST /openai/deployments/{deployment}/chat/completions?api-version=...` (and
+`.../embeddings`), where a missing or malformed `api-version` is a 404 like Azure's; v1 API:
+`POST /openai/v1/chat/completions` (and `/openai/v1/embeddings`) with no api-version (or
+`preview`) and the deployment as the body's `model`. Credentials are
 the `api-key` header or an Entra `Authorization: Bearer` token. Answers carry Azure's content
 filter annotations, and a stream opens with Azure's choice-less `prompt_filter_results` chunk.
 """
@@ -17,6 +18,8 @@ from urllib.parse import unquote
 from .._wire import WireValidationError, structure_strict
 from ..generated.wire import openai_chat as wire
 from ._brain import plan
+from ._compat_media import embeddings
+from ._media_emu import catalog_models
 from ._openai_emu import _conversation, _response, _stream_events
 from ._server import Emulator, EmuRequest, EmuResponse
 
@@ -24,6 +27,7 @@ __all__ = ["HANDLER", "AzureHandler"]
 
 _VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 _DEPLOYMENT = re.compile(r"^/openai/deployments/([^/]+)/chat/completions$")
+_EMBED_DEPLOYMENT = re.compile(r"^/openai/deployments/([^/]+)/embeddings$")
 _SAFE = {"filtered": False, "severity": "safe"}
 _FILTERS = {"hate": _SAFE, "self_harm": _SAFE, "sexual": _SAFE, "violence": _SAFE}
 
@@ -79,12 +83,49 @@ class AzureHandler:
             if version not in (None, "preview"):
                 return self.error(400, f"api-version {version!r} is not supported on the v1 API: omit it")
             return self._chat(req, deployment=None)
+        m = _EMBED_DEPLOYMENT.match(req.subpath)
+        if m is not None and req.method == "POST":
+            if version is None or not _VERSION.match(version):
+                return self.error(404, "Resource not found")
+            return self._embeddings(req, deployment=unquote(m.group(1)))
+        if req.subpath == "/openai/v1/embeddings" and req.method == "POST":
+            if version not in (None, "preview"):
+                return self.error(400, f"api-version {version!r} is not supported on the v1 API: omit it")
+            return self._embeddings(req, deployment=None)
         if req.subpath == "/openai/models" and req.method == "GET":
             if version is None or not _VERSION.match(version):
                 return self.error(404, "Resource not found")
             data = [{"id": m, "object": "model", "created": 1700000000} for m in ("gpt-4o", "gpt-4o-mini")]
             return EmuResponse.json({"object": "list", "data": data})
         return self.error(404, "Resource not found")
+
+    def _embeddings(self, req: EmuRequest, deployment: str | None) -> EmuResponse:
+        """A deployment's embeddings: it must exist (DeploymentNotFound) and be an embedding
+        model (OperationNotSupported for a chat deployment), as Azure answers."""
+        try:
+            data = req.json()
+        except ValueError:
+            return self.error(400, "Could not parse the JSON body of your request.")
+        name = deployment or (data.get("model") if isinstance(data, dict) else None)
+        if not isinstance(name, str) or not name:
+            return self.error(400, "Missing required parameter: 'model' (the deployment name)")
+        if name not in catalog_models("azure", "embeddings"):
+            if name in catalog_models("azure", "chat"):
+                return self.error(
+                    400,
+                    f"The embeddings operation does not work with the specified model, {name}. "
+                    "Please choose different model and try again.",
+                    "OperationNotSupported",
+                )
+            return self.error(
+                404,
+                "The API deployment for this resource does not exist. If you created the deployment within the "
+                "last 5 minutes, please wait a moment and try again.",
+                "DeploymentNotFound",
+            )
+        return embeddings(
+            req, "azure", wire.CreateEmbeddingRequest, lambda s, m, p: self.error(s, m), 400, True, model=name
+        )
 
     def _chat(self, req: EmuRequest, deployment: str | None) -> EmuResponse:
         try:

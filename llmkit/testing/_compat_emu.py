@@ -22,6 +22,7 @@ from .._spec import ProviderSpec
 from .._wire import WireValidationError, structure_strict
 from ..generated.wire import openai_chat as wire
 from ._brain import Plan, chunks, plan
+from ._compat_media import handle_media
 from ._compat_profiles import OPENAI_FIELDS, PROFILES, Profile, error_body
 from ._openai_emu import _calls, _conversation, _finish, _known_models, _reasoning_models, _usage
 from ._server import Emulator, EmuRequest, EmuResponse
@@ -55,6 +56,9 @@ class CompatHandler:
             ids = sorted(_known_models(self.provider)) or ["local-model"]
             data = [{"id": m, "object": "model", "created": 1700000000, "owned_by": self.provider} for m in ids]
             return EmuResponse.json({"object": "list", "data": data})
+        media = handle_media(req, self.spec, lambda s, m, p: self.error(s, m, param=p), self.profile)
+        if media is not None:
+            return media
         if req.subpath.startswith("/models/") and req.method == "GET" and "retrieve_model" in self.spec.operations:
             mid = unquote(req.subpath[len("/models/") :])
             if mid not in _known_models(self.provider):

@@ -69,6 +69,8 @@ class Profile:
     upstream: str | None = None  # OpenRouter's `provider`
     omit_usage: bool = False  # a local server that reports no usage at all
     null_id: bool = False  # Databricks answers `id: null`
+    embed_usage: bool = True  # embeddings answers carry `usage` (Together's documented ones do not)
+    form_fields: frozenset[str] = frozenset()  # the transcription form fields it accepts
 
 
 def _std(**kw: Any) -> Profile:
@@ -82,6 +84,10 @@ PROFILES: dict[str, Profile] = {
         reasoning_key="reasoning",
         usage_mode="x_groq",
         x_groq=True,
+        # groq-python audio/transcriptions (wire-facts-core.md §9); `url` replaces the file.
+        form_fields=frozenset(
+            {"model", "language", "prompt", "response_format", "temperature", "timestamp_granularities[]", "url"}
+        ),
     ),
     "mistral": _std(
         fields=MISTRAL_FIELDS,
@@ -158,6 +164,7 @@ PROFILES: dict[str, Profile] = {
         ),
         refused=frozenset({"max_completion_tokens"}),
         reasoning_key="reasoning_content",
+        embed_usage=False,
     ),
     "perplexity": _std(
         extra_fields=frozenset(

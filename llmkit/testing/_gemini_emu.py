@@ -7,7 +7,8 @@ user/model, function-response turns that do not answer every call, a Gemini 3 fu
 echoed back without its thoughtSignature, and unknown or shut-down models (404). It answers
 with real shapes: `:streamGenerateContent?alt=sse` as CRLF-framed `data:` events with running
 usage and the finishReason on the last chunk and no terminator; without `alt=sse` a JSON array
-written piece by piece; `:countTokens`; and the models listing.
+written piece by piece; `:countTokens`; the models listing; and explicit context caching
+(`cachedContents`, and `cachedContent` in generateContent: `_gemini_cache_emu`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from urllib.parse import unquote
 from .._wire import WireValidationError, structure, structure_strict
 from ..generated.wire import gemini as wire
 from ._brain import Conversation, Plan, chunks, count_tokens, plan
+from ._gemini_cache_emu import handle_cached_contents, with_cache
 from ._gemini_embed_emu import EMBED_VERBS, handle_embeddings
 from ._server import Emulator, EmuRequest, EmuResponse
 
@@ -149,6 +151,8 @@ class GeminiHandler:
             return handle_embeddings(req, emu, self)
         if sub == "/models" and req.method == "GET":
             return self._list_models(req)
+        if sub == "/cachedContents" or sub.startswith("/cachedContents/"):
+            return handle_cached_contents(req, emu, self, _models())
         if not sub.startswith("/models/"):
             return self.error(404, f"The requested URL {req.path} was not found on this server.")
         name, _, verb = sub[len("/models/") :].rpartition(":")
@@ -176,11 +180,18 @@ class GeminiHandler:
         if bad is not None:
             return bad
         assert body is not None
+        cached = 0
+        if body.cached_content is not None:
+            found = with_cache(self, emu, data, mid)
+            if isinstance(found, EmuResponse):
+                return found
+            body, cached = structure(found[0], wire.GenerateContentRequest), found[1]
         p = plan(_conversation(body))
+        p.input_tokens = max(p.input_tokens, cached)
         thoughts = _thinking(body)
         if verb == "generateContent":
-            return EmuResponse.json(_response(mid, p, thoughts))
-        events = _stream_chunks(mid, p, thoughts)
+            return EmuResponse.json(_cached_usage(_response(mid, p, thoughts), cached))
+        events = [_cached_usage(e, cached) for e in _stream_chunks(mid, p, thoughts)]
         if req.query.get("alt") == "sse":
             return EmuResponse.sse(f"data: {json.dumps(c, ensure_ascii=False)}\r\n\r\n" for c in events)
         pieces = [
@@ -343,6 +354,15 @@ def _usage(p: Plan, thoughts: int, output: int | None = None) -> dict[str, Any]:
     if thoughts:
         u["thoughtsTokenCount"] = thoughts
     return u
+
+
+def _cached_usage(resp: dict[str, Any], cached: int) -> dict[str, Any]:
+    """Report the tokens read from a cached content (a part of promptTokenCount)."""
+    if cached:
+        u = resp["usageMetadata"]
+        u["cachedContentTokenCount"] = cached
+        u["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": cached}]
+    return resp
 
 
 def _finish(p: Plan) -> str:

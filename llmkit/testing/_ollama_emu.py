@@ -25,6 +25,7 @@ import attrs
 from .._wire import WireValidationError, structure
 from ..generated.wire import ollama as wire
 from ._brain import Conversation, Plan, chunks, count_tokens, plan
+from ._media_emu import vector
 from ._server import Emulator, EmuRequest, EmuResponse
 
 __all__ = ["HANDLER", "OllamaHandler"]
@@ -32,6 +33,8 @@ __all__ = ["HANDLER", "OllamaHandler"]
 CREATED_AT = "2025-07-07T20:22:19.19314Z"  # fixed: the emulator is deterministic
 VERSION = "0.12.6"
 _NDJSON = {"content-type": "application/x-ndjson"}
+# Vector sizes of the catalog's embedding models (model cards, recalled).
+_EMBED_DIMS = {"nomic-embed-text": 768, "mxbai-embed-large": 1024, "all-minilm": 384}
 
 
 class _State:
@@ -157,18 +160,32 @@ class OllamaHandler:
         return EmuResponse(headers=dict(_NDJSON), chunks=[(json.dumps(x) + "\n").encode() for x in lines])
 
     def _embed(self, req: EmuRequest, st: _State) -> EmuResponse:
+        """`/api/embed`: only embedding models embed (Ollama answers 400 for a model without the
+        capability); with `truncate: false` an input over the context window is a 400."""
         body: wire.EmbedRequest = _body(req, wire.EmbedRequest)
-        _need_model(st, body.model)
+        name = _need_model(st, body.model)
+        family = st.models[name]
+        if family not in _EMBED_DIMS:
+            raise _Reject(400, f'"{body.model}" does not support embeddings')
         texts = [body.input] if isinstance(body.input, str) else list(body.input)
-        dims = body.dimensions or 8
-        vectors = [[round(b / 255.0 - 0.5, 6) for b in hashlib.sha256(t.encode()).digest()[:dims]] for t in texts]
+        dims = _EMBED_DIMS[family]
+        if body.dimensions is not None:
+            if not 1 <= body.dimensions <= dims:
+                raise _Reject(400, f"dimensions must be between 1 and {dims}")
+            dims = body.dimensions
+        counts = [count_tokens(t) for t in texts]
+        limit = _context(family)
+        if body.truncate is False and any(n > limit for n in counts):
+            raise _Reject(400, "input length exceeds the context length")
+        if name not in st.loaded:
+            st.loaded.append(name)
         return EmuResponse.json(
             {
                 "model": body.model,
-                "embeddings": vectors,
+                "embeddings": [vector(t, dims) for t in texts],
                 "total_duration": 14143917,
                 "load_duration": 1019500,
-                "prompt_eval_count": sum(count_tokens(t) for t in texts),
+                "prompt_eval_count": sum(min(n, limit) for n in counts),
             }
         )
 
@@ -202,7 +219,7 @@ class OllamaHandler:
                 "template": "{{ .Prompt }}",
                 "details": _details(family),
                 "model_info": {"general.architecture": "llama", "llama.context_length": 131072},
-                "capabilities": ["completion", "tools"],
+                "capabilities": ["embedding"] if family in _EMBED_DIMS else ["completion", "tools"],
                 "modified_at": CREATED_AT,
             }
         )
@@ -280,6 +297,13 @@ def _need_model(st: _State, model: str, *, show: bool = False) -> str:
             raise _Reject(404, f"model '{model}' not found")
         raise _Reject(404, f'model "{model}" not found, try pulling it first')
     return name
+
+
+def _context(family: str) -> int:
+    """The catalog's context window of a model family (Ollama's default 2048 when unknown)."""
+    from ..generated.catalog import MODELS
+
+    return next((m.context_window or 2048 for m in MODELS if m.provider == "ollama" and m.id == family), 2048)
 
 
 def _details(family: str) -> dict[str, Any]:

@@ -14,7 +14,8 @@ rules (unknown fields 422, 9-character tool-call ids, role order) by the Mistral
 compatible-provider emulator. Partner and open models (`endpoints/openapi/chat/completions`)
 after Vertex's: `model` must be a catalog `publisher/model` id (Llama's first turn after the
 system prompt must be the user's), then an OpenAI-compatible server answers. Vertex's own
-refusals are google.rpc.Status shaped, as its front end answers.
+refusals are google.rpc.Status shaped, as its front end answers. Text embeddings (`:predict`
+on publishers/google) are answered by _vertex_embed.py.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ._compat_emu import CompatHandler
 from ._compat_profiles import PROFILES, Profile
 from ._gemini_emu import HANDLER as GEMINI
 from ._server import Emulator, EmuRequest, EmuResponse
+from ._vertex_embed import predict
 
 __all__ = ["ANTHROPIC_VERSION", "HANDLER", "PartnerServer", "VertexHandler"]
 
@@ -95,6 +97,8 @@ class VertexHandler:
             if m.group("project") is None:
                 return self.error(404, "Publisher model mistralai is not available in express mode.")
             return self._mistral(req, model, verb)
+        if verb == "predict":
+            return predict(model, m.group("project"), m.group("location"), _json(req), self.error)
         return self._google(req, emu, model, verb)
 
     def _auth(self, req: EmuRequest, emu: Emulator, express: bool) -> EmuResponse | None:
