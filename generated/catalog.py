@@ -913,6 +913,7 @@ PROVIDER_INFO: dict[str, dict[str, object]] = {
             "AWS_SECRET_ACCESS_KEY",
             "AWS_SESSION_TOKEN",
             "BEDROCK_BASE_URL",
+            "BEDROCK_CONTROL_BASE_URL",
             "AWS_REGION",
             "AWS_DEFAULT_REGION",
         ),
