@@ -123,7 +123,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         reasoning=False,
         stream_usage=True,
         temperature=True,
-        count_tokens=False,
+        count_tokens=True,
         embeddings=True,
         prompt_caching=False,
     ),
@@ -1719,7 +1719,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=300000,
         max_output_tokens=None,
         price=Price(input=0.8, output=3.2, cached_input=0.2),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(embeddings=False, prompt_caching=True)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(count_tokens=False, embeddings=False, prompt_caching=True)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1729,7 +1731,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=300000,
         max_output_tokens=None,
         price=Price(input=0.06, output=0.24, cached_input=0.015),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(embeddings=False, prompt_caching=True)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(count_tokens=False, embeddings=False, prompt_caching=True)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1740,7 +1744,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(input=0.035, output=0.14, cached_input=0.00875),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(vision=False, embeddings=False, prompt_caching=True)
+            Capabilities(vision=False, count_tokens=False, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1752,7 +1756,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(input=0.72, output=0.72),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(parallel_tool_calls=False, vision=False, embeddings=False)
+            Capabilities(parallel_tool_calls=False, vision=False, count_tokens=False, embeddings=False)
         ),
         lifecycle=None,
     ),
@@ -1764,7 +1768,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(input=0.22, output=0.22),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(parallel_tool_calls=False, vision=False, embeddings=False)
+            Capabilities(parallel_tool_calls=False, vision=False, count_tokens=False, embeddings=False)
         ),
         lifecycle=None,
     ),
@@ -1775,7 +1779,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(input=0.24, output=0.97),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(parallel_tool_calls=False, embeddings=False)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(parallel_tool_calls=False, count_tokens=False, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
