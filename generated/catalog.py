@@ -123,7 +123,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         reasoning=False,
         stream_usage=True,
         temperature=True,
-        count_tokens=False,
+        count_tokens=True,
         embeddings=True,
         prompt_caching=False,
     ),
@@ -917,6 +917,7 @@ PROVIDER_INFO: dict[str, dict[str, object]] = {
             "AWS_SECRET_ACCESS_KEY",
             "AWS_SESSION_TOKEN",
             "BEDROCK_BASE_URL",
+            "BEDROCK_CONTROL_BASE_URL",
             "AWS_REGION",
             "AWS_DEFAULT_REGION",
         ),
@@ -1722,7 +1723,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=300000,
         max_output_tokens=None,
         price=Price(input=0.8, output=3.2, cached_input=0.2),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(embeddings=False, prompt_caching=True)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(count_tokens=False, embeddings=False, prompt_caching=True)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1732,7 +1735,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=300000,
         max_output_tokens=None,
         price=Price(input=0.06, output=0.24, cached_input=0.015),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(embeddings=False, prompt_caching=True)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(count_tokens=False, embeddings=False, prompt_caching=True)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1743,7 +1748,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(input=0.035, output=0.14, cached_input=0.00875),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(vision=False, embeddings=False, prompt_caching=True)
+            Capabilities(vision=False, count_tokens=False, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1755,7 +1760,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(input=0.72, output=0.72),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(parallel_tool_calls=False, vision=False, embeddings=False)
+            Capabilities(parallel_tool_calls=False, vision=False, count_tokens=False, embeddings=False)
         ),
         lifecycle=None,
     ),
@@ -1767,7 +1772,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(input=0.22, output=0.22),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(parallel_tool_calls=False, vision=False, embeddings=False)
+            Capabilities(parallel_tool_calls=False, vision=False, count_tokens=False, embeddings=False)
         ),
         lifecycle=None,
     ),
@@ -1778,7 +1783,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(input=0.24, output=0.97),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(parallel_tool_calls=False, embeddings=False)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(parallel_tool_calls=False, count_tokens=False, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3237,7 +3244,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=32768,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["jina"].merged(Capabilities(embeddings=True, rerank=False)),
+        capabilities=PROVIDER_CAPABILITIES["jina"].merged(Capabilities(vision=True, embeddings=True, rerank=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3247,7 +3254,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=8192,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["jina"].merged(Capabilities(embeddings=True, rerank=False)),
+        capabilities=PROVIDER_CAPABILITIES["jina"].merged(Capabilities(vision=True, embeddings=True, rerank=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -5547,6 +5554,16 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(input=0.12),
         capabilities=PROVIDER_CAPABILITIES["voyage"].merged(Capabilities(embeddings=True, rerank=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="voyage",
+        id="voyage-multimodal-3",
+        aliases=(),
+        context_window=32000,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["voyage"].merged(Capabilities(vision=True, embeddings=True, rerank=False)),
         lifecycle=None,
     ),
     ModelInfo(

@@ -11,6 +11,12 @@ Listing forms (shared/reference/wire-facts-more.md §7): the OpenAI family's `GE
 `models.list` (`pageSize`, `pageToken` = `nextPageToken` until it is absent; ids carry a
 `models/` prefix), Cohere's `/v1/models` (`page_size`, `page_token` = `next_page_token`; the id
 is `name`) and Ollama's `/api/tags` (`{"models": [{"name": ...}]}`, no paging).
+
+Bedrock lists on its control plane (`bedrock.{region}.amazonaws.com`, an operation host of its
+own): `ListFoundationModels` (`{"modelSummaries": [...]}`, no paging; a `LEGACY` lifecycle is a
+deprecation) and then, when the spec declares it, `ListInferenceProfiles`
+(`{"inferenceProfileSummaries": [...], "nextToken"}`), because the cross-region profile ids
+(`us.anthropic.claude-...`) are what most Bedrock calls name.
 """
 
 from __future__ import annotations
@@ -27,14 +33,16 @@ from .dialects._base import WireRequest
 
 __all__ = ["ListedModel", "Lister"]
 
-Form = Literal["openai", "anthropic", "gemini", "cohere", "ollama"]
+Form = Literal["openai", "anthropic", "gemini", "cohere", "ollama", "bedrock"]
 _FORMS: dict[str, Form] = {
     "anthropic_messages": "anthropic",
+    "bedrock_converse": "bedrock",
     "gemini": "gemini",
     "cohere_v2": "cohere",
     "ollama": "ollama",
 }
 _PAGE_SIZE = {"anthropic": ("limit", "1000"), "gemini": ("pageSize", "1000"), "cohere": ("page_size", "1000")}
+_PROFILES = "list_inference_profiles"  # Bedrock's second listing, paged by nextToken
 _MAX_PAGES = 1000  # a server that pages forever is a bug on its side, not a reason to hang
 _PLACEHOLDER = re.compile(r"^\{([a-z][a-z0-9_]*)\}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
@@ -86,6 +94,8 @@ class Lister:
         self.caps = provider_caps
         self.query = _fill_query(op, settings, spec.id)
         self.models: list[ListedModel] = []
+        self._profiles: Operation | None = spec.operation(_PROFILES) if self.form == "bedrock" else None
+        self._in_profiles = False
         self._pages = 0
         self._seen_cursors: set[str] = set()
 
@@ -93,10 +103,10 @@ class Lister:
         size = _PAGE_SIZE.get(self.form)
         return self._request({size[0]: size[1]} if size else {})
 
-    def _request(self, query: dict[str, str]) -> WireRequest:
-        return WireRequest(
-            method=self.op.method, path=self.op.path, body=None, query={**self.query, **query}, operation=self.op.name
-        )
+    def _request(self, query: dict[str, str], op: Operation | None = None) -> WireRequest:
+        op = op or self.op
+        base = self.query if op is self.op else {}
+        return WireRequest(method=op.method, path=op.path, body=None, query={**base, **query}, operation=op.name)
 
     def feed(self, page: Any) -> WireRequest | None:
         """Read one page; the request for the next page, or None when the listing is complete."""
@@ -106,6 +116,8 @@ class Lister:
             entry = self._entry(item)
             if entry is not None:
                 self.models.append(entry)
+        if self.form == "bedrock":
+            return self._bedrock_next(cursor)
         if cursor is None:
             return None
         if cursor in self._seen_cursors or self._pages >= _MAX_PAGES:
@@ -118,6 +130,24 @@ class Lister:
         name = {"anthropic": "after_id", "gemini": "pageToken", "cohere": "page_token"}[self.form]
         size = _PAGE_SIZE[self.form]
         return self._request({size[0]: size[1], name: cursor})
+
+    def _bedrock_next(self, cursor: str | None) -> WireRequest | None:
+        """After the foundation models, the inference profiles, page by page (`nextToken`)."""
+        if self._profiles is None:
+            return None
+        if not self._in_profiles:
+            self._in_profiles = True
+            return self._request({"maxResults": "1000"}, self._profiles)
+        if cursor is None:
+            return None
+        if cursor in self._seen_cursors or self._pages >= _MAX_PAGES:
+            raise APIError(
+                f"bedrock kept paging its inference profiles (nextToken {cursor!r} repeated or over "
+                f"{_MAX_PAGES} pages)",
+                provider=self.spec.id,
+            )
+        self._seen_cursors.add(cursor)
+        return self._request({"maxResults": "1000", "nextToken": cursor}, self._profiles)
 
     def result(self) -> list[ListedModel]:
         return list(self.models)
@@ -141,11 +171,18 @@ class Lister:
             return _list(page.get("models")), token if isinstance(token, str) and token else None
         if self.form == "ollama":
             return _list(page.get("models")), None
+        if self.form == "bedrock":
+            if not self._in_profiles:
+                return _list(page.get("modelSummaries")), None
+            token = page.get("nextToken")
+            return _list(page.get("inferenceProfileSummaries")), token if isinstance(token, str) and token else None
         return _list(page.get("data") if "data" in page else page.get("models")), None
 
     def _entry(self, item: Any) -> ListedModel | None:
         if not isinstance(item, dict):
             return None
+        if self.form == "bedrock":
+            return self._bedrock_entry(item)
         mid = _str(item.get("id")) or _str(item.get("name")) or _str(item.get("model"))
         if mid is None:
             return None
@@ -186,6 +223,63 @@ class Lister:
             lifecycle=info.lifecycle or _live_lifecycle(item),
             **common,
         )
+
+    def _bedrock_entry(self, item: Mapping[str, Any]) -> ListedModel | None:
+        """A foundation model (`modelId`) or an inference profile (`inferenceProfileId`)."""
+        profile = self._in_profiles
+        key, name_key = ("inferenceProfileId", "inferenceProfileName") if profile else ("modelId", "modelName")
+        mid = _str(item.get(key))
+        if mid is None:
+            return None
+        info = self.catalog.get((self.spec.id, mid))
+        name = _str(item.get(name_key))
+        common: dict[str, Any] = {
+            "provider": self.spec.id,
+            "id": mid,
+            "display_name": name if name != mid else None,
+            "owned_by": _str(item.get("providerName")),
+            "raw": item,
+        }
+        live = _bedrock_lifecycle(item.get("modelLifecycle"))
+        if info is None:
+            return ListedModel(in_catalog=False, capabilities=self._bedrock_caps(item), lifecycle=live, **common)
+        return ListedModel(
+            in_catalog=True,
+            context_window=info.context_window,
+            max_output_tokens=info.max_output_tokens,
+            price=info.price,
+            capabilities=info.capabilities,
+            lifecycle=info.lifecycle or live,
+            **common,
+        )
+
+    def _bedrock_caps(self, item: Mapping[str, Any]) -> Capabilities:
+        """What a foundation model the catalog lacks says of itself: its modalities."""
+        outputs, inputs = item.get("outputModalities"), item.get("inputModalities")
+        if not isinstance(outputs, list):
+            return self.caps  # a profile: it routes to models whose summary is elsewhere
+        text = "TEXT" in outputs
+        return self.caps.merged(
+            Capabilities(
+                chat=text,
+                streaming=text and item.get("responseStreamingSupported") is True,
+                tools=None if text else False,
+                vision=isinstance(inputs, list) and "IMAGE" in inputs and text,
+                embeddings="EMBEDDING" in outputs,
+                image_generation="IMAGE" in outputs,
+            )
+        )
+
+
+def _bedrock_lifecycle(lc: Any) -> Lifecycle | None:
+    """Bedrock's `LEGACY` status is a deprecation; `endOfLifeTime`, when given, is its date."""
+    if not isinstance(lc, dict) or lc.get("status") != "LEGACY":
+        return None
+    end = lc.get("endOfLifeTime")
+    date = end[:10] if isinstance(end, str) and _DATE.match(end) else None
+    since = lc.get("legacyTime")
+    note = "LEGACY in Bedrock's live listing" + (f" since {since[:10]}" if isinstance(since, str) else "")
+    return Lifecycle(status="deprecated", date=date, note=note)
 
 
 def _live_lifecycle(item: Mapping[str, Any]) -> Lifecycle | None:

@@ -408,7 +408,7 @@ class _Base:
         if isinstance(exc, httpx.UnsupportedProtocol):
             return ConfigError(f"bad base_url for {self.provider}: {exc}", provider=self.provider)
         return ConnectionError(
-            f"could not reach {self.provider} at {self.settings.base_url}: {type(exc).__name__}: {exc}",
+            f"could not reach {self.provider} at {_where(exc, self.settings.base_url)}: {type(exc).__name__}: {exc}",
             provider=self.provider,
         )
 
@@ -419,6 +419,15 @@ class _Base:
             raise err
         log_retry(self.provider, attempt, wait, err)
         return wait
+
+
+def _where(exc: httpx.HTTPError, default: str) -> str:
+    """The origin a failed request was for (an operation may have a host of its own)."""
+    try:
+        url = exc.request.url
+    except RuntimeError:
+        return default
+    return f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
 
 
 def _reveal(v: Any) -> str:

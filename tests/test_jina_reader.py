@@ -150,3 +150,13 @@ def test_a_bad_reader_host_setting_fails_only_the_reader_call(emu) -> None:
         assert emu.requests == []
         c.embed("jina/jina-embeddings-v3", ["still works"])
         assert emu.last_request.path == "/jina/v1/embeddings"
+
+
+def test_an_unreachable_reader_host_is_named_in_the_error() -> None:
+    from tests._faulty import closed_port
+
+    port = closed_port()
+    settings = {"api_key": "k", "reader_base_url": f"http://127.0.0.1:{port}", "max_retries": 0}
+    with llmkit.Client(providers={"jina": settings}) as c, pytest.raises(llmkit.ConnectionError) as info:
+        read_url(c, PAGE)
+    assert f"could not reach jina at http://127.0.0.1:{port}:" in str(info.value)

@@ -66,6 +66,14 @@ SPEC = ProviderSpec(
             description="Override the runtime endpoint (default https://bedrock-runtime.{region}.amazonaws.com), e.g. a VPC endpoint or a proxy",
         ),
         SettingSpec(
+            name="control_base_url",
+            env=("BEDROCK_CONTROL_BASE_URL",),
+            secret=False,
+            header=None,
+            default=None,
+            description="Override the control-plane endpoint used to list models (default https://bedrock.{region}.amazonaws.com); base_url does not move it",
+        ),
+        SettingSpec(
             name="region",
             env=("AWS_REGION", "AWS_DEFAULT_REGION"),
             secret=False,
@@ -124,6 +132,34 @@ SPEC = ProviderSpec(
             model_in_path=True,
             description="Run a model with its own native body (Titan and Cohere embeddings behind client.embed; Anthropic Messages for Claude); the answer is the model's own JSON, with token counts in x-amzn-bedrock-*-token-count headers.",
         ),
+        "list_inference_profiles": Operation(
+            name="list_inference_profiles",
+            method="GET",
+            path="/inference-profiles",
+            query=(),
+            request=None,
+            response="ListInferenceProfilesResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Inference profiles, e.g. the cross-region us./eu./global. ids (ListInferenceProfiles); paged by extra_query maxResults (1-1000) and nextToken; `type` (SYSTEM_DEFINED, the default, or APPLICATION) filters.",
+            base_url="https://bedrock.{region}.amazonaws.com",
+            base_url_setting="control_base_url",
+        ),
+        "list_models": Operation(
+            name="list_models",
+            method="GET",
+            path="/foundation-models",
+            query=(),
+            request=None,
+            response="ListFoundationModelsResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="The foundation models of the region (ListFoundationModels, no paging); filters as extra_query: byProvider, byOutputModality (TEXT|IMAGE|EMBEDDING), byInferenceType (ON_DEMAND|PROVISIONED), byCustomizationType.",
+            base_url="https://bedrock.{region}.amazonaws.com",
+            base_url_setting="control_base_url",
+        ),
     },
     capabilities=Capabilities(
         chat=True,
@@ -136,7 +172,7 @@ SPEC = ProviderSpec(
         reasoning=False,
         stream_usage=True,
         temperature=True,
-        count_tokens=False,
+        count_tokens=True,
         embeddings=True,
         prompt_caching=False,
     ),
@@ -210,6 +246,38 @@ class AWSBedrockClient(NativeClient):
             extra_query=extra_query,
         )
 
+    def list_inference_profiles(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.ListInferenceProfilesResponse:
+        """Inference profiles, e.g. the cross-region us./eu./global. ids (ListInferenceProfiles); paged by extra_query maxResults (1-1000) and nextToken; `type` (SYSTEM_DEFINED, the default, or APPLICATION) filters."""
+        return self._call(
+            SPEC.operations["list_inference_profiles"],
+            None,
+            wire.ListInferenceProfilesResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def list_models(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.ListFoundationModelsResponse:
+        """The foundation models of the region (ListFoundationModels, no paging); filters as extra_query: byProvider, byOutputModality (TEXT|IMAGE|EMBEDDING), byInferenceType (ON_DEMAND|PROVISIONED), byCustomizationType."""
+        return self._call(
+            SPEC.operations["list_models"],
+            None,
+            wire.ListFoundationModelsResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
 
 class AsyncAWSBedrockClient(AsyncNativeClient):
     """The async twin of AWSBedrockClient. Get one with `aclient.native('bedrock')`."""
@@ -272,6 +340,38 @@ class AsyncAWSBedrockClient(AsyncNativeClient):
             path_params={
                 "model": model,
             },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def list_inference_profiles(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.ListInferenceProfilesResponse:
+        """Inference profiles, e.g. the cross-region us./eu./global. ids (ListInferenceProfiles); paged by extra_query maxResults (1-1000) and nextToken; `type` (SYSTEM_DEFINED, the default, or APPLICATION) filters."""
+        return await self._call(
+            SPEC.operations["list_inference_profiles"],
+            None,
+            wire.ListInferenceProfilesResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def list_models(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.ListFoundationModelsResponse:
+        """The foundation models of the region (ListFoundationModels, no paging); filters as extra_query: byProvider, byOutputModality (TEXT|IMAGE|EMBEDDING), byInferenceType (ON_DEMAND|PROVISIONED), byCustomizationType."""
+        return await self._call(
+            SPEC.operations["list_models"],
+            None,
+            wire.ListFoundationModelsResponse,
+            path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
         )

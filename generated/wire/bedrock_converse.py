@@ -218,6 +218,31 @@ class ErrorBody:
 
 
 @_wire_model
+class FoundationModelLifecycle:
+    status: str = _wire_field("status")
+    start_of_life_time: str | None = _wire_field("startOfLifeTime", default=None)
+    legacy_time: str | None = _wire_field("legacyTime", default=None)
+    public_extended_access_time: str | None = _wire_field("publicExtendedAccessTime", default=None)
+    end_of_life_time: str | None = _wire_field("endOfLifeTime", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class FoundationModelSummary:
+    model_arn: str = _wire_field("modelArn")
+    model_id: str = _wire_field("modelId")
+    model_name: str | None = _wire_field("modelName", default=None)
+    provider_name: str | None = _wire_field("providerName", default=None)
+    input_modalities: list[str] | None = _wire_field("inputModalities", default=None)
+    output_modalities: list[str] | None = _wire_field("outputModalities", default=None)
+    response_streaming_supported: bool | None = _wire_field("responseStreamingSupported", default=None)
+    customizations_supported: list[str] | None = _wire_field("customizationsSupported", default=None)
+    inference_types_supported: list[str] | None = _wire_field("inferenceTypesSupported", default=None)
+    model_lifecycle: FoundationModelLifecycle | None = _wire_field("modelLifecycle", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class ImageBlock:
     format: Literal["png", "jpeg", "gif", "webp"] = _wire_field("format")
     source: MediaSource = _wire_field("source")
@@ -234,6 +259,26 @@ class InferenceConfiguration:
 
 
 @_wire_model
+class InferenceProfileModel:
+    model_arn: str | None = _wire_field("modelArn", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class InferenceProfileSummary:
+    inference_profile_arn: str = _wire_field("inferenceProfileArn")
+    inference_profile_id: str = _wire_field("inferenceProfileId")
+    inference_profile_name: str | None = _wire_field("inferenceProfileName", default=None)
+    description: str | None = _wire_field("description", default=None)
+    created_at: str | None = _wire_field("createdAt", default=None)
+    updated_at: str | None = _wire_field("updatedAt", default=None)
+    models: list[InferenceProfileModel] | None = _wire_field("models", default=None)
+    status: str | None = _wire_field("status", default=None)
+    type: str | None = _wire_field("type", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class InvokeModelBody:
     """The body InvokeModel takes and returns is the model family's own JSON (Titan, Cohere, Anthropic, ...)."""
 
@@ -246,6 +291,21 @@ class JsonSchemaDefinition:
     """The JSON Schema"""
     name: str | None = _wire_field("name", default=None)
     description: str | None = _wire_field("description", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class ListFoundationModelsResponse:
+    model_summaries: list[FoundationModelSummary] | None = _wire_field("modelSummaries", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class ListInferenceProfilesResponse:
+    inference_profile_summaries: list[InferenceProfileSummary] | None = _wire_field(
+        "inferenceProfileSummaries", default=None
+    )
+    next_token: str | None = _wire_field("nextToken", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 
