@@ -459,6 +459,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "maritaca": Capabilities(
@@ -663,6 +664,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "sealion": Capabilities(
@@ -751,7 +753,9 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
+        rerank=True,
     ),
     "voyage": Capabilities(
         chat=False,
@@ -4750,7 +4754,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4760,7 +4764,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4770,7 +4774,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities(tools=False, reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(
+            Capabilities(tools=False, reasoning=True, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4780,7 +4786,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4790,7 +4796,32 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities(vision=True)),
+        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities(vision=True, embeddings=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="sambanova",
+        id="E5-Mistral-7B-Instruct",
+        aliases=(),
+        context_window=4096,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(

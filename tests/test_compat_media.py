@@ -40,6 +40,16 @@ def test_together_rerank_is_strict_and_typed(emu: Any, client: Any) -> None:
     assert len(resp.results) == 3 and all(r.document is None for r in resp.results)
 
 
+def test_rerank_works_from_the_spec_operation_alone(emu: Any, client: Any) -> None:
+    """vLLM's spec declares `rerank` (POST /rerank, RerankRequest): no adapter code names it."""
+    resp = client.rerank("vllm/BAAI/bge-reranker-v2-m3", QUERY, DOCS, top_n=1)
+    req = emu.last_request
+    assert (req.method, req.path) == ("POST", "/vllm/v1/rerank")
+    assert req.json() == {"model": "BAAI/bge-reranker-v2-m3", "query": QUERY, "documents": DOCS, "top_n": 1}
+    best = max(range(3), key=lambda i: relevance(QUERY, DOCS[i]))
+    assert [(r.index, r.score) for r in resp.results] == [(best, relevance(QUERY, DOCS[best]))]
+
+
 def test_rerank_fails_before_any_request_where_there_is_none(emu: Any, client: Any) -> None:
     with pytest.raises(llmkit.UnsupportedFeatureError, match="does not support rerank"):
         client.rerank("together/BAAI/bge-large-en-v1.5", QUERY, DOCS)
