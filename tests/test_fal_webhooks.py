@@ -119,8 +119,9 @@ def test_jwks_keys_are_the_ed25519_entries_only() -> None:
 
 
 def test_jwks_url_must_be_https_unless_local() -> None:
-    with pytest.raises(ConfigError, match="must be https"):
-        FalJWKS("http://rest.alpha.fal.ai/.well-known/jwks.json")
+    for bad in ("http://rest.alpha.fal.ai/.well-known/jwks.json", "http://localhost.evil.example/jwks", "ftp://x/y"):
+        with pytest.raises(ConfigError, match="must be https"):
+            FalJWKS(bad)
     assert "rest.alpha.fal.ai" in FalJWKS().url
 
 

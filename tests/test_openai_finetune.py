@@ -208,7 +208,7 @@ def test_a_file_the_method_cannot_use_fails_the_job(emu: Emulator, client: llmki
 
 def test_cancel_list_and_files(emu: Emulator, client: llmkit.Client) -> None:
     native = client.native("openai")
-    first, second = _job(native), _job(native)
+    first, second = _job(native, metadata={"team": "geo"}), _job(native)
     cancelled = native.cancel_fine_tuning_job(first.id)
     assert (emu.last_request.method, emu.last_request.path) == (
         "POST",
@@ -222,6 +222,8 @@ def test_cancel_list_and_files(emu: Emulator, client: llmkit.Client) -> None:
     assert [j.id for j in page.data] == [second.id] and page.has_more
     page2 = native.list_paginated_fine_tuning_jobs(extra_query={"after": second.id, "limit": "1"})
     assert [j.id for j in page2.data] == [first.id]
+    geo = native.list_paginated_fine_tuning_jobs(extra_query={"metadata[team]": "geo"})
+    assert emu.last_request.query == {"metadata[team]": "geo"} and [j.id for j in geo.data] == [first.id]
     with pytest.raises(NotFoundError):
         native.retrieve_fine_tuning_job("ftjob-missing")
 
