@@ -41,8 +41,9 @@ def test_jina_clip_text_and_images_one_request(emu: Emulator, client: llmkit.Cli
 
 
 def test_jina_clip_documents_get_no_task_and_v4_takes_dict_images(emu: Emulator, client: llmkit.Client) -> None:
-    client.embed("jina/jina-clip-v2", [ImagePart(url=CAT)], input_type="document")
+    one = client.embed("jina/jina-clip-v2", ImagePart(url=CAT), input_type="document")  # a single image
     assert emu.last_request.json() == {"model": "jina-clip-v2", "input": [{"image": CAT}]}
+    assert len(one.vectors) == 1
     data_url = f"data:image/png;base64,{PNG_B64}"
     resp = client.embed(
         "jina/jina-embeddings-v4",
