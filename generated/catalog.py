@@ -710,6 +710,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         embeddings=True,
         prompt_caching=False,
         rerank=True,
+        transcription=True,
         image_generation=True,
     ),
     "upstage": Capabilities(
@@ -4872,7 +4873,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["together"].merged(
-            Capabilities(embeddings=False, rerank=False, image_generation=False)
+            Capabilities(embeddings=False, rerank=False, transcription=False, image_generation=False)
         ),
         lifecycle=None,
     ),
@@ -4884,7 +4885,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["together"].merged(
-            Capabilities(embeddings=False, rerank=False, image_generation=False)
+            Capabilities(embeddings=False, rerank=False, transcription=False, image_generation=False)
         ),
         lifecycle=None,
     ),
@@ -4896,7 +4897,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["together"].merged(
-            Capabilities(embeddings=False, rerank=False, image_generation=False)
+            Capabilities(embeddings=False, rerank=False, transcription=False, image_generation=False)
         ),
         lifecycle=None,
     ),
@@ -4908,7 +4909,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["together"].merged(
-            Capabilities(reasoning=True, embeddings=False, rerank=False, image_generation=False)
+            Capabilities(reasoning=True, embeddings=False, rerank=False, transcription=False, image_generation=False)
         ),
         lifecycle=None,
     ),
@@ -4920,7 +4921,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["together"].merged(
-            Capabilities(embeddings=False, rerank=False, image_generation=False)
+            Capabilities(embeddings=False, rerank=False, transcription=False, image_generation=False)
         ),
         lifecycle=None,
     ),
@@ -4932,7 +4933,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["together"].merged(
-            Capabilities(reasoning=True, embeddings=False, rerank=False, image_generation=False)
+            Capabilities(reasoning=True, embeddings=False, rerank=False, transcription=False, image_generation=False)
         ),
         lifecycle=None,
     ),
@@ -4958,6 +4959,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=True,
                 prompt_caching=False,
                 rerank=False,
+                transcription=False,
                 image_generation=False,
             )
         ),
@@ -4985,6 +4987,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=True,
                 prompt_caching=False,
                 rerank=False,
+                transcription=False,
                 image_generation=False,
             )
         ),
@@ -5012,6 +5015,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=True,
                 prompt_caching=False,
                 rerank=False,
+                transcription=False,
                 image_generation=False,
             )
         ),
@@ -5039,6 +5043,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=True,
                 prompt_caching=False,
                 rerank=False,
+                transcription=False,
                 image_generation=False,
             )
         ),
@@ -5066,6 +5071,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=False,
                 prompt_caching=False,
                 rerank=True,
+                transcription=False,
                 image_generation=False,
             )
         ),
@@ -5093,6 +5099,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=False,
                 prompt_caching=False,
                 rerank=False,
+                transcription=False,
                 image_generation=True,
             )
         ),
@@ -5120,6 +5127,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=False,
                 prompt_caching=False,
                 rerank=False,
+                transcription=False,
                 image_generation=True,
             )
         ),
@@ -5147,7 +5155,36 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=False,
                 prompt_caching=False,
                 rerank=False,
+                transcription=False,
                 image_generation=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="openai/whisper-large-v3",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=False,
+                prompt_caching=False,
+                rerank=False,
+                transcription=True,
+                image_generation=False,
             )
         ),
         lifecycle=None,

@@ -86,7 +86,7 @@ def handle_media(req: EmuRequest, spec: ProviderSpec, err: ErrorFn, prof: Profil
         if name == "create_image":
             return _images(req, spec.id, _model_of(op.request or "SizedImageRequest"), err, status)
         if name == "create_transcription":
-            return _transcriptions(req, spec.id, err, prof.form_fields)
+            return _transcriptions(req, spec.id, err, prof)
     return None
 
 
@@ -230,7 +230,10 @@ def _images(req: EmuRequest, provider: str, cls: type[Any], err: ErrorFn, unknow
     return EmuResponse.json(out, headers={"x-request-id": "req_emu_images"})
 
 
-def _transcriptions(req: EmuRequest, provider: str, err: ErrorFn, allowed: frozenset[str]) -> EmuResponse:
+def _transcriptions(req: EmuRequest, provider: str, err: ErrorFn, prof: Profile) -> EmuResponse:
+    """Whisper over multipart: only the host's own form fields, a file with an audio
+    extension, a transcription model; Groq adds `x_groq` to the answer."""
+    allowed = prof.form_fields
     try:
         form = parse_multipart(req.headers.get("content-type", ""), req.body)
     except MultipartError as exc:
@@ -261,7 +264,7 @@ def _transcriptions(req: EmuRequest, provider: str, err: ErrorFn, allowed: froze
     text = transcript_of(audio)
     if fmt == "text":
         return EmuResponse(status=200, headers={"content-type": "text/plain"}, body=text.encode())
-    out: dict[str, Any] = {"text": text, "x_groq": {"id": "req_emu_transcribe"}}
+    out: dict[str, Any] = {"text": text}
     if fmt == "verbose_json":
         timed = words_with_times(text)
         out = {"task": "transcribe", "language": form.one("language") or "English", "duration": len(timed) * 0.5}
@@ -272,5 +275,6 @@ def _transcriptions(req: EmuRequest, provider: str, err: ErrorFn, allowed: froze
             ]
         if "word" in granularities:
             out["words"] = [{"word": w, "start": s, "end": e} for w, s, e in timed]
+    if prof.x_groq:
         out["x_groq"] = {"id": "req_emu_transcribe"}
     return EmuResponse.json(out, headers={"x-request-id": "req_emu_transcribe"})
