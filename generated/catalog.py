@@ -459,6 +459,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "maritaca": Capabilities(
@@ -663,6 +664,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "sealion": Capabilities(
@@ -708,6 +710,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         embeddings=True,
         prompt_caching=False,
         rerank=True,
+        transcription=True,
         image_generation=True,
     ),
     "upstage": Capabilities(
@@ -751,7 +754,9 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
+        rerank=True,
     ),
     "voyage": Capabilities(
         chat=False,
@@ -3240,7 +3245,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=32768,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["jina"].merged(Capabilities(embeddings=True, rerank=False)),
+        capabilities=PROVIDER_CAPABILITIES["jina"].merged(Capabilities(vision=True, embeddings=True, rerank=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3250,7 +3255,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=8192,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["jina"].merged(Capabilities(embeddings=True, rerank=False)),
+        capabilities=PROVIDER_CAPABILITIES["jina"].merged(Capabilities(vision=True, embeddings=True, rerank=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4750,7 +4755,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4760,7 +4765,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4770,7 +4775,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities(tools=False, reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(
+            Capabilities(tools=False, reasoning=True, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4780,7 +4787,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4790,7 +4797,32 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities(vision=True)),
+        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities(vision=True, embeddings=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="sambanova",
+        id="E5-Mistral-7B-Instruct",
+        aliases=(),
+        context_window=4096,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4841,7 +4873,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["together"].merged(
-            Capabilities(embeddings=False, rerank=False, image_generation=False)
+            Capabilities(embeddings=False, rerank=False, transcription=False, image_generation=False)
         ),
         lifecycle=None,
     ),
@@ -4853,7 +4885,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["together"].merged(
-            Capabilities(embeddings=False, rerank=False, image_generation=False)
+            Capabilities(embeddings=False, rerank=False, transcription=False, image_generation=False)
         ),
         lifecycle=None,
     ),
@@ -4865,7 +4897,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["together"].merged(
-            Capabilities(embeddings=False, rerank=False, image_generation=False)
+            Capabilities(embeddings=False, rerank=False, transcription=False, image_generation=False)
         ),
         lifecycle=None,
     ),
@@ -4877,7 +4909,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["together"].merged(
-            Capabilities(reasoning=True, embeddings=False, rerank=False, image_generation=False)
+            Capabilities(reasoning=True, embeddings=False, rerank=False, transcription=False, image_generation=False)
         ),
         lifecycle=None,
     ),
@@ -4889,7 +4921,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["together"].merged(
-            Capabilities(embeddings=False, rerank=False, image_generation=False)
+            Capabilities(embeddings=False, rerank=False, transcription=False, image_generation=False)
         ),
         lifecycle=None,
     ),
@@ -4901,7 +4933,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["together"].merged(
-            Capabilities(reasoning=True, embeddings=False, rerank=False, image_generation=False)
+            Capabilities(reasoning=True, embeddings=False, rerank=False, transcription=False, image_generation=False)
         ),
         lifecycle=None,
     ),
@@ -4927,6 +4959,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=True,
                 prompt_caching=False,
                 rerank=False,
+                transcription=False,
                 image_generation=False,
             )
         ),
@@ -4954,6 +4987,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=True,
                 prompt_caching=False,
                 rerank=False,
+                transcription=False,
                 image_generation=False,
             )
         ),
@@ -4981,6 +5015,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=True,
                 prompt_caching=False,
                 rerank=False,
+                transcription=False,
                 image_generation=False,
             )
         ),
@@ -5008,6 +5043,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=True,
                 prompt_caching=False,
                 rerank=False,
+                transcription=False,
                 image_generation=False,
             )
         ),
@@ -5035,6 +5071,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=False,
                 prompt_caching=False,
                 rerank=True,
+                transcription=False,
                 image_generation=False,
             )
         ),
@@ -5062,6 +5099,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=False,
                 prompt_caching=False,
                 rerank=False,
+                transcription=False,
                 image_generation=True,
             )
         ),
@@ -5089,6 +5127,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=False,
                 prompt_caching=False,
                 rerank=False,
+                transcription=False,
                 image_generation=True,
             )
         ),
@@ -5116,7 +5155,36 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=False,
                 prompt_caching=False,
                 rerank=False,
+                transcription=False,
                 image_generation=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="openai/whisper-large-v3",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=False,
+                prompt_caching=False,
+                rerank=False,
+                transcription=True,
+                image_generation=False,
             )
         ),
         lifecycle=None,
@@ -5523,6 +5591,16 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(input=0.12),
         capabilities=PROVIDER_CAPABILITIES["voyage"].merged(Capabilities(embeddings=True, rerank=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="voyage",
+        id="voyage-multimodal-3",
+        aliases=(),
+        context_window=32000,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["voyage"].merged(Capabilities(vision=True, embeddings=True, rerank=False)),
         lifecycle=None,
     ),
     ModelInfo(
