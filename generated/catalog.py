@@ -123,7 +123,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         reasoning=False,
         stream_usage=True,
         temperature=True,
-        count_tokens=False,
+        count_tokens=True,
         embeddings=True,
         prompt_caching=False,
     ),
@@ -459,6 +459,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "maritaca": Capabilities(
@@ -663,6 +664,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     "sealion": Capabilities(
@@ -708,6 +710,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         embeddings=True,
         prompt_caching=False,
         rerank=True,
+        transcription=True,
         image_generation=True,
     ),
     "upstage": Capabilities(
@@ -751,7 +754,9 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
+        rerank=True,
     ),
     "voyage": Capabilities(
         chat=False,
@@ -1719,7 +1724,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=300000,
         max_output_tokens=None,
         price=Price(input=0.8, output=3.2, cached_input=0.2),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(embeddings=False, prompt_caching=True)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(count_tokens=False, embeddings=False, prompt_caching=True)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1729,7 +1736,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=300000,
         max_output_tokens=None,
         price=Price(input=0.06, output=0.24, cached_input=0.015),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(embeddings=False, prompt_caching=True)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(count_tokens=False, embeddings=False, prompt_caching=True)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -1740,7 +1749,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(input=0.035, output=0.14, cached_input=0.00875),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(vision=False, embeddings=False, prompt_caching=True)
+            Capabilities(vision=False, count_tokens=False, embeddings=False, prompt_caching=True)
         ),
         lifecycle=None,
     ),
@@ -1752,7 +1761,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(input=0.72, output=0.72),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(parallel_tool_calls=False, vision=False, embeddings=False)
+            Capabilities(parallel_tool_calls=False, vision=False, count_tokens=False, embeddings=False)
         ),
         lifecycle=None,
     ),
@@ -1764,7 +1773,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(input=0.22, output=0.22),
         capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
-            Capabilities(parallel_tool_calls=False, vision=False, embeddings=False)
+            Capabilities(parallel_tool_calls=False, vision=False, count_tokens=False, embeddings=False)
         ),
         lifecycle=None,
     ),
@@ -1775,7 +1784,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(input=0.24, output=0.97),
-        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(Capabilities(parallel_tool_calls=False, embeddings=False)),
+        capabilities=PROVIDER_CAPABILITIES["bedrock"].merged(
+            Capabilities(parallel_tool_calls=False, count_tokens=False, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3234,7 +3245,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=32768,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["jina"].merged(Capabilities(embeddings=True, rerank=False)),
+        capabilities=PROVIDER_CAPABILITIES["jina"].merged(Capabilities(vision=True, embeddings=True, rerank=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3244,7 +3255,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=8192,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["jina"].merged(Capabilities(embeddings=True, rerank=False)),
+        capabilities=PROVIDER_CAPABILITIES["jina"].merged(Capabilities(vision=True, embeddings=True, rerank=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4744,7 +4755,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4754,7 +4765,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4764,7 +4775,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities(tools=False, reasoning=True)),
+        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(
+            Capabilities(tools=False, reasoning=True, embeddings=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4774,7 +4787,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities()),
+        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4784,7 +4797,32 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=None,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities(vision=True)),
+        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(Capabilities(vision=True, embeddings=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="sambanova",
+        id="E5-Mistral-7B-Instruct",
+        aliases=(),
+        context_window=4096,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["sambanova"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=True,
+                prompt_caching=False,
+            )
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -4835,7 +4873,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["together"].merged(
-            Capabilities(embeddings=False, rerank=False, image_generation=False)
+            Capabilities(embeddings=False, rerank=False, transcription=False, image_generation=False)
         ),
         lifecycle=None,
     ),
@@ -4847,7 +4885,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["together"].merged(
-            Capabilities(embeddings=False, rerank=False, image_generation=False)
+            Capabilities(embeddings=False, rerank=False, transcription=False, image_generation=False)
         ),
         lifecycle=None,
     ),
@@ -4859,7 +4897,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["together"].merged(
-            Capabilities(embeddings=False, rerank=False, image_generation=False)
+            Capabilities(embeddings=False, rerank=False, transcription=False, image_generation=False)
         ),
         lifecycle=None,
     ),
@@ -4871,7 +4909,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["together"].merged(
-            Capabilities(reasoning=True, embeddings=False, rerank=False, image_generation=False)
+            Capabilities(reasoning=True, embeddings=False, rerank=False, transcription=False, image_generation=False)
         ),
         lifecycle=None,
     ),
@@ -4883,7 +4921,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["together"].merged(
-            Capabilities(embeddings=False, rerank=False, image_generation=False)
+            Capabilities(embeddings=False, rerank=False, transcription=False, image_generation=False)
         ),
         lifecycle=None,
     ),
@@ -4895,7 +4933,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["together"].merged(
-            Capabilities(reasoning=True, embeddings=False, rerank=False, image_generation=False)
+            Capabilities(reasoning=True, embeddings=False, rerank=False, transcription=False, image_generation=False)
         ),
         lifecycle=None,
     ),
@@ -4921,6 +4959,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=True,
                 prompt_caching=False,
                 rerank=False,
+                transcription=False,
                 image_generation=False,
             )
         ),
@@ -4948,6 +4987,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=True,
                 prompt_caching=False,
                 rerank=False,
+                transcription=False,
                 image_generation=False,
             )
         ),
@@ -4975,6 +5015,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=True,
                 prompt_caching=False,
                 rerank=False,
+                transcription=False,
                 image_generation=False,
             )
         ),
@@ -5002,6 +5043,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=True,
                 prompt_caching=False,
                 rerank=False,
+                transcription=False,
                 image_generation=False,
             )
         ),
@@ -5029,6 +5071,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=False,
                 prompt_caching=False,
                 rerank=True,
+                transcription=False,
                 image_generation=False,
             )
         ),
@@ -5056,6 +5099,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=False,
                 prompt_caching=False,
                 rerank=False,
+                transcription=False,
                 image_generation=True,
             )
         ),
@@ -5083,6 +5127,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=False,
                 prompt_caching=False,
                 rerank=False,
+                transcription=False,
                 image_generation=True,
             )
         ),
@@ -5110,7 +5155,36 @@ MODELS: tuple[ModelInfo, ...] = (
                 embeddings=False,
                 prompt_caching=False,
                 rerank=False,
+                transcription=False,
                 image_generation=True,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="together",
+        id="openai/whisper-large-v3",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["together"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=False,
+                prompt_caching=False,
+                rerank=False,
+                transcription=True,
+                image_generation=False,
             )
         ),
         lifecycle=None,
@@ -5517,6 +5591,16 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(input=0.12),
         capabilities=PROVIDER_CAPABILITIES["voyage"].merged(Capabilities(embeddings=True, rerank=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="voyage",
+        id="voyage-multimodal-3",
+        aliases=(),
+        context_window=32000,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["voyage"].merged(Capabilities(vision=True, embeddings=True, rerank=False)),
         lifecycle=None,
     ),
     ModelInfo(

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
         ToolCallStart,
         UsageEvent,
     )
+    from ._fine_tuning import AsyncFineTuneJob, FineTuneJob
     from ._hooks import HookEvent
     from ._latency import LatencyStats
     from ._live import LiveTranscriptStream, SpeechStartedEvent, TranscriptEvent, UtteranceEndEvent
@@ -126,6 +127,8 @@ _EXPORTS: dict[str, str] = {
     "RouteUnavailableError": "._router",
     "StructuredOutputError": "._structured",
     "AsyncBatchHandle": "._batches",
+    "AsyncFineTuneJob": "._fine_tuning",
+    "FineTuneJob": "._fine_tuning",
     "BatchHandle": "._batches",
     "BatchItemError": "._batches",
     "BatchStatus": "._batches",
@@ -172,6 +175,7 @@ __all__ = [
     "AsyncBatchHandle",
     "AsyncChatStream",
     "AsyncClient",
+    "AsyncFineTuneJob",
     "AsyncSpeechStream",
     "AuthenticationError",
     "BadRequestError",
@@ -192,6 +196,7 @@ __all__ = [
     "DocumentPart",
     "EmbeddingResponse",
     "EmbeddingUsage",
+    "FineTuneJob",
     "FinishEvent",
     "GeneratedImage",
     "HookEvent",

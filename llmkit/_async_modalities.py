@@ -20,6 +20,7 @@ from ._modal_types import (
     TokenCount,
     Transcription,
 )
+from ._types import ImagePart
 from .modalities._base import (
     AudioInput,
     EmbedOptions,
@@ -30,6 +31,7 @@ from .modalities._base import (
     audio_bytes,
 )
 from .modalities._http import asend, content_type, decode_json
+from .modalities._multimodal import EmbedInput, EmbedItem, embed_items, embed_request
 from .modalities._plan import (
     documents_list,
     join_embeddings,
@@ -37,7 +39,6 @@ from .modalities._plan import (
     sorted_rerank,
     speech_options,
     split_batches,
-    texts,
 )
 from .modalities._tokens import plan_count
 
@@ -67,7 +68,7 @@ class AsyncModalitiesMixin:
     async def embed(
         self,
         model: str,
-        inputs: str | Sequence[str],
+        inputs: str | ImagePart | Sequence[EmbedInput],
         *,
         input_type: Literal["query", "document"] | None = None,
         dimensions: int | None = None,
@@ -78,12 +79,12 @@ class AsyncModalitiesMixin:
         """Async twin of Client.embed."""
         r = resolve(self, model, "embeddings")
         opts = EmbedOptions(input_type=input_type, dimensions=dimensions, extra_body=extra_body)
-        batches = split_batches(texts(inputs), r.adapter.embed_limit(r.ctx), batch_size)
-        requests = [r.adapter.embed_request(b, opts, r.ctx) for b in batches]
+        batches = split_batches(embed_items(inputs, r.ctx), r.adapter.embed_limit(r.ctx), batch_size)
+        requests = [embed_request(r, b, opts) for b in batches]
         t = self._transport(r.provider, r.spec)
         gate = asyncio.Semaphore(EMBED_CONCURRENCY)
 
-        async def one(batch: list[str], m: ModalRequest) -> EmbeddingResponse:
+        async def one(batch: list[EmbedItem], m: ModalRequest) -> EmbeddingResponse:
             async with gate:
                 resp = await asend(t, m, timeout)
             return r.adapter.parse_embed_http(resp, r.ctx, len(batch))

@@ -37,6 +37,7 @@ from .dialects._base import CallContext, Dialect, WireRequest
 if TYPE_CHECKING:
     from ._batches import AsyncBatches, Batches
     from ._context_cache import AsyncContextCaches, ContextCaches
+    from ._fine_tuning import AsyncFineTuning, FineTuning
 
 __all__ = ["AsyncClient", "Client", "MessagesArg"]
 
@@ -245,6 +246,13 @@ class Client(ModalitiesMixin, Core):
         return Batches(self)
 
     @property
+    def fine_tuning(self) -> FineTuning:
+        """Fine-tune a model: `job = client.fine_tuning.create(model, examples); job.wait(timeout=...)`."""
+        from ._fine_tuning import FineTuning
+
+        return FineTuning(self)
+
+    @property
     def context_caches(self) -> ContextCaches:
         """Explicit context caching (Gemini cachedContents): `client.context_caches.create(model, msgs, ttl=600)`."""
         from ._context_cache import ContextCaches
@@ -438,6 +446,13 @@ class AsyncClient(LiveMixin, AsyncModalitiesMixin, Core):
         from ._batches import AsyncBatches
 
         return AsyncBatches(self)
+
+    @property
+    def fine_tuning(self) -> AsyncFineTuning:
+        """Fine-tune a model: `job = await aclient.fine_tuning.create(model, examples)`."""
+        from ._fine_tuning import AsyncFineTuning
+
+        return AsyncFineTuning(self)
 
     @property
     def context_caches(self) -> AsyncContextCaches:

@@ -21,6 +21,7 @@ from ._modal_types import (
     TokenCount,
     Transcription,
 )
+from ._types import ImagePart
 from .modalities._base import (
     AudioInput,
     EmbedOptions,
@@ -30,6 +31,7 @@ from .modalities._base import (
     audio_bytes,
 )
 from .modalities._http import content_type, decode_json, send
+from .modalities._multimodal import EmbedInput, embed_items, embed_request
 from .modalities._plan import (
     documents_list,
     join_embeddings,
@@ -37,7 +39,6 @@ from .modalities._plan import (
     sorted_rerank,
     speech_options,
     split_batches,
-    texts,
 )
 from .modalities._tokens import plan_count
 
@@ -63,7 +64,7 @@ class ModalitiesMixin:
     def embed(
         self,
         model: str,
-        inputs: str | Sequence[str],
+        inputs: str | ImagePart | Sequence[EmbedInput],
         *,
         input_type: Literal["query", "document"] | None = None,
         dimensions: int | None = None,
@@ -76,11 +77,13 @@ class ModalitiesMixin:
 
         `input_type` ("query" or "document") goes where the provider has it (Voyage
         input_type, Jina task, Gemini taskType); `dimensions` shortens vectors where offered.
+        An input may be an image (`llmkit.ImagePart`, or an `image_url` dict) or a list of
+        text and image parts, for models that embed images (Jina CLIP, Voyage multimodal).
         """
         r = resolve(self, model, "embeddings")
         opts = EmbedOptions(input_type=input_type, dimensions=dimensions, extra_body=extra_body)
-        batches = split_batches(texts(inputs), r.adapter.embed_limit(r.ctx), batch_size)
-        requests = [r.adapter.embed_request(b, opts, r.ctx) for b in batches]  # all built before any I/O
+        batches = split_batches(embed_items(inputs, r.ctx), r.adapter.embed_limit(r.ctx), batch_size)
+        requests = [embed_request(r, b, opts) for b in batches]  # all built before any I/O
         t = self._transport(r.provider, r.spec)
         parts = [
             r.adapter.parse_embed_http(send(t, m, timeout), r.ctx, len(b))

@@ -260,8 +260,12 @@ class FalJWKS:
         timeout: float = 10.0,
         clock: Any = time.monotonic,
     ) -> None:
-        if not url.startswith("https://") and not url.startswith(("http://127.0.0.1", "http://localhost")):
-            raise ConfigError(f"the JWKS URL must be https (a local http URL is allowed for tests), got {url!r}")
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if not (parts.scheme == "https" and parts.hostname) and not local:
+            raise ConfigError(f"the JWKS URL must be https (a loopback http URL is allowed for tests), got {url!r}")
         self.url = url
         self.ttl = min(ttl, 86_400.0)
         self.timeout = timeout

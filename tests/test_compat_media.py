@@ -40,6 +40,16 @@ def test_together_rerank_is_strict_and_typed(emu: Any, client: Any) -> None:
     assert len(resp.results) == 3 and all(r.document is None for r in resp.results)
 
 
+def test_rerank_works_from_the_spec_operation_alone(emu: Any, client: Any) -> None:
+    """vLLM's spec declares `rerank` (POST /rerank, RerankRequest): no adapter code names it."""
+    resp = client.rerank("vllm/BAAI/bge-reranker-v2-m3", QUERY, DOCS, top_n=1)
+    req = emu.last_request
+    assert (req.method, req.path) == ("POST", "/vllm/v1/rerank")
+    assert req.json() == {"model": "BAAI/bge-reranker-v2-m3", "query": QUERY, "documents": DOCS, "top_n": 1}
+    best = max(range(3), key=lambda i: relevance(QUERY, DOCS[i]))
+    assert [(r.index, r.score) for r in resp.results] == [(best, relevance(QUERY, DOCS[best]))]
+
+
 def test_rerank_fails_before_any_request_where_there_is_none(emu: Any, client: Any) -> None:
     with pytest.raises(llmkit.UnsupportedFeatureError, match="does not support rerank"):
         client.rerank("together/BAAI/bge-large-en-v1.5", QUERY, DOCS)
@@ -55,7 +65,9 @@ def test_rerank_fails_before_any_request_where_there_is_none(emu: Any, client: A
 
 def test_groq_transcription_multipart_form(emu: Any, client: Any) -> None:
     audio = b"the quick brown fox"
-    tr = client.transcribe("groq/whisper-large-v3-turbo", audio, filename="clip.m4a", language="en", prompt="fox")
+    tr = client.transcribe(
+        "groq/whisper-large-v3-turbo", audio, filename="clip.m4a", media_type="audio/mp4", language="en", prompt="fox"
+    )
     req = emu.last_request
     assert (req.method, req.path) == ("POST", "/groq/openai/v1/audio/transcriptions")
     assert req.headers["authorization"] == f"Bearer {emu.api_key}"
@@ -95,6 +107,30 @@ def test_groq_transcription_refusals(emu: Any, client: Any) -> None:
         client.transcribe("groq/whisper-large-v3", b"x", filename="a.wav", options={"diarize": "true"})
     with pytest.raises(llmkit.BadRequestError, match="file must be one of"):
         client.transcribe("groq/whisper-large-v3", b"x", filename="notes.txt", media_type="text/plain")
+
+
+def test_together_transcription_and_its_form(emu: Any, client: Any) -> None:
+    tr = client.transcribe(
+        "together/openai/whisper-large-v3", b"hola mundo", filename="a.wav", media_type="audio/wav", language="es",
+        timestamps=True,
+        options={"diarize": "true"},
+    )  # fmt: skip
+    req = emu.last_request
+    assert (req.method, req.path) == ("POST", "/together/v1/audio/transcriptions")
+    assert req.headers["authorization"] == f"Bearer {emu.api_key}"
+    form = parse_multipart(req.headers["content-type"], req.body)
+    assert form.fields == {
+        "model": ["openai/whisper-large-v3"],
+        "language": ["es"],
+        "response_format": ["verbose_json"],
+        "timestamp_granularities[]": ["word", "segment"],
+        "diarize": ["true"],
+    }
+    assert form.files == {"file": ("a.wav", "audio/wav", b"hola mundo")}
+    assert tr.text == "hola mundo" and [w.text for w in tr.words] == ["hola", "mundo"]
+    assert "x_groq" not in tr.raw  # Groq's extra is Groq's alone
+    with pytest.raises(llmkit.BadRequestError, match="unknown parameter: url"):
+        client.transcribe("together/openai/whisper-large-v3", b"x", filename="a.wav", options={"url": "https://x"})
 
 
 # -- Together images ---------------------------------------------------------------------------

@@ -175,11 +175,11 @@ def test_unsupported_raises_before_any_request(emu: Any, model: str, kwargs: dic
 
 def test_provider_refusals_are_typed(emu: Any) -> None:
     with _client(emu) as c:
-        with pytest.raises(llmkit.BadRequestError, match="Malformed input request") as dims:
+        with pytest.raises(llmkit.BadRequestError, match="#/dimensions: 300 is not a valid enum value") as dims:
             c.embed(f"bedrock/{TITAN}", "a", dimensions=300)
-        with pytest.raises(llmkit.BadRequestError, match="unknown field 'colour'"):
+        with pytest.raises(llmkit.BadRequestError, match=r"extraneous key \[colour\] is not permitted"):
             c.embed("bedrock/cohere.embed-english-v3", ["a"], extra_body={"colour": 1})
-    assert dims.value.status == 400 and dims.value.provider == "bedrock"
+    assert dims.value.status == 400 and dims.value.provider == "bedrock" and dims.value.request_id
     assert dims.value.body == {"message": dims.value.body["message"]}
     with (
         _client(emu, aws_secret_access_key="not-the-secret") as c,
@@ -252,7 +252,7 @@ def test_count_tokens_only_where_the_catalog_says_so(emu: Any) -> None:
         for model in (
             "bedrock/amazon.nova-pro-v1:0",
             f"bedrock/{TITAN}",
-            "bedrock/anthropic.claude-3-haiku-20240307-v1:0",
+            "bedrock/us.meta.llama3-3-70b-instruct-v1:0",
         ):
             with pytest.raises(llmkit.UnsupportedFeatureError, match="token counting"):
                 c.count_tokens(model, "hi")
@@ -279,3 +279,31 @@ def test_the_emulated_count_tokens_is_strict(emu: Any) -> None:
         with pytest.raises(llmkit.BadRequestError, match="exactly one of converse and invokeModel"):
             bedrock.count_tokens("global.anthropic.claude-sonnet-4-5-20250929-v1:0", {"input": {}})
     assert out.input_tokens == count_tokens("count me please")
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "message"),
+    [
+        ("cohere.embed-english-v3", {"texts": ["a"]}, r"required key \[input_type\] not found"),
+        ("cohere.embed-english-v3", {"texts": ["a"] * 97, "input_type": "search_query"}, "between 1 and 96 items"),
+        ("cohere.embed-english-v3", {"texts": ["a"], "input_type": "x"}, "Malformed input request"),
+        (
+            "cohere.embed-english-v3",
+            {"texts": ["a"], "input_type": "search_query", "output_dimension": 256},
+            "output_dimension",
+        ),
+        (TITAN, {"inputText": ""}, "minLength"),
+        (TITAN, {"texts": ["a"]}, r"extraneous key \[texts\]"),
+        ("amazon.nova-pro-v1:0", {"inputText": "a"}, "embedding models only"),
+    ],
+)
+def test_the_emulated_invoke_model_is_strict(emu: Any, model: str, body: dict[str, Any], message: str) -> None:
+    with _client(emu) as c, pytest.raises(llmkit.BadRequestError, match=message):
+        c.native("bedrock").invoke_model(model, body)
+
+
+def test_native_invoke_model_returns_the_model_json(emu: Any) -> None:
+    with _client(emu) as c:
+        out = c.native("bedrock").invoke_model(TITAN, {"inputText": "native", "dimensions": 512})
+    assert out.additional_properties["embedding"] == embedding_vector(TITAN, "native", 512)
+    assert emu.last_request.path == TITAN_PATH and SIGV4.match(emu.last_request.headers["authorization"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 import pytest
 
 import llmkit
@@ -61,15 +62,27 @@ def test_azure_chat_deployments_do_not_embed(emu: Any, client: Any) -> None:
     with pytest.raises(llmkit.UnsupportedFeatureError, match="azure/gpt-4o is a chat model"):
         client.embed("azure/gpt-4o", ["a"])
     assert emu.requests == []
-    # The emulator answers as Azure does when the call is forced past llmkit's check.
-    resp = client._transport("azure", client._spec("azure")).http.post(
-        emu.base_url("azure") + "/openai/deployments/gpt-4o/embeddings",
-        params={"api-version": "2024-10-21"},
-        headers={"api-key": emu.api_key},
+    # The emulator answers as Azure does when the call goes past llmkit's check (native client).
+    with pytest.raises(llmkit.BadRequestError, match="does not work with the specified model, gpt-4o") as info:
+        client.native("azure").create_embedding("gpt-4o", {"input": ["a"]})
+    assert info.value.body["error"]["code"] == "OperationNotSupported"
+    assert emu.last_request.query == {"api-version": "2024-10-21"}
+
+
+def test_azure_embeddings_need_an_api_version_like_azure(emu: Any, client: Any) -> None:
+    with pytest.raises(llmkit.NotFoundError, match="Resource not found"):
+        client.native("azure").create_embedding(
+            "text-embedding-3-small", {"input": ["a"]}, extra_query={"api-version": "latest"}
+        )
+    n = len(emu.requests)
+    with pytest.raises(llmkit.ConfigError, match="no credentials for 'azure'"), emu.client(api_key=None) as c:
+        c.embed("azure/text-embedding-3-small", ["a"])
+    assert len(emu.requests) == n
+    anonymous = httpx.post(
+        emu.base_url("azure") + "/openai/deployments/text-embedding-3-small/embeddings?api-version=2024-10-21",
         json={"input": ["a"]},
     )
-    assert resp.status_code == 400
-    assert resp.json()["error"]["code"] == "OperationNotSupported"
+    assert anonymous.status_code == 401 and "Access denied" in anonymous.json()["error"]["message"]
 
 
 # -- Mistral -----------------------------------------------------------------------------------
@@ -196,6 +209,26 @@ def test_unknown_embedding_model_is_the_providers_404(emu: Any, client: Any) -> 
         client.embed("deepinfra/not-a-real/embedder", ["a"])
 
 
+def test_servers_that_run_any_model_embed_by_name(emu: Any, client: Any) -> None:
+    resp = client.embed("vllm/BAAI/bge-m3", TEXTS[:2], dimensions=None)
+    req = emu.last_request
+    assert (req.method, req.path) == ("POST", "/vllm/v1/embeddings")
+    assert req.json() == {"model": "BAAI/bge-m3", "input": TEXTS[:2], "encoding_format": "base64"}
+    assert resp.vectors == [vector(t, 1024) for t in TEXTS[:2]]
+    resp = client.embed("lmstudio/text-embedding-nomic-embed-text-v1.5", "local")
+    assert emu.last_request.path == "/lmstudio/v1/embeddings"
+    assert resp.vectors == [vector("local", 1024)]
+
+
+def test_sambanova_embeddings(emu: Any, client: Any) -> None:
+    resp = client.embed("sambanova/E5-Mistral-7B-Instruct", TEXTS)
+    req = emu.last_request
+    assert (req.method, req.path) == ("POST", "/sambanova/v1/embeddings")
+    assert req.headers["authorization"] == f"Bearer {emu.api_key}"
+    assert req.json() == {"model": "E5-Mistral-7B-Instruct", "input": TEXTS, "encoding_format": "base64"}
+    assert resp.vectors == [vector(t, 4096) for t in TEXTS]
+
+
 # -- Ollama ------------------------------------------------------------------------------------
 
 
@@ -231,6 +264,11 @@ def test_ollama_embed_errors_are_typed(emu: Any, client: Any) -> None:
         client.embed("ollama/bge-m3", ["a"])  # not catalogued, so allowed; not pulled here
     with pytest.raises(llmkit.BadRequestError, match="exceeds the context length"):
         client.embed("ollama/all-minilm", ["word " * 400], extra_body={"truncate": False})
+    # Past llmkit's check (native client), the emulated server refuses a chat model as Ollama does.
+    with pytest.raises(llmkit.BadRequestError, match='"llama3.2" does not support embeddings'):
+        client.native("ollama").embed(model="llama3.2", input="a")
+    with pytest.raises(llmkit.BadRequestError, match="model is required"):
+        client.native("ollama").embed(model="", input="a")
 
 
 def test_embed_async_on_the_compatible_hosts(emu: Any) -> None:

@@ -119,8 +119,9 @@ def test_jwks_keys_are_the_ed25519_entries_only() -> None:
 
 
 def test_jwks_url_must_be_https_unless_local() -> None:
-    with pytest.raises(ConfigError, match="must be https"):
-        FalJWKS("http://rest.alpha.fal.ai/.well-known/jwks.json")
+    for bad in ("http://rest.alpha.fal.ai/.well-known/jwks.json", "http://localhost.evil.example/jwks", "ftp://x/y"):
+        with pytest.raises(ConfigError, match="must be https"):
+            FalJWKS(bad)
     assert "rest.alpha.fal.ai" in FalJWKS().url
 
 
@@ -223,3 +224,45 @@ def test_emulator_refuses_a_webhook_that_is_not_an_http_url(emu: Emulator) -> No
         c.native("fal").submit("fal-ai/flux/dev", {"prompt": "x"}, extra_query={"fal_webhook": "ftp://example.com/x"})
     assert exc.value.status == 422
     assert deliveries(emu) == []
+
+
+def test_jwks_refetches_once_when_fal_rotates_its_keys() -> None:
+    """A delivery no cached key verifies makes FalJWKS fetch the JWKS again (at most once a minute)."""
+    served: list[str] = [X]
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            body = json.dumps({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x} for x in served]}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        clock = [0.0]
+        jwks = FalJWKS(f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json", clock=lambda: clock[0])
+        assert jwks.verify(_headers(), BODY, now=NOW)["status"] == "OK" and len(hits) == 1
+        new_seed, new_public = _pair()
+        served[:] = [base64.urlsafe_b64encode(new_public).rstrip(b"=").decode()]
+        rotated = sign_fal(new_seed, RID, USER, NOW, BODY)
+        clock[0] = 30.0  # fetched 30 s ago: no refetch yet, so the new key is unknown
+        with pytest.raises(WebhookVerificationError, match="no fal public key verifies"):
+            jwks.verify(rotated, BODY, now=NOW)
+        assert len(hits) == 1
+        clock[0] = 61.0
+        assert jwks.verify(rotated, BODY, now=NOW)["request_id"] == RID
+        assert hits == ["/.well-known/jwks.json"] * 2
+        with pytest.raises(WebhookVerificationError, match="stale or replayed"):  # not a key problem: no refetch
+            jwks.verify(rotated, BODY, now=NOW + 999)
+        assert len(hits) == 2
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -208,7 +208,7 @@ def test_a_file_the_method_cannot_use_fails_the_job(emu: Emulator, client: llmki
 
 def test_cancel_list_and_files(emu: Emulator, client: llmkit.Client) -> None:
     native = client.native("openai")
-    first, second = _job(native), _job(native)
+    first, second = _job(native, metadata={"team": "geo"}), _job(native)
     cancelled = native.cancel_fine_tuning_job(first.id)
     assert (emu.last_request.method, emu.last_request.path) == (
         "POST",
@@ -222,6 +222,8 @@ def test_cancel_list_and_files(emu: Emulator, client: llmkit.Client) -> None:
     assert [j.id for j in page.data] == [second.id] and page.has_more
     page2 = native.list_paginated_fine_tuning_jobs(extra_query={"after": second.id, "limit": "1"})
     assert [j.id for j in page2.data] == [first.id]
+    geo = native.list_paginated_fine_tuning_jobs(extra_query={"metadata[team]": "geo"})
+    assert emu.last_request.query == {"metadata[team]": "geo"} and [j.id for j in geo.data] == [first.id]
     with pytest.raises(NotFoundError):
         native.retrieve_fine_tuning_job("ftjob-missing")
 
@@ -252,3 +254,93 @@ def test_async_upload_create_and_poll(emu: Emulator) -> None:
 
     job = asyncio.run(run())
     assert job.status == "succeeded" and job.fine_tuned_model == f"ft:gpt-4.1-mini-2025-04-14:emu-org::{job.id[-8:]}"
+
+
+# -- client.fine_tuning: the small convenience over the native operations --------------------
+
+
+def test_fine_tuning_create_wait_and_chat(emu: Emulator, client: llmkit.Client) -> None:
+    seen: list[str] = []
+    job = client.fine_tuning.create(
+        "openai/" + BASE, LINES, suffix="geo", hyperparameters={"n_epochs": 1}, metadata={"run": "7"}
+    )
+    upload, create = emu.requests
+    assert (upload.method, upload.path) == ("POST", "/openai/v1/files")
+    form = parse_multipart(upload.headers["content-type"], upload.body)
+    assert form.fields == {"purpose": ["fine-tune"]} and form.files["file"][2] == TRAIN
+    assert create.json() == {
+        "model": BASE,
+        "method": {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 1}}},
+        "suffix": "geo",
+        "metadata": {"run": "7"},
+        "training_file": job.job.training_file,
+    }
+    (uploaded,) = client.native("openai").list_files().data
+    assert uploaded.id == job.job.training_file and uploaded.purpose == "fine-tune"
+    assert job.status == "validating_files" and job.model is None and job.provider == "openai"
+    done = job.wait(poll_interval=0, progress=lambda j: seen.append(j.status))
+    assert seen == ["queued", "running", "succeeded"] and done is job
+    assert job.model == f"openai/ft:{BASE}:emu-org:geo:{job.id[-8:]}"
+    assert client.chat(job.model, messages="Capital of Chile?").cost_usd is not None
+    again = client.fine_tuning.get("openai", job.id)
+    assert again.status == "succeeded" and again.model == job.model
+
+
+def test_fine_tuning_wait_cancels_at_the_deadline(emu: Emulator, client: llmkit.Client) -> None:
+    job = client.fine_tuning.create("openai/" + BASE, TRAIN)
+    before = len(emu.requests)
+    with pytest.raises(llmkit.TimeoutError, match="it was cancelled") as exc:
+        job.wait(timeout=0, poll_interval=0)
+    assert exc.value.code == "fine_tuning_timeout" and job.status == "cancelled"
+    assert [(r.method, r.path) for r in emu.requests[before:]] == [
+        ("GET", f"/openai/v1/fine_tuning/jobs/{job.id}"),
+        ("POST", f"/openai/v1/fine_tuning/jobs/{job.id}/cancel"),
+    ]
+    other = client.fine_tuning.create("openai/" + BASE, TRAIN)
+    with pytest.raises(llmkit.TimeoutError, match="still running"):
+        other.wait(timeout=0, poll_interval=0, cancel_on_timeout=False)
+    assert other.status == "queued" and emu.last_request.method == "GET"
+
+
+def test_fine_tuning_refuses_bad_data_and_providers_before_any_request(emu: Emulator, client: llmkit.Client) -> None:
+    with pytest.raises(ConfigError, match="line 2 is not a JSON object"):
+        client.fine_tuning.create("openai/" + BASE, b'{"messages": []}\n[1, 2]\n')
+    with pytest.raises(ConfigError, match="has no examples"):
+        client.fine_tuning.create("openai/" + BASE, [])
+    with pytest.raises(ConfigError, match="is not a file"):
+        client.fine_tuning.create("openai/" + BASE, "missing.jsonl")
+    with pytest.raises(llmkit.UnsupportedFeatureError, match="no fine-tuning operations"):
+        client.fine_tuning.create("groq/llama-3.3-70b-versatile", LINES)
+    assert emu.requests == []
+
+
+def test_async_fine_tuning(emu: Emulator) -> None:
+    async def run() -> str | None:
+        async with emu.async_client() as ac:
+            job = await ac.fine_tuning.create("openai/gpt-4.1-nano-2025-04-14", LINES, validation_data=LINES[:1])
+            assert emu.last_request.json()["validation_file"].startswith("file-")
+            await job.wait(poll_interval=0)
+            return job.model
+
+    model = asyncio.run(run())
+    assert model is not None and model.startswith("openai/ft:gpt-4.1-nano-2025-04-14:emu-org::")
+
+
+def test_codegen_diff_reports_fine_tuned_price_changes(tmp_path: Any, capsys: Any) -> None:
+    import shutil
+    from pathlib import Path
+
+    import yaml
+
+    from codegen.__main__ import main
+
+    root = Path(__file__).resolve().parent.parent
+    old, new = tmp_path / "old", tmp_path / "new"
+    shutil.copytree(root / "specs" / "providers", old)
+    shutil.copytree(old, new)
+    spec = yaml.safe_load((new / "openai.yaml").read_text(encoding="utf-8"))
+    mini = next(m for m in spec["models"] if m["id"] == "gpt-4o-mini")
+    mini["fine_tuned_price"]["output"] = 0.6
+    (new / "openai.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    assert main(["diff", str(old), str(new), "--markdown"]) == 0
+    assert "- `gpt-4o-mini`: fine-tuned output price 1.2 -> 0.6 (-50%)" in capsys.readouterr().out

@@ -172,7 +172,7 @@ SPEC = ProviderSpec(
         reasoning=False,
         stream_usage=True,
         temperature=True,
-        count_tokens=False,
+        count_tokens=True,
         embeddings=True,
         prompt_caching=False,
     ),

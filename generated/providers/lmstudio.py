@@ -58,6 +58,18 @@ SPEC = ProviderSpec(
             model_in_path=False,
             description="Create a chat completion.",
         ),
+        "create_embedding": Operation(
+            name="create_embedding",
+            method="POST",
+            path="/embeddings",
+            query=(),
+            request="CreateEmbeddingRequest",
+            response="CreateEmbeddingResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Embed texts with a loaded embedding model (wire-facts-core.md §21 lists /v1/embeddings).",
+        ),
         "list_models": Operation(
             name="list_models",
             method="GET",
@@ -83,6 +95,7 @@ SPEC = ProviderSpec(
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
     ),
     quirks=frozenset(("developer_as_system", "max_tokens_field")),
@@ -125,6 +138,23 @@ class LMStudioClient(NativeClient):
             body,
             wire.ChatCompletionChunk,
             stream_flag=True,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def create_embedding(
+        self,
+        body: wire.CreateEmbeddingRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CreateEmbeddingResponse:
+        """Embed texts with a loaded embedding model (wire-facts-core.md §21 lists /v1/embeddings)."""
+        return self._call(
+            SPEC.operations["create_embedding"],
+            body,
+            wire.CreateEmbeddingResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -182,6 +212,23 @@ class AsyncLMStudioClient(AsyncNativeClient):
             body,
             wire.ChatCompletionChunk,
             stream_flag=True,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def create_embedding(
+        self,
+        body: wire.CreateEmbeddingRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CreateEmbeddingResponse:
+        """Embed texts with a loaded embedding model (wire-facts-core.md §21 lists /v1/embeddings)."""
+        return await self._call(
+            SPEC.operations["create_embedding"],
+            body,
+            wire.CreateEmbeddingResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,

@@ -82,6 +82,18 @@ SPEC = ProviderSpec(
             model_in_path=False,
             description="Generate images from a prompt (width/height in pixels; response_format url or base64).",
         ),
+        "create_transcription": Operation(
+            name="create_transcription",
+            method="POST",
+            path="/audio/transcriptions",
+            query=(),
+            request=None,
+            response="CreateTranscriptionResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Transcribe an audio file with Whisper (multipart upload; use client.transcribe).",
+        ),
         "list_models": Operation(
             name="list_models",
             method="GET",
@@ -122,6 +134,7 @@ SPEC = ProviderSpec(
         embeddings=True,
         prompt_caching=False,
         rerank=True,
+        transcription=True,
         image_generation=True,
     ),
     quirks=frozenset(("developer_as_system", "max_tokens_field")),
@@ -198,6 +211,22 @@ class TogetherAIClient(NativeClient):
             SPEC.operations["create_image"],
             body,
             wire.ImageListResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def create_transcription(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CreateTranscriptionResponse:
+        """Transcribe an audio file with Whisper (multipart upload; use client.transcribe)."""
+        return self._call(
+            SPEC.operations["create_transcription"],
+            None,
+            wire.CreateTranscriptionResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -306,6 +335,22 @@ class AsyncTogetherAIClient(AsyncNativeClient):
             SPEC.operations["create_image"],
             body,
             wire.ImageListResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def create_transcription(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CreateTranscriptionResponse:
+        """Transcribe an audio file with Whisper (multipart upload; use client.transcribe)."""
+        return await self._call(
+            SPEC.operations["create_transcription"],
+            None,
+            wire.CreateTranscriptionResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,

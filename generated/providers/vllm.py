@@ -58,6 +58,18 @@ SPEC = ProviderSpec(
             model_in_path=False,
             description="Create a chat completion.",
         ),
+        "create_embedding": Operation(
+            name="create_embedding",
+            method="POST",
+            path="/embeddings",
+            query=(),
+            request="CreateEmbeddingRequest",
+            response="CreateEmbeddingResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Embed texts with a pooling model the server runs (`vllm serve <model> --task embed`).",
+        ),
         "list_models": Operation(
             name="list_models",
             method="GET",
@@ -69,6 +81,18 @@ SPEC = ProviderSpec(
             stream_event=None,
             model_in_path=False,
             description="List the models the endpoint serves.",
+        ),
+        "rerank": Operation(
+            name="rerank",
+            method="POST",
+            path="/rerank",
+            query=(),
+            request="RerankRequest",
+            response="RerankResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Rank documents with a cross-encoder the server runs (vLLM's Jina/Cohere-style /rerank, recalled).",
         ),
         "retrieve_model": Operation(
             name="retrieve_model",
@@ -95,7 +119,9 @@ SPEC = ProviderSpec(
         stream_usage=True,
         temperature=True,
         count_tokens=False,
+        embeddings=True,
         prompt_caching=False,
+        rerank=True,
     ),
     quirks=frozenset(("developer_as_system", "max_tokens_field", "reasoning_field")),
     overrides=(),
@@ -142,6 +168,23 @@ class VLLMClient(NativeClient):
             extra_query=extra_query,
         )
 
+    def create_embedding(
+        self,
+        body: wire.CreateEmbeddingRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CreateEmbeddingResponse:
+        """Embed texts with a pooling model the server runs (`vllm serve <model> --task embed`)."""
+        return self._call(
+            SPEC.operations["create_embedding"],
+            body,
+            wire.CreateEmbeddingResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
     def list_models(
         self,
         *,
@@ -153,6 +196,23 @@ class VLLMClient(NativeClient):
             SPEC.operations["list_models"],
             None,
             wire.ModelList,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def rerank(
+        self,
+        body: wire.RerankRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.RerankResponse:
+        """Rank documents with a cross-encoder the server runs (vLLM's Jina/Cohere-style /rerank, recalled)."""
+        return self._call(
+            SPEC.operations["rerank"],
+            body,
+            wire.RerankResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -218,6 +278,23 @@ class AsyncVLLMClient(AsyncNativeClient):
             extra_query=extra_query,
         )
 
+    async def create_embedding(
+        self,
+        body: wire.CreateEmbeddingRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CreateEmbeddingResponse:
+        """Embed texts with a pooling model the server runs (`vllm serve <model> --task embed`)."""
+        return await self._call(
+            SPEC.operations["create_embedding"],
+            body,
+            wire.CreateEmbeddingResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
     async def list_models(
         self,
         *,
@@ -229,6 +306,23 @@ class AsyncVLLMClient(AsyncNativeClient):
             SPEC.operations["list_models"],
             None,
             wire.ModelList,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def rerank(
+        self,
+        body: wire.RerankRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.RerankResponse:
+        """Rank documents with a cross-encoder the server runs (vLLM's Jina/Cohere-style /rerank, recalled)."""
+        return await self._call(
+            SPEC.operations["rerank"],
+            body,
+            wire.RerankResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,

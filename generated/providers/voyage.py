@@ -58,6 +58,18 @@ SPEC = ProviderSpec(
             model_in_path=False,
             description="Embed up to 1000 texts, optionally as queries or documents.",
         ),
+        "create_multimodal_embedding": Operation(
+            name="create_multimodal_embedding",
+            method="POST",
+            path="/multimodalembeddings",
+            query=(),
+            request="VoyageMultimodalRequest",
+            response="VoyageEmbedResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Embed inputs of interleaved text and images (voyage-multimodal-3) in one vector space.",
+        ),
         "rerank": Operation(
             name="rerank",
             method="POST",
@@ -117,6 +129,23 @@ class VoyageAIClient(NativeClient):
             extra_query=extra_query,
         )
 
+    def create_multimodal_embedding(
+        self,
+        body: wire.VoyageMultimodalRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.VoyageEmbedResponse:
+        """Embed inputs of interleaved text and images (voyage-multimodal-3) in one vector space."""
+        return self._call(
+            SPEC.operations["create_multimodal_embedding"],
+            body,
+            wire.VoyageEmbedResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
     def rerank(
         self,
         body: wire.VoyageRerankRequest | Mapping[str, Any],
@@ -150,6 +179,23 @@ class AsyncVoyageAIClient(AsyncNativeClient):
         """Embed up to 1000 texts, optionally as queries or documents."""
         return await self._call(
             SPEC.operations["create_embedding"],
+            body,
+            wire.VoyageEmbedResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def create_multimodal_embedding(
+        self,
+        body: wire.VoyageMultimodalRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.VoyageEmbedResponse:
+        """Embed inputs of interleaved text and images (voyage-multimodal-3) in one vector space."""
+        return await self._call(
+            SPEC.operations["create_multimodal_embedding"],
             body,
             wire.VoyageEmbedResponse,
             path_params={},

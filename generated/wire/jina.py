@@ -8,9 +8,18 @@ from llmkit._wire import _extra_field, _wire_field, _wire_model
 
 
 @_wire_model
+class JinaEmbedInput:
+    """One embeddings input as an object: `{"text": ...}`, or for a multimodal model (jina-clip-v2, jina-embeddings-v4) `{"image": <URL, or base64 without a data: prefix>}` (wire-facts-more.md §11). Exactly one of the two."""
+
+    text: str | None = _wire_field("text", default=None)
+    image: str | None = _wire_field("image", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class JinaEmbedRequest:
     model: str = _wire_field("model")
-    input: str | list[str | JinaTextInput] = _wire_field("input")
+    input: str | list[str | JinaEmbedInput] = _wire_field("input")
     task: (
         Literal[
             "retrieval.query",

@@ -8,6 +8,15 @@ from llmkit._wire import _extra_field, _wire_field, _wire_model
 
 
 @_wire_model
+class VoyageContentPiece:
+    type: Literal["text", "image_url", "image_base64"] = _wire_field("type")
+    text: str | None = _wire_field("text", default=None)
+    image_url: str | None = _wire_field("image_url", default=None)
+    image_base64: str | None = _wire_field("image_base64", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class VoyageEmbedRequest:
     input: str | list[str] = _wire_field("input")
     model: str = _wire_field("model")
@@ -45,6 +54,22 @@ class VoyageError:
 
 
 @_wire_model
+class VoyageMultimodalInput:
+    content: list[VoyageContentPiece] = _wire_field("content")
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class VoyageMultimodalRequest:
+    inputs: list[VoyageMultimodalInput] = _wire_field("inputs")
+    model: str = _wire_field("model")
+    input_type: Literal["query", "document"] | None = _wire_field("input_type", default=None)
+    truncation: bool | None = _wire_field("truncation", default=None)
+    output_encoding: Literal["base64"] | None = _wire_field("output_encoding", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class VoyageRerankRequest:
     query: str = _wire_field("query")
     documents: list[str] = _wire_field("documents")
@@ -75,4 +100,8 @@ class VoyageRerankResult:
 @_wire_model
 class VoyageUsage:
     total_tokens: int | None = _wire_field("total_tokens", default=None)
+    text_tokens: int | None = _wire_field("text_tokens", default=None)
+    """Multimodal only."""
+    image_pixels: int | None = _wire_field("image_pixels", default=None)
+    """Multimodal only; 560 pixels count as one token."""
     additional_properties: dict[str, Any] = _extra_field()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import mimetypes
 import os
 from collections.abc import Mapping, Sequence
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import attrs
 import httpx
@@ -27,6 +27,9 @@ from .._modal_types import (
 from .._spec import Operation
 from .._transport import decode_json
 from ..dialects._base import CallContext, WireRequest, expand_path
+
+if TYPE_CHECKING:
+    from ._multimodal import EmbedItem
 
 __all__ = [
     "AudioInput",
@@ -148,6 +151,13 @@ class ModalAdapter:
 
     def embed_request(self, inputs: Sequence[str], opts: EmbedOptions, ctx: CallContext) -> ModalRequest:
         raise unsupported(ctx, "embeddings")
+
+    def embed_multimodal_request(
+        self, inputs: Sequence[EmbedItem], opts: EmbedOptions, ctx: CallContext
+    ) -> ModalRequest:
+        """A request for inputs with images (see modalities/_multimodal); families without
+        multimodal embeddings leave this unsupported."""
+        raise unsupported(ctx, "image inputs to embeddings")
 
     def parse_embed(self, data: Any, ctx: CallContext, count: int) -> EmbeddingResponse:
         raise unsupported(ctx, "embeddings")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
@@ -33,6 +33,8 @@ __all__ = [
     "split_batches",
     "texts",
 ]
+
+T = TypeVar("T")
 
 # Wire dialect of a spec -> the module of its family's modality adapter (imported on first use).
 ADAPTER_MODULES: dict[str, str] = {
@@ -141,7 +143,7 @@ def texts(inputs: str | Sequence[str]) -> list[str]:
     return items
 
 
-def split_batches(items: list[str], limit: int, batch_size: int | None) -> list[list[str]]:
+def split_batches(items: list[T], limit: int, batch_size: int | None) -> list[list[T]]:
     """Consecutive slices of at most `batch_size` (capped at the provider's limit) items."""
     size = limit if batch_size is None else batch_size
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:

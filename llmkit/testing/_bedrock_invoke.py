@@ -85,7 +85,22 @@ def invoke(model: str, data: Any) -> EmuResponse:
     return _cohere(model, data)
 
 
+_TITAN_KEYS = frozenset({"inputText", "dimensions", "normalize", "embeddingTypes"})
+_COHERE_KEYS = frozenset(
+    {"texts", "images", "inputs", "input_type", "truncate", "embedding_types", "output_dimension", "max_tokens"}
+)
+
+
+def _known(data: dict[str, Any], keys: frozenset[str]) -> None:
+    extra = sorted(set(data) - keys)
+    if extra:
+        raise _malformed(f"#: extraneous key [{extra[0]}] is not permitted")
+
+
 def _titan(model: str, data: dict[str, Any]) -> EmuResponse:
+    _known(data, _TITAN_KEYS)
+    if data.get("dimensions", 1024) not in (256, 512, 1024):
+        raise _malformed(f"#/dimensions: {data['dimensions']} is not a valid enum value")
     try:
         body = structure_strict(data, wire.TitanEmbedRequest)
     except WireValidationError as exc:
@@ -106,6 +121,7 @@ def _titan(model: str, data: dict[str, Any]) -> EmuResponse:
 
 
 def _cohere(model: str, data: dict[str, Any]) -> EmuResponse:
+    _known(data, _COHERE_KEYS)
     if "input_type" not in data:
         raise _malformed("#: required key [input_type] not found")
     try:
@@ -126,7 +142,7 @@ def _cohere(model: str, data: dict[str, Any]) -> EmuResponse:
     if types is not None and types != ["float"]:
         raise _malformed("the emulator serves only embedding_types ['float']")
     vectors = [embedding_vector(model, t, dims, body.input_type) for t in texts]
-    out: dict[str, Any] = {"id": str(uuid.uuid4()), "texts": [t.lower() for t in texts]}
+    out: dict[str, Any] = {"id": str(uuid.uuid4()), "texts": texts}
     if types is None:
         out.update(response_type="embeddings_floats", embeddings=vectors)
     else:

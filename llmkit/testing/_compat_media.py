@@ -32,10 +32,11 @@ from ._media_emu import (
 )
 from ._server import EmuRequest, EmuResponse
 
-__all__ = ["MAX_EMBED_INPUTS", "MODEL_DIMS", "ErrorFn", "embeddings", "handle_media"]
+__all__ = ["DEFAULT_DIMS", "MAX_EMBED_INPUTS", "MODEL_DIMS", "ErrorFn", "embeddings", "handle_media"]
 
 ErrorFn = Callable[[int, str, str | None], EmuResponse]  # (status, message, param)
 
+DEFAULT_DIMS = 1024  # an any-model server's vectors for a model this table does not know
 MAX_EMBED_INPUTS = 2048  # OpenAI's documented bound; the others document none (recalled)
 # Native vector sizes (model cards, recalled); the emulator needs one per embedding model.
 MODEL_DIMS = {
@@ -55,6 +56,7 @@ MODEL_DIMS = {
     "BAAI/bge-m3": 1024,
     "intfloat/e5-large-v2": 1024,
     "sentence-transformers/all-MiniLM-L6-v2": 384,
+    "E5-Mistral-7B-Instruct": 4096,
 }
 # Models that can shorten their vectors, with the sizes they take (Matryoshka; recalled).
 _RESIZABLE = {
@@ -78,13 +80,13 @@ def handle_media(req: EmuRequest, spec: ProviderSpec, err: ErrorFn, prof: Profil
             continue
         if name.startswith("create_embedding"):
             cls = _model_of(op.request or "CreateEmbeddingRequest")
-            return embeddings(req, spec.id, cls, err, status, prof.embed_usage)
+            return embeddings(req, spec.id, cls, err, status, prof.embed_usage, any_model=prof.any_model)
         if name == "rerank":
-            return _rerank(req, spec.id, err, status)
+            return _rerank(req, spec.id, err, status, prof.any_model)
         if name == "create_image":
             return _images(req, spec.id, _model_of(op.request or "SizedImageRequest"), err, status)
         if name == "create_transcription":
-            return _transcriptions(req, spec.id, err, prof.form_fields)
+            return _transcriptions(req, spec.id, err, prof)
     return None
 
 
@@ -125,20 +127,26 @@ def embeddings(
     usage: bool,
     *,
     model: str | None = None,
+    any_model: bool = False,
 ) -> EmuResponse:
-    """An OpenAI-shaped embeddings answer; `model` is the deployment when the URL names it."""
+    """An OpenAI-shaped embeddings answer; `model` is the deployment when the URL names it.
+
+    A server that runs whatever it was started with (`any_model`) embeds any model name, at
+    its known size or else at `DEFAULT_DIMS`.
+    """
     body = _body(req, cls, err, unknown_status)
     if isinstance(body, EmuResponse):
         return body
     name = model or body.model
-    if name not in catalog_models(provider, "embeddings") or name not in MODEL_DIMS:
+    known = name in catalog_models(provider, "embeddings") and name in MODEL_DIMS
+    if not (known or (any_model and name)):
         return _no_model(err, name, "embeddings")
     inputs = [body.input] if isinstance(body.input, str) else list(body.input)
     if not inputs or any(not isinstance(t, str) or t == "" for t in inputs):
         return err(400, "input must be a non-empty string or a non-empty list of non-empty strings.", "input")
     if len(inputs) > MAX_EMBED_INPUTS:
         return err(400, f"input has {len(inputs)} items; at most {MAX_EMBED_INPUTS} are allowed.", "input")
-    dims = MODEL_DIMS[name]
+    dims = MODEL_DIMS.get(name, DEFAULT_DIMS)
     size, field = getattr(body, "dimensions", None), "dimensions"
     if size is None:
         size, field = getattr(body, "output_dimension", None), "output_dimension"
@@ -167,11 +175,11 @@ def embeddings(
     return EmuResponse.json(out, headers={"x-request-id": "req_emu_embed"})
 
 
-def _rerank(req: EmuRequest, provider: str, err: ErrorFn, unknown_status: int) -> EmuResponse:
+def _rerank(req: EmuRequest, provider: str, err: ErrorFn, unknown_status: int, any_model: bool) -> EmuResponse:
     body = _body(req, wire.RerankRequest, err, unknown_status)
     if isinstance(body, EmuResponse):
         return body
-    if body.model not in catalog_models(provider, "rerank"):
+    if not (any_model and body.model) and body.model not in catalog_models(provider, "rerank"):
         return _no_model(err, body.model, "rerank")
     docs = list(body.documents)
     if not docs:
@@ -222,7 +230,10 @@ def _images(req: EmuRequest, provider: str, cls: type[Any], err: ErrorFn, unknow
     return EmuResponse.json(out, headers={"x-request-id": "req_emu_images"})
 
 
-def _transcriptions(req: EmuRequest, provider: str, err: ErrorFn, allowed: frozenset[str]) -> EmuResponse:
+def _transcriptions(req: EmuRequest, provider: str, err: ErrorFn, prof: Profile) -> EmuResponse:
+    """Whisper over multipart: only the host's own form fields, a file with an audio
+    extension, a transcription model; Groq adds `x_groq` to the answer."""
+    allowed = prof.form_fields
     try:
         form = parse_multipart(req.headers.get("content-type", ""), req.body)
     except MultipartError as exc:
@@ -253,7 +264,7 @@ def _transcriptions(req: EmuRequest, provider: str, err: ErrorFn, allowed: froze
     text = transcript_of(audio)
     if fmt == "text":
         return EmuResponse(status=200, headers={"content-type": "text/plain"}, body=text.encode())
-    out: dict[str, Any] = {"text": text, "x_groq": {"id": "req_emu_transcribe"}}
+    out: dict[str, Any] = {"text": text}
     if fmt == "verbose_json":
         timed = words_with_times(text)
         out = {"task": "transcribe", "language": form.one("language") or "English", "duration": len(timed) * 0.5}
@@ -264,5 +275,6 @@ def _transcriptions(req: EmuRequest, provider: str, err: ErrorFn, allowed: froze
             ]
         if "word" in granularities:
             out["words"] = [{"word": w, "start": s, "end": e} for w, s, e in timed]
+    if prof.x_groq:
         out["x_groq"] = {"id": "req_emu_transcribe"}
     return EmuResponse.json(out, headers={"x-request-id": "req_emu_transcribe"})

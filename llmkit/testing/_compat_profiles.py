@@ -165,6 +165,20 @@ PROFILES: dict[str, Profile] = {
         refused=frozenset({"max_completion_tokens"}),
         reasoning_key="reasoning_content",
         embed_usage=False,
+        # AudioTranscriptionRequest of the official OpenAPI (arrays as `name[]`, as Stainless SDKs send them).
+        form_fields=frozenset(
+            {
+                "model",
+                "language",
+                "prompt",
+                "response_format",
+                "temperature",
+                "timestamp_granularities[]",
+                "diarize",
+                "min_speakers",
+                "max_speakers",
+            }
+        ),
     ),
     "perplexity": _std(
         extra_fields=frozenset(

@@ -3,10 +3,17 @@
 Bearer key; validation errors are 422 `{"detail", "errors": [...]}`; `task` changes the
 vectors; rerank returns documents (as `{"text"}`) unless `return_documents` is false, under
 `results`, cut to `top_n`.
+
+The multimodal models (those the catalog marks `vision`: jina-clip-v2, jina-embeddings-v4)
+take `{"image": ...}` inputs, an http(s) URL or bare base64 (a data: prefix or bad base64 is
+a 422), each counted as 1000 tokens here; a text-only model refuses an image with 422, and
+jina-clip-v2 refuses any `task` but `retrieval.query`.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from .._wire import WireValidationError, structure_strict
@@ -17,6 +24,19 @@ from ._server import Emulator, EmuRequest, EmuResponse
 __all__ = ["HANDLER", "JinaHandler", "embedding_vector"]
 
 _DIMS = {"jina-embeddings-v3": 1024, "jina-embeddings-v4": 2048, "jina-clip-v2": 1024}
+_IMAGE_TOKENS = 1000  # the emulator's own count; Jina's depends on the image's tiles
+
+
+def _bad_image(value: str) -> str | None:
+    if value.startswith(("http://", "https://")):
+        return None
+    if value.startswith("data:"):
+        return "image must be a URL or bare base64, without a data: prefix"
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return "image is neither a URL nor valid base64"
+    return None
 
 
 def embedding_vector(text: str, task: str | None, dims: int) -> list[float]:
@@ -56,15 +76,27 @@ class JinaHandler:
         if body.model not in catalog_models(self.provider, "embeddings"):
             return self.error(422, f"Unknown model {body.model!r}", "model")
         raw = [body.input] if not isinstance(body.input, list) else list(body.input)
-        texts = [t if isinstance(t, str) else t.text for t in raw]
+        for x in raw:
+            if not isinstance(x, str) and (x.text is None) == (x.image is None):
+                return self.error(422, "each input object needs exactly one of `text` or `image`", "input")
+        images = [x.image for x in raw if not isinstance(x, str) and x.image is not None]
+        if images and body.model not in catalog_models(self.provider, "vision"):
+            return self.error(422, f"Model {body.model!r} does not accept image input", "input")
+        problem = next((p for p in map(_bad_image, images) if p is not None), None)
+        if problem is not None:
+            return self.error(422, problem, "input")
+        if body.model == "jina-clip-v2" and body.task not in (None, "retrieval.query"):
+            return self.error(422, "jina-clip-v2 only supports task 'retrieval.query'", "task")
+        texts = [x if isinstance(x, str) else x.text for x in raw if isinstance(x, str) or x.text is not None]
+        keys = [x if isinstance(x, str) else x.text if x.text is not None else f"\0image:{x.image}" for x in raw]
         dims = body.dimensions or _DIMS[body.model]
         if not 1 <= dims <= _DIMS[body.model]:
             return self.error(422, f"dimensions must be between 1 and {_DIMS[body.model]}", "dimensions")
         data = [
             {"object": "embedding", "index": i, "embedding": embedding_vector(t, body.task, dims)}
-            for i, t in enumerate(texts)
+            for i, t in enumerate(keys)
         ]
-        tokens = input_tokens(texts)
+        tokens = (input_tokens(texts) if texts else 0) + _IMAGE_TOKENS * len(images)
         return EmuResponse.json(
             {
                 "model": body.model,
