@@ -105,10 +105,11 @@ def _model_changes(c: _Collector, pid: str, old: dict[str, Any], new: dict[str, 
         c.add(pid, f"model removed `{mid}`", breaking=True)
     for mid in sorted(om.keys() & nm.keys()):
         a, b = om[mid], nm[mid]
-        for key in _PRICE_KEYS:
-            pa, pb = (a.get("price") or {}).get(key), (b.get("price") or {}).get(key)
-            if pa != pb:
-                c.add(pid, f"{key} price {_fmt(pa)} -> {_fmt(pb)}", model=mid, note=_pct(pa, pb))
+        for field, label in (("price", ""), ("fine_tuned_price", "fine-tuned ")):
+            for key in _PRICE_KEYS:
+                pa, pb = (a.get(field) or {}).get(key), (b.get(field) or {}).get(key)
+                if pa != pb:
+                    c.add(pid, f"{label}{key} price {_fmt(pa)} -> {_fmt(pb)}", model=mid, note=_pct(pa, pb))
         for key in ("context_window", "max_output_tokens"):
             if a.get(key) != b.get(key):
                 c.add(pid, f"{key} {_fmt(a.get(key))} -> {_fmt(b.get(key))}", model=mid)

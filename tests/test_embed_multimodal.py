@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import struct
 from typing import Any
 
 import pytest
@@ -63,6 +64,8 @@ def test_images_for_text_only_models_raise_before_any_request(emu: Emulator, cli
         with pytest.raises(UnsupportedFeatureError, match="embeds text only") as exc:
             client.embed(model, ["text", ImagePart(url=CAT)])
         assert exc.value.code == "embeddings_images"
+    with pytest.raises(UnsupportedFeatureError, match="a list of parts needs a multimodal"):
+        client.embed("voyage/voyage-3.5", [["two", "texts"]])
     with pytest.raises(UnsupportedFeatureError, match="inputs combining several parts"):
         client.embed("jina/jina-clip-v2", [["a caption", ImagePart(url=CAT)]])
     with pytest.raises(ConfigError, match=r"inputs\[1\] must be a string, an llmkit.ImagePart"):
@@ -163,6 +166,10 @@ def test_voyage_emulator_is_strict(emu: Emulator, client: llmkit.Client) -> None
     ]
     with pytest.raises(BadRequestError, match="cannot mix"):
         voyage.create_multimodal_embedding({"inputs": [{"content": pieces}], "model": "voyage-multimodal-3"})
+    huge = PNG[:16] + struct.pack(">II", 5000, 4000) + PNG[24:]  # a PNG header claiming 20M pixels
+    huge_piece = {"type": "image_base64", "image_base64": "data:image/png;base64," + base64.b64encode(huge).decode()}
+    with pytest.raises(BadRequestError, match="at most 16M pixels"):
+        voyage.create_multimodal_embedding({"inputs": [{"content": [huge_piece]}], "model": "voyage-multimodal-3"})
     ok = voyage.create_multimodal_embedding(
         {"inputs": [{"content": [{"type": "image_url", "image_url": CAT}]}], "model": "voyage-multimodal-3"}
     )

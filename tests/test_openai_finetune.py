@@ -324,3 +324,23 @@ def test_async_fine_tuning(emu: Emulator) -> None:
 
     model = asyncio.run(run())
     assert model is not None and model.startswith("openai/ft:gpt-4.1-nano-2025-04-14:emu-org::")
+
+
+def test_codegen_diff_reports_fine_tuned_price_changes(tmp_path: Any, capsys: Any) -> None:
+    import shutil
+    from pathlib import Path
+
+    import yaml
+
+    from codegen.__main__ import main
+
+    root = Path(__file__).resolve().parent.parent
+    old, new = tmp_path / "old", tmp_path / "new"
+    shutil.copytree(root / "specs" / "providers", old)
+    shutil.copytree(old, new)
+    spec = yaml.safe_load((new / "openai.yaml").read_text(encoding="utf-8"))
+    mini = next(m for m in spec["models"] if m["id"] == "gpt-4o-mini")
+    mini["fine_tuned_price"]["output"] = 0.6
+    (new / "openai.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    assert main(["diff", str(old), str(new), "--markdown"]) == 0
+    assert "- `gpt-4o-mini`: fine-tuned output price 1.2 -> 0.6 (-50%)" in capsys.readouterr().out

@@ -95,8 +95,10 @@ def embed_items(inputs: Any, ctx: CallContext) -> list[EmbedItem]:
     if any(isinstance(x, MultimodalInput) for x in out):
         caps = ctx.model_info.capabilities if ctx.model_info is not None else None
         if caps is None or not caps.vision:
+            images = any(isinstance(x, MultimodalInput) and x.images for x in out)
+            what = "images need" if images else "an input made of a list of parts needs"
             raise UnsupportedFeatureError(
-                f"{ctx.provider}/{ctx.model} embeds text only; images need a multimodal embedding model "
+                f"{ctx.provider}/{ctx.model} embeds text only; {what} a multimodal embedding model "
                 "(e.g. jina/jina-clip-v2 or voyage/voyage-multimodal-3; see llmkit.models())",
                 provider=ctx.provider,
                 code="embeddings_images",

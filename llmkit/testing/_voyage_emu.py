@@ -7,7 +7,8 @@ Bearer key, `{"detail": ...}` errors, at most 1000 texts or documents per reques
 `/multimodalembeddings` serves the multimodal models (catalog `vision`) and only them (and
 they only there): each input's `content` pieces must carry the field their `type` names,
 `image_base64` must be a base64 data: URL of a PNG, JPEG, WebP or GIF, and one request may
-not mix image URLs with base64 images. Usage counts text tokens and image pixels (a PNG's
+not mix image URLs with base64 images; an image over 16M pixels or a request over 320,000
+tokens is a 400. Usage counts text tokens and image pixels (a PNG's
 own size; 1024x1024 for a URL), 560 pixels to a token.
 """
 
@@ -29,6 +30,8 @@ MAX_ITEMS = 1000
 _FLEXIBLE = {"voyage-3.5", "voyage-3.5-lite", "voyage-3-large", "voyage-code-3"}
 _IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
 _URL_PIXELS = 1024 * 1024
+_MAX_PIXELS = 16_000_000  # per image (wire-facts-more.md §11)
+_MAX_REQUEST_TOKENS = 320_000  # per request, 560 pixels to a token
 
 
 def _pixels(data_url: str) -> int | None:
@@ -111,6 +114,8 @@ class VoyageHandler:
                             400,
                             f"inputs[{i}].content[{j}].image_base64 is not a base64 PNG, JPEG, WebP or GIF data URL.",
                         )
+                    if n > _MAX_PIXELS:
+                        return self.error(400, f"inputs[{i}].content[{j}]: an image may have at most 16M pixels.")
                     pixels += n
                 elif piece.type == "image_url":
                     pixels += _URL_PIXELS
@@ -119,7 +124,10 @@ class VoyageHandler:
                 keys.append(f"{piece.type}:{value}")
             vec = embedding_vector("\n".join(keys), body.input_type, 1024)
             data.append({"object": "embedding", "embedding": vec, "index": i})
-        usage = {"text_tokens": text_tokens, "image_pixels": pixels, "total_tokens": text_tokens + pixels // 560}
+        total = text_tokens + pixels // 560
+        if total > _MAX_REQUEST_TOKENS:
+            return self.error(400, f"The request has {total} tokens; at most {_MAX_REQUEST_TOKENS} are allowed.")
+        usage = {"text_tokens": text_tokens, "image_pixels": pixels, "total_tokens": total}
         return EmuResponse.json({"object": "list", "data": data, "model": body.model, "usage": usage})
 
     def _embed(self, body: wire.VoyageEmbedRequest) -> EmuResponse:
