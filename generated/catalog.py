@@ -490,6 +490,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         count_tokens=False,
         embeddings=True,
         prompt_caching=False,
+        transcription=True,
     ),
     "modal": Capabilities(
         chat=True,
@@ -3355,7 +3356,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True, embeddings=False)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(
+            Capabilities(vision=True, embeddings=False, transcription=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3365,7 +3368,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True, embeddings=False)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(
+            Capabilities(vision=True, embeddings=False, transcription=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3375,7 +3380,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True, embeddings=False)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(
+            Capabilities(vision=True, embeddings=False, transcription=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3385,7 +3392,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(reasoning=True, embeddings=False)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(
+            Capabilities(reasoning=True, embeddings=False, transcription=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3395,7 +3404,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(reasoning=True, embeddings=False)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(
+            Capabilities(reasoning=True, embeddings=False, transcription=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3405,7 +3416,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=262144,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False, transcription=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3415,7 +3426,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False, transcription=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3425,7 +3436,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False, transcription=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3435,7 +3446,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True, embeddings=False)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(
+            Capabilities(vision=True, embeddings=False, transcription=False)
+        ),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3445,7 +3458,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False, transcription=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3455,7 +3468,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=262144,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False, transcription=False)),
         lifecycle=Lifecycle(status="retired", date="2025-11-30", replacement="codestral-2508"),
     ),
     ModelInfo(
@@ -3465,7 +3478,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=262144,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False, transcription=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3475,7 +3488,9 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(vision=True, embeddings=False)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(
+            Capabilities(vision=True, embeddings=False, transcription=False)
+        ),
         lifecycle=Lifecycle(status="retired", date="2025-12-31", note="Mistral names Ministral 3 14B as the successor"),
     ),
     ModelInfo(
@@ -3485,7 +3500,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=131072,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False, transcription=False)),
         lifecycle=Lifecycle(status="retired", date="2026-05-31", replacement="mistral-large-latest"),
     ),
     ModelInfo(
@@ -3495,7 +3510,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=32768,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False, transcription=False)),
         lifecycle=Lifecycle(status="retired", date="2025-03-30", replacement="ministral-8b-latest"),
     ),
     ModelInfo(
@@ -3505,7 +3520,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=32768,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False, transcription=False)),
         lifecycle=Lifecycle(status="retired", date="2025-03-30", replacement="mistral-small-latest"),
     ),
     ModelInfo(
@@ -3515,7 +3530,7 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=65536,
         max_output_tokens=None,
         price=Price(),
-        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False)),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False, transcription=False)),
         lifecycle=Lifecycle(status="retired", date="2025-03-30", replacement="mistral-small-latest"),
     ),
     ModelInfo(
@@ -3539,6 +3554,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 temperature=False,
                 embeddings=True,
                 prompt_caching=False,
+                transcription=False,
             )
         ),
         lifecycle=None,
@@ -3564,6 +3580,33 @@ MODELS: tuple[ModelInfo, ...] = (
                 temperature=False,
                 embeddings=True,
                 prompt_caching=False,
+                transcription=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="mistral",
+        id="voxtral-mini-latest",
+        aliases=("voxtral-mini-2507",),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["mistral"].merged(
+            Capabilities(
+                chat=False,
+                streaming=False,
+                tools=False,
+                parallel_tool_calls=False,
+                vision=False,
+                json_object=False,
+                json_schema=False,
+                reasoning=False,
+                stream_usage=False,
+                temperature=False,
+                embeddings=False,
+                prompt_caching=False,
+                transcription=True,
             )
         ),
         lifecycle=None,

@@ -7,6 +7,7 @@ import asyncio
 import base64
 from typing import Any
 
+import httpx
 import pytest
 
 import llmkit
@@ -97,6 +98,17 @@ def test_groq_transcription_with_timestamps(emu: Any, client: Any) -> None:
     assert tr.duration == 1.5
 
 
+def test_the_emulated_media_endpoints_check_credentials(emu: Any) -> None:
+    for path in ("/groq/openai/v1/audio/transcriptions", "/together/v1/rerank", "/mistral/v1/embeddings"):
+        resp = httpx.post(emu.url + path, json={})
+        assert resp.status_code == 401, path
+    assert httpx.post(emu.url + "/mistral/v1/embeddings", json={}).json() == {
+        "message": "Unauthorized",
+        "request_id": "emu",
+    }
+    assert emu.requests[-1].headers.get("authorization") is None
+
+
 def test_groq_transcription_refusals(emu: Any, client: Any) -> None:
     with pytest.raises(llmkit.UnsupportedFeatureError, match="llama-3.3-70b-versatile is a chat model"):
         client.transcribe("groq/llama-3.3-70b-versatile", b"x", filename="a.wav")
@@ -131,6 +143,44 @@ def test_together_transcription_and_its_form(emu: Any, client: Any) -> None:
     assert "x_groq" not in tr.raw  # Groq's extra is Groq's alone
     with pytest.raises(llmkit.BadRequestError, match="unknown parameter: url"):
         client.transcribe("together/openai/whisper-large-v3", b"x", filename="a.wav", options={"url": "https://x"})
+
+
+def test_mistral_voxtral_form_has_no_response_format(emu: Any, client: Any) -> None:
+    tr = client.transcribe(
+        "mistral/voxtral-mini-latest", b"bonjour le monde", filename="a.mp3", media_type="audio/mpeg",
+        language="fr", timestamps=True,
+    )  # fmt: skip
+    req = emu.last_request
+    assert (req.method, req.path) == ("POST", "/mistral/v1/audio/transcriptions")
+    assert req.headers["authorization"] == f"Bearer {emu.api_key}"
+    form = parse_multipart(req.headers["content-type"], req.body)
+    assert form.fields == {
+        "model": ["voxtral-mini-latest"],
+        "language": ["fr"],
+        "timestamp_granularities": ["segment"],
+    }
+    assert form.files == {"file": ("a.mp3", "audio/mpeg", b"bonjour le monde")}
+    assert (tr.text, tr.language) == ("bonjour le monde", "fr")
+    assert [(s.text, s.start, s.end) for s in tr.segments] == [("bonjour le monde", 0.0, 1.5)]
+    assert tr.raw["usage"]["prompt_audio_seconds"] == 1
+    plain = client.transcribe("mistral/voxtral-mini-2507", b"salut", filename="a.wav", media_type="audio/wav")
+    assert parse_multipart(emu.last_request.headers["content-type"], emu.last_request.body).fields == {
+        "model": ["voxtral-mini-2507"]
+    }
+    assert plain.text == "salut" and plain.segments == []
+
+
+def test_mistral_transcription_refusals(emu: Any, client: Any) -> None:
+    n = len(emu.requests)
+    with pytest.raises(llmkit.UnsupportedFeatureError, match="transcription prompt"):
+        client.transcribe("mistral/voxtral-mini-latest", b"x", filename="a.wav", prompt="names: Voxtral")
+    assert len(emu.requests) == n
+    with pytest.raises(llmkit.BadRequestError) as info:
+        client.transcribe("mistral/voxtral-mini-latest", b"x", filename="a.wav", options={"response_format": "json"})
+    assert info.value.status == 422
+    assert info.value.body["message"]["detail"][0]["loc"] == ["body", "response_format"]
+    with pytest.raises(llmkit.BadRequestError, match="should match pattern"):
+        client.transcribe("mistral/voxtral-mini-latest", b"x", filename="a.wav", language="french")
 
 
 # -- Together images ---------------------------------------------------------------------------

@@ -111,6 +111,7 @@ def test_envelope_auth_error_is_typed(emu: Emulator) -> None:
     ("kwargs", "error", "needle"),
     [
         ({"n": 2}, UnsupportedFeatureError, "one image per call"),
+        ({"n": 0}, ConfigError, "n must be a positive integer"),
         ({"quality": "hd"}, UnsupportedFeatureError, "quality"),
         ({"response_format": "url"}, UnsupportedFeatureError, "as bytes"),
         ({"size": "16:9"}, UnsupportedFeatureError, "size '16:9'"),

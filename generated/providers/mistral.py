@@ -70,6 +70,18 @@ SPEC = ProviderSpec(
             model_in_path=False,
             description="Embed one text or a list (mistral-embed, codestral-embed); the size is `output_dimension`, the type `output_dtype`.",
         ),
+        "create_transcription": Operation(
+            name="create_transcription",
+            method="POST",
+            path="/audio/transcriptions",
+            query=(),
+            request="SegmentTranscriptionRequest",
+            response="CreateTranscriptionResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Transcribe an audio file with Voxtral (multipart upload; use client.transcribe).",
+        ),
         "list_models": Operation(
             name="list_models",
             method="GET",
@@ -109,6 +121,7 @@ SPEC = ProviderSpec(
         count_tokens=False,
         embeddings=True,
         prompt_caching=False,
+        transcription=True,
     ),
     quirks=frozenset(
         (
@@ -180,6 +193,23 @@ class MistralAIClient(NativeClient):
             SPEC.operations["create_embedding"],
             body,
             wire.CreateEmbeddingResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def create_transcription(
+        self,
+        body: wire.SegmentTranscriptionRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CreateTranscriptionResponse:
+        """Transcribe an audio file with Voxtral (multipart upload; use client.transcribe)."""
+        return self._call(
+            SPEC.operations["create_transcription"],
+            body,
+            wire.CreateTranscriptionResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -273,6 +303,23 @@ class AsyncMistralAIClient(AsyncNativeClient):
             SPEC.operations["create_embedding"],
             body,
             wire.CreateEmbeddingResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def create_transcription(
+        self,
+        body: wire.SegmentTranscriptionRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.CreateTranscriptionResponse:
+        """Transcribe an audio file with Voxtral (multipart upload; use client.transcribe)."""
+        return await self._call(
+            SPEC.operations["create_transcription"],
+            body,
+            wire.CreateTranscriptionResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,

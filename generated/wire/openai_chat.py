@@ -764,6 +764,26 @@ class ResponseMessage:
 
 
 @_wire_model
+class SegmentTranscriptionRequest:
+    """A transcription form without response_format or prompt, whose timestamps are segments (Mistral's AudioTranscriptionRequest, official OpenAPI); the answer is always JSON."""
+
+    model: str = _wire_field("model")
+    file: str | None = _wire_field("file", default=None)
+    """The audio file (a multipart file part with a file name)."""
+    file_url: str | None = _wire_field("file_url", default=None)
+    file_id: str | None = _wire_field("file_id", default=None)
+    language: str | None = _wire_field("language", default=None)
+    temperature: float | None = _wire_field("temperature", default=None)
+    stream: bool | None = _wire_field("stream", default=None)
+    diarize: bool | None = _wire_field("diarize", default=None)
+    context_bias: list[str] | None = _wire_field("context_bias", default=None)
+    timestamp_granularities: list[Literal["segment", "word"]] | None = _wire_field(
+        "timestamp_granularities", default=None
+    )
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class SizedImageRequest:
     """Image generation sized by width and height in pixels, with response_format url or base64 (Together's /images/generations body, official OpenAPI)."""
 

@@ -81,6 +81,8 @@ class CloudflareModalAdapter(ModalAdapter):
                 "(or set CLOUDFLARE_ACCOUNT_ID)",
                 provider=ctx.provider,
             )
+        if opts.n is not None and (not isinstance(opts.n, int) or isinstance(opts.n, bool) or opts.n < 1):
+            raise ConfigError(f"n must be a positive integer, got {opts.n!r}", provider=ctx.provider)
         if opts.n is not None and opts.n != 1:
             raise unsupported(ctx, f"n={opts.n!r}", "Workers AI image models make one image per call; call again")
         if opts.quality is not None:

@@ -136,13 +136,24 @@ class OpenAIModalAdapter(ModalAdapter):
         )
 
     def transcribe_request(self, audio: bytes, opts: TranscribeOptions, ctx: CallContext) -> ModalRequest:
+        """A multipart upload. OpenAI's form (and Groq's, Together's) picks the answer with
+        `response_format`; a form without one (Mistral's) always answers JSON and takes its
+        timestamps as `timestamp_granularities=segment`."""
         op = operation(ctx, "create_transcription", "transcription")
+        fields = request_fields(ctx, op, "CreateTranscriptionRequest")
         form: dict[str, Any] = {"model": ctx.model}
         if opts.language:
             form["language"] = opts.language
         if opts.prompt:
+            if "prompt" not in fields:
+                raise unsupported(ctx, "a transcription prompt", f"its form ({op.request}) has no `prompt`")
             form["prompt"] = opts.prompt
-        if opts.timestamps:
+        if "response_format" not in fields:
+            if opts.timestamps:
+                if "timestamp_granularities" not in fields:
+                    raise unsupported(ctx, "timestamps", f"its form ({op.request}) has no timestamp_granularities")
+                form["timestamp_granularities"] = "segment"
+        elif opts.timestamps:
             # Only verbose_json carries segments and words (whisper-1; the gpt-4o models refuse it).
             form["response_format"] = "verbose_json"
             form["timestamp_granularities[]"] = ["word", "segment"]

@@ -11,6 +11,7 @@ transcripts are the deterministic ones of `_media_emu`.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from .._wire import WireValidationError, structure_strict
 from ..generated.wire import openai_chat as wire
 from ._compat_profiles import Profile
 from ._media_emu import (
+    FormData,
     MultipartError,
     catalog_models,
     image_bytes,
@@ -68,6 +70,7 @@ _RESIZABLE = {
 }
 _AUDIO_EXT = ("flac", "mp3", "mp4", "mpeg", "mpga", "m4a", "ogg", "wav", "webm")
 _JPEG = b"\xff\xd8\xff\xe0"
+_LANG = re.compile(r"^\w{2}$")
 
 
 def handle_media(req: EmuRequest, spec: ProviderSpec, err: ErrorFn, prof: Profile) -> EmuResponse | None:
@@ -240,7 +243,12 @@ def _transcriptions(req: EmuRequest, provider: str, err: ErrorFn, prof: Profile)
         return err(400, f"could not parse multipart form: {exc}", None)
     unknown = sorted(set(form.fields) - allowed)
     if unknown:
-        return err(400, f"unknown parameter: {unknown[0]}", unknown[0])
+        status = prof.unknown_status
+        return err(
+            status,
+            f"{'Extra inputs are not permitted' if status == 422 else 'unknown parameter'}: {unknown[0]}",
+            unknown[0],
+        )
     upload = form.files.get("file")
     if upload is None:
         return err(400, "either a file or a url must be provided", "file")
@@ -253,6 +261,8 @@ def _transcriptions(req: EmuRequest, provider: str, err: ErrorFn, prof: Profile)
         return err(400, "model is required", "model")
     if model not in catalog_models(provider, "transcription"):
         return _no_model(err, model, "transcription")
+    if "response_format" not in allowed:
+        return _segment_transcription(form, model, audio, err, prof.unknown_status)
     fmt = form.one("response_format") or "json"
     if fmt not in ("json", "text", "verbose_json"):
         return err(400, f"response_format must be one of json, text or verbose_json, got {fmt!r}", "response_format")
@@ -277,4 +287,24 @@ def _transcriptions(req: EmuRequest, provider: str, err: ErrorFn, prof: Profile)
             out["words"] = [{"word": w, "start": s, "end": e} for w, s, e in timed]
     if prof.x_groq:
         out["x_groq"] = {"id": "req_emu_transcribe"}
+    return EmuResponse.json(out, headers={"x-request-id": "req_emu_transcribe"})
+
+
+def _segment_transcription(form: FormData, model: str, audio: bytes, err: ErrorFn, status: int) -> EmuResponse:
+    """Mistral's answer: always JSON with the model, language, segments when asked, and usage."""
+    language = form.one("language")
+    if language is not None and not _LANG.match(language):
+        return err(status, "String should match pattern '^\\w{2}$'", "language")
+    granularities = form.fields.get("timestamp_granularities", [])
+    if any(g not in ("segment", "word") for g in granularities):
+        return err(status, "Input should be 'segment' or 'word'", "timestamp_granularities")
+    text = transcript_of(audio)
+    timed = words_with_times(text)
+    segments = []
+    if granularities:
+        segments = [{"type": "transcription_segment", "text": text, "start": 0.0, "end": len(timed) * 0.5}]
+    seconds = max(1, len(timed) // 2)
+    usage = {"prompt_audio_seconds": seconds, "prompt_tokens": 4, "total_tokens": 4 + len(timed) + seconds * 13}
+    usage["completion_tokens"] = len(timed)
+    out = {"model": model, "text": text, "language": language, "segments": segments, "usage": usage}
     return EmuResponse.json(out, headers={"x-request-id": "req_emu_transcribe"})

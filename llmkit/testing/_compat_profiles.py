@@ -98,6 +98,20 @@ PROFILES: dict[str, Profile] = {
         reasoning_key="chunks",
         tool_id_alnum9=True,
         role_order="mistral",
+        # AudioTranscriptionRequest of the official OpenAPI: no response_format, no prompt.
+        form_fields=frozenset(
+            {
+                "model",
+                "file_url",
+                "file_id",
+                "language",
+                "temperature",
+                "stream",
+                "diarize",
+                "context_bias",
+                "timestamp_granularities",
+            }
+        ),
     ),
     "cerebras": _std(
         extra_fields=frozenset({"disable_reasoning", "clear_thinking"}),

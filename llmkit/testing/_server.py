@@ -182,7 +182,7 @@ class Emulator:
             config[name] = {"api_key": self.api_key, "base_url": self.base_url(name), "max_retries": 0, **overrides}
         for provider, setting, url in hosts:
             if provider in config:
-                config[provider][setting] = url
+                config[provider].setdefault(setting, url)  # an explicit override wins
         return config
 
     def client(self, **overrides: Any) -> Any:
