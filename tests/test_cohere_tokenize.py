@@ -139,9 +139,12 @@ def test_errors_are_typed(emu: Any, client: Any) -> None:
     emu.queue_error("cohere", 429, "trial key limit")
     with pytest.raises(llmkit.RateLimitError, match="trial key limit"):
         client.count_tokens(f"cohere/{CMD}", "hi")
-    with emulator(require_key="right") as strict:
-        with strict.client(api_key="wrong") as c, pytest.raises(llmkit.AuthenticationError, match="invalid api token"):
-            c.count_tokens(f"cohere/{CMD}", "hi")
+    with (
+        emulator(require_key="right") as strict,
+        strict.client(api_key="wrong") as c,
+        pytest.raises(llmkit.AuthenticationError, match="invalid api token"),
+    ):
+        c.count_tokens(f"cohere/{CMD}", "hi")
 
 
 def test_emulator_is_strict_like_cohere(emu: Any) -> None:
