@@ -7,6 +7,7 @@ import asyncio
 import base64
 from typing import Any
 
+import httpx
 import pytest
 
 import llmkit
@@ -95,6 +96,17 @@ def test_groq_transcription_with_timestamps(emu: Any, client: Any) -> None:
     ]
     assert [(s.text, s.start, s.end) for s in tr.segments] == [("hello there world", 0.0, 1.5)]
     assert tr.duration == 1.5
+
+
+def test_the_emulated_media_endpoints_check_credentials(emu: Any) -> None:
+    for path in ("/groq/openai/v1/audio/transcriptions", "/together/v1/rerank", "/mistral/v1/embeddings"):
+        resp = httpx.post(emu.url + path, json={})
+        assert resp.status_code == 401, path
+    assert httpx.post(emu.url + "/mistral/v1/embeddings", json={}).json() == {
+        "message": "Unauthorized",
+        "request_id": "emu",
+    }
+    assert emu.requests[-1].headers.get("authorization") is None
 
 
 def test_groq_transcription_refusals(emu: Any, client: Any) -> None:

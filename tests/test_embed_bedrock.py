@@ -134,6 +134,13 @@ def test_cohere_defaults_to_documents_and_v4_takes_output_dimension(emu: Any) ->
     assert v4.cost_usd is None  # no reviewed price for Embed v4 on Bedrock
 
 
+def test_a_cross_region_profile_id_goes_into_the_path_as_given(emu: Any) -> None:
+    with _client(emu) as c:
+        resp = c.embed("bedrock/us.cohere.embed-v4:0", ["x"], input_type="query")
+    assert emu.last_request.path == "/bedrock/model/us.cohere.embed-v4%3A0/invoke"
+    assert resp.vectors == [embedding_vector("us.cohere.embed-v4:0", "x", 1536, "search_query")]
+
+
 def test_cohere_list_shape_without_a_token_header(emu: Any) -> None:
     """The `embeddings_floats` answer (a plain list), as Bedrock sends without embedding_types."""
     recorded = {

@@ -83,6 +83,8 @@ def test_azure_embeddings_need_an_api_version_like_azure(emu: Any, client: Any) 
         json={"input": ["a"]},
     )
     assert anonymous.status_code == 401 and "Access denied" in anonymous.json()["error"]["message"]
+    with pytest.raises(llmkit.BadRequestError, match="Unrecognized request argument: encoding"):
+        client.embed("azure/text-embedding-3-small", ["a"], extra_body={"encoding": "float"})
 
 
 # -- Mistral -----------------------------------------------------------------------------------

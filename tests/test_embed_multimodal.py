@@ -184,3 +184,17 @@ def test_async_multimodal_embed(emu: Emulator) -> None:
     resp = asyncio.run(run())
     assert emu.last_request.json() == {"model": "jina-clip-v2", "input": [{"image": CAT}, {"text": "a cat"}]}
     assert resp.vectors[1] == jina_vector("a cat", None, 1024)
+
+
+def test_jina_base64_vectors_and_normalized_pass_through_extra_body(emu: Emulator, client: llmkit.Client) -> None:
+    resp = client.embed(
+        "jina/jina-clip-v2", [ImagePart(url=CAT)], extra_body={"embedding_type": "base64", "normalized": True}
+    )
+    assert emu.last_request.json() == {
+        "model": "jina-clip-v2",
+        "input": [{"image": CAT}],
+        "embedding_type": "base64",
+        "normalized": True,
+    }
+    assert isinstance(resp.raw[0]["data"][0]["embedding"], str)  # sent as base64 float32, decoded by llmkit
+    assert resp.vectors[0] == pytest.approx(jina_vector("\0image:" + CAT, None, 1024), rel=1e-6)

@@ -7,7 +7,8 @@ vectors; rerank returns documents (as `{"text"}`) unless `return_documents` is f
 The multimodal models (those the catalog marks `vision`: jina-clip-v2, jina-embeddings-v4)
 take `{"image": ...}` inputs, an http(s) URL or bare base64 (a data: prefix or bad base64 is
 a 422), each counted as 1000 tokens here; a text-only model refuses an image with 422, and
-jina-clip-v2 refuses any `task` but `retrieval.query`.
+jina-clip-v2 refuses any `task` but `retrieval.query`. `embedding_type` "base64" answers
+little-endian float32 base64 strings.
 """
 
 from __future__ import annotations
@@ -18,13 +19,17 @@ from typing import Any
 
 from .._wire import WireValidationError, structure_strict
 from ..generated.wire import jina as wire
-from ._media_emu import catalog_models, input_tokens, relevance, vector
+from ._media_emu import catalog_models, input_tokens, relevance, vector, vector_base64
 from ._server import Emulator, EmuRequest, EmuResponse
 
 __all__ = ["HANDLER", "JinaHandler", "embedding_vector"]
 
 _DIMS = {"jina-embeddings-v3": 1024, "jina-embeddings-v4": 2048, "jina-clip-v2": 1024}
 _IMAGE_TOKENS = 1000  # the emulator's own count; Jina's depends on the image's tiles
+
+
+def _encoded(values: list[float], kind: str) -> list[float] | str:
+    return vector_base64(values) if kind == "base64" else values
 
 
 def _bad_image(value: str) -> str | None:
@@ -89,11 +94,14 @@ class JinaHandler:
             return self.error(422, "jina-clip-v2 only supports task 'retrieval.query'", "task")
         texts = [x if isinstance(x, str) else x.text for x in raw if isinstance(x, str) or x.text is not None]
         keys = [x if isinstance(x, str) else x.text if x.text is not None else f"\0image:{x.image}" for x in raw]
+        kind = body.embedding_type or "float"
+        if kind not in ("float", "base64"):
+            return self.error(422, f"embedding_type {kind!r} is not emulated (float and base64 are)", "embedding_type")
         dims = body.dimensions or _DIMS[body.model]
         if not 1 <= dims <= _DIMS[body.model]:
             return self.error(422, f"dimensions must be between 1 and {_DIMS[body.model]}", "dimensions")
         data = [
-            {"object": "embedding", "index": i, "embedding": embedding_vector(t, body.task, dims)}
+            {"object": "embedding", "index": i, "embedding": _encoded(embedding_vector(t, body.task, dims), kind)}
             for i, t in enumerate(keys)
         ]
         tokens = (input_tokens(texts) if texts else 0) + _IMAGE_TOKENS * len(images)
