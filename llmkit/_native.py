@@ -11,15 +11,14 @@ sends `"stream": false` when the caller did not choose.
 A body that holds file contents (bytes, or `(filename, bytes[, media type])` tuples, alone or
 in a list) is sent as multipart/form-data, the only way ElevenLabs' voice cloning and OpenAI's
 file upload take it: each file is its own part (a list repeats the part name), booleans go as
-`true`/`false` and objects as JSON strings. An answer that is not JSON (audio) comes back as
-bytes when the operation names no response model.
+`true`/`false` and objects as JSON strings. The transport encodes the form once and sends it
+through the same retry loop as JSON, so a retried upload resends the identical bytes. An
+answer that is not JSON (audio) comes back as bytes when the operation names no response model.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
@@ -136,30 +135,13 @@ def multipart_parts(body: Mapping[str, Any]) -> tuple[FormData, FormFiles] | Non
     return data, files
 
 
-def _form_request(
-    t: ProviderTransport | AsyncProviderTransport,
-    req: WireRequest,
-    form: tuple[FormData, FormFiles],
-    extra_headers: Mapping[str, str] | None,
-    extra_query: Mapping[str, str] | None,
-) -> httpx.Request:
-    request = t.http.build_request(
-        req.method,
-        t.url(req),
-        params=t.query(req, extra_query) or None,
-        headers=t.headers(req, extra_headers),  # req.body is None: httpx sets the multipart type
-        data=form[0],
-        files=form[1],
-    )
-    t.hosts.check(request.url)
-    return request
-
-
-def _split_form(req: WireRequest) -> tuple[FormData, FormFiles] | None:
+def _with_form(req: WireRequest) -> WireRequest:
+    """`req` as multipart when its body holds file contents (the transport encodes it once)."""
     form = multipart_parts(req.body) if isinstance(req.body, dict) else None
     if form is not None:
         req.body = None
-    return form
+        req.form, req.files = form
+    return req
 
 
 def _parse(resp: httpx.Response, cls: type[T] | None) -> Any:
@@ -192,36 +174,9 @@ class NativeClient:
         extra_headers: Mapping[str, str] | None,
         extra_query: Mapping[str, str] | None,
     ) -> Any:
-        req = _request(op, body, path_params, False)
-        form = _split_form(req)
-        if form is not None:
-            return _parse(self._send_form(req, form, extra_headers, extra_query), cls)
+        req = _with_form(_request(op, body, path_params, False))
         resp = self._transport.send(req, extra_headers=extra_headers, extra_query=extra_query)
         return _parse(resp, cls)
-
-    def _send_form(
-        self,
-        req: WireRequest,
-        form: tuple[FormData, FormFiles],
-        extra_headers: Mapping[str, str] | None,
-        extra_query: Mapping[str, str] | None,
-    ) -> httpx.Response:
-        """A multipart request with the transport's auth, error mapping and retry policy."""
-        t = self._transport
-        attempt = 0
-        while True:
-            try:
-                resp = t.http.send(_form_request(t, req, form, extra_headers, extra_query), auth=t._send_auth)
-                if resp.status_code < 300:
-                    return resp
-                err: Exception = t.error_from_response(resp.status_code, resp.headers, resp.content)
-            except httpx.HTTPError as exc:
-                err = t.transport_error(exc)
-            wait = t.should_retry(err, attempt, t.settings.max_retries)
-            if wait is None:
-                raise err
-            time.sleep(wait)
-            attempt += 1
 
     def _stream(
         self,
@@ -276,36 +231,9 @@ class AsyncNativeClient:
         extra_headers: Mapping[str, str] | None,
         extra_query: Mapping[str, str] | None,
     ) -> Any:
-        req = _request(op, body, path_params, False)
-        form = _split_form(req)
-        if form is not None:
-            return _parse(await self._send_form(req, form, extra_headers, extra_query), cls)
+        req = _with_form(_request(op, body, path_params, False))
         resp = await self._transport.send(req, extra_headers=extra_headers, extra_query=extra_query)
         return _parse(resp, cls)
-
-    async def _send_form(
-        self,
-        req: WireRequest,
-        form: tuple[FormData, FormFiles],
-        extra_headers: Mapping[str, str] | None,
-        extra_query: Mapping[str, str] | None,
-    ) -> httpx.Response:
-        """The async twin of NativeClient._send_form."""
-        t = self._transport
-        attempt = 0
-        while True:
-            try:
-                resp = await t.http.send(_form_request(t, req, form, extra_headers, extra_query), auth=t._send_auth)
-                if resp.status_code < 300:
-                    return resp
-                err: Exception = t.error_from_response(resp.status_code, resp.headers, resp.content)
-            except httpx.HTTPError as exc:
-                err = t.transport_error(exc)
-            wait = t.should_retry(err, attempt, t.settings.max_retries)
-            if wait is None:
-                raise err
-            await asyncio.sleep(wait)
-            attempt += 1
 
     async def _stream(
         self,

@@ -30,10 +30,11 @@ import json
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Generator, Iterator, Mapping
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import attrs
 import httpx
 
 from ._constants import (
@@ -302,6 +303,8 @@ class _Base:
         h = dict(self.base_headers)
         if req.body is not None:
             h["Content-Type"] = "application/json"
+        elif req.content_type is not None:
+            h["Content-Type"] = req.content_type
         if req.stream:
             h["Accept"] = "text/event-stream"
         h.update(req.headers)
@@ -309,16 +312,19 @@ class _Base:
             h.update(extra)
         return h
 
-    def query(self, req: WireRequest, extra: Mapping[str, str] | None) -> dict[str, str]:
-        q = dict(req.query)
+    def query(self, req: WireRequest, extra: Mapping[str, str] | None) -> dict[str, str | Sequence[str]]:
+        q: dict[str, str | Sequence[str]] = dict(req.query)
+        if req.repeated_query:
+            q.update(req.repeated_query)
         if extra:
             q.update(extra)
         return q
 
     def content(self, req: WireRequest) -> bytes | None:
-        """The JSON body; a value JSON cannot carry is a ConfigError before anything is sent."""
+        """The body's bytes: raw content as given, or JSON, where a value JSON cannot carry is a
+        ConfigError before anything is sent. A form must have gone through `encoded` first."""
         if req.body is None:
-            return None
+            return req.content
         try:
             text = json.dumps(req.body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError) as exc:
@@ -328,6 +334,24 @@ class _Base:
                 provider=self.provider,
             ) from None
         return text.encode("utf-8")
+
+    def encoded(self, req: WireRequest) -> WireRequest:
+        """`req` with its form (and files) encoded once into raw content and its content type.
+
+        Built once per call, so every attempt sends identical bytes (one multipart boundary, a
+        file read once), and a signer such as SigV4 signs exactly what goes on the wire.
+        """
+        if req.form is None and req.files is None:
+            return req
+        if req.body is not None or req.content is not None:
+            raise ConfigError(
+                f"a request to {self.provider} has both a form and a JSON or raw body; send one of them",
+                provider=self.provider,
+            )
+        built = httpx.Request(req.method, "http://form.invalid/", data=req.form, files=req.files)
+        content = built.read()
+        ctype = built.headers.get("Content-Type")
+        return attrs.evolve(req, content=content, content_type=ctype, form=None, files=None)
 
     def timeouts(self, timeout: float | None, deadline: Deadline) -> httpx.Timeout:
         base = self.settings.timeout if timeout is None else httpx.Timeout(timeout)
@@ -549,6 +573,8 @@ class ProviderTransport(_Base):
         """Send with retries; returns a successful, fully read response."""
         retries = self.settings.max_retries if max_retries is None else max_retries
         deadline = deadline or self.deadline(total_timeout)
+        if req.form is not None or req.files is not None:
+            req = self.encoded(req)  # once: a retry resends these very bytes
         content = self.content(req)
         self.url(req)  # refuse a bad path before anything is sent
         attempt = 0
@@ -595,6 +621,8 @@ class ProviderTransport(_Base):
         """
         retries = self.settings.max_retries if max_retries is None else max_retries
         deadline = deadline or self.deadline(total_timeout)
+        if req.form is not None or req.files is not None:
+            req = self.encoded(req)  # once: a retry resends these very bytes
         content = self.content(req)
         self.url(req)
         attempt = 0
@@ -712,6 +740,8 @@ class AsyncProviderTransport(_Base):
     ) -> httpx.Response:
         retries = self.settings.max_retries if max_retries is None else max_retries
         deadline = deadline or self.deadline(total_timeout)
+        if req.form is not None or req.files is not None:
+            req = self.encoded(req)  # once: a retry resends these very bytes
         content = self.content(req)
         self.url(req)
         attempt = 0
@@ -758,6 +788,8 @@ class AsyncProviderTransport(_Base):
         """Open a streamed response; read it with `aiter_chunks(resp, provider)`."""
         retries = self.settings.max_retries if max_retries is None else max_retries
         deadline = deadline or self.deadline(total_timeout)
+        if req.form is not None or req.files is not None:
+            req = self.encoded(req)  # once: a retry resends these very bytes
         content = self.content(req)
         self.url(req)
         attempt = 0

@@ -7,8 +7,8 @@ The runtime owns transport; this keeps adapters pure and testable against fixtur
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import Mapping, Sequence
+from typing import IO, Any, Protocol
 from urllib.parse import quote
 
 import attrs
@@ -23,6 +23,8 @@ __all__ = [
     "CallContext",
     "Dialect",
     "ErrorInfo",
+    "FilePart",
+    "FormFiles",
     "StreamDecoder",
     "WireRequest",
     "encode_path_segment",
@@ -47,6 +49,10 @@ class CallContext:
         return name in self.spec.quirks
 
 
+FilePart = tuple[str, bytes | IO[bytes], str]  # (filename, contents, media type)
+FormFiles = Mapping[str, FilePart] | Sequence[tuple[str, FilePart]]  # a sequence may repeat a part name
+
+
 @attrs.define(kw_only=True, slots=True)
 class WireRequest:
     """One HTTP request, relative to the provider's base URL. `path` is already encoded.
@@ -54,6 +60,11 @@ class WireRequest:
     `operation` names the spec operation sent; when that operation declares a host of its own
     (`Operation.base_url`) the transport resolves it, so a request can only ever go to a host
     the spec names or the user configured, never to a URL carried in the request itself.
+
+    The body is one of: `body` (JSON), `content` (raw bytes, e.g. an audio upload, typed by
+    `content_type`), or `form` and `files` (multipart/form-data; `form` alone is urlencoded).
+    The transport encodes a multipart body once, so every retry sends the same bytes.
+    `repeated_query` holds query parameters given more than once (`keyterm=a&keyterm=b`).
     """
 
     method: str
@@ -63,6 +74,11 @@ class WireRequest:
     headers: dict[str, str] = attrs.field(factory=dict)
     stream: bool = False
     operation: str | None = None
+    content: bytes | None = None
+    content_type: str | None = None
+    form: Mapping[str, Any] | None = None
+    files: FormFiles | None = None
+    repeated_query: Mapping[str, Sequence[str]] | None = None
 
 
 @attrs.define(kw_only=True, slots=True)
