@@ -181,7 +181,7 @@ PROVIDER_CAPABILITIES: dict[str, Capabilities] = {
         reasoning=False,
         stream_usage=True,
         temperature=True,
-        count_tokens=False,
+        count_tokens=True,
         prompt_caching=False,
     ),
     "databricks": Capabilities(
@@ -2156,6 +2156,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 json_schema=False,
                 stream_usage=False,
                 temperature=False,
+                count_tokens=False,
                 embeddings=True,
             )
         ),
@@ -2177,6 +2178,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 json_schema=False,
                 stream_usage=False,
                 temperature=False,
+                count_tokens=False,
                 embeddings=True,
             )
         ),
@@ -2198,6 +2200,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 json_schema=False,
                 stream_usage=False,
                 temperature=False,
+                count_tokens=False,
                 embeddings=True,
             )
         ),
@@ -2219,6 +2222,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 json_schema=False,
                 stream_usage=False,
                 temperature=False,
+                count_tokens=False,
                 embeddings=True,
             )
         ),
@@ -2240,6 +2244,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 json_schema=False,
                 stream_usage=False,
                 temperature=False,
+                count_tokens=False,
                 rerank=True,
             )
         ),
@@ -2261,6 +2266,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 json_schema=False,
                 stream_usage=False,
                 temperature=False,
+                count_tokens=False,
                 rerank=True,
             )
         ),
@@ -2282,6 +2288,7 @@ MODELS: tuple[ModelInfo, ...] = (
                 json_schema=False,
                 stream_usage=False,
                 temperature=False,
+                count_tokens=False,
                 rerank=True,
             )
         ),

@@ -203,7 +203,5 @@ class AsyncModalitiesMixin:
         plan = plan_count(self, model, messages, params)
         if plan.local is not None:
             return plan.local
-        assert plan.wire is not None and plan.dialect is not None
-        http = await self._transport(plan.provider, plan.spec).send(plan.wire)
-        n = plan.dialect.parse_count_tokens(decode_json(http, plan.provider), plan.ctx)
-        return TokenCount(count=n, exact=True, model=plan.ctx.model, provider=plan.provider, method="provider")
+        transport = self._transport(plan.provider, plan.spec)
+        return plan.result([decode_json(await transport.send(w), plan.provider) for w in plan.wires])

@@ -203,11 +203,10 @@ class ModalitiesMixin:
 
     def count_tokens(self, model: str, messages: Any, **params: Any) -> TokenCount:
         """Input tokens of these messages: the provider's own count where it has an endpoint
-        (exact), else a local count for OpenAI-family models (`exact` says which)."""
+        (exact; Cohere's raw-text tokenizer gives an estimate), else a local count for
+        OpenAI-family models (`exact` says which)."""
         plan = plan_count(self, model, messages, params)
         if plan.local is not None:
             return plan.local
-        assert plan.wire is not None and plan.dialect is not None
-        http = self._transport(plan.provider, plan.spec).send(plan.wire)
-        n = plan.dialect.parse_count_tokens(decode_json(http, plan.provider), plan.ctx)
-        return TokenCount(count=n, exact=True, model=plan.ctx.model, provider=plan.provider, method="provider")
+        transport = self._transport(plan.provider, plan.spec)
+        return plan.result([decode_json(transport.send(w), plan.provider) for w in plan.wires])

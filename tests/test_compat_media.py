@@ -141,6 +141,10 @@ def test_together_transcription_and_its_form(emu: Any, client: Any) -> None:
     assert form.files == {"file": ("a.wav", "audio/wav", b"hola mundo")}
     assert tr.text == "hola mundo" and [w.text for w in tr.words] == ["hola", "mundo"]
     assert "x_groq" not in tr.raw  # Groq's extra is Groq's alone
+    with pytest.raises(llmkit.BadRequestError, match="response_format must be one of json, verbose_json"):
+        client.transcribe(
+            "together/openai/whisper-large-v3", b"x", filename="a.wav", options={"response_format": "text"}
+        )
     with pytest.raises(llmkit.BadRequestError, match="unknown parameter: url"):
         client.transcribe("together/openai/whisper-large-v3", b"x", filename="a.wav", options={"url": "https://x"})
 

@@ -58,6 +58,18 @@ SPEC = ProviderSpec(
             model_in_path=False,
             description="Chat with a Command model (tools, documents with citations, JSON output, thinking).",
         ),
+        "detokenize": Operation(
+            name="detokenize",
+            method="POST",
+            path="/v1/detokenize",
+            query=(),
+            request="DetokenizeRequest",
+            response="DetokenizeResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="The text of a list of token ids, by the model's tokenizer.",
+        ),
         "embed": Operation(
             name="embed",
             method="POST",
@@ -106,6 +118,18 @@ SPEC = ProviderSpec(
             model_in_path=False,
             description="Rank documents by relevance to a query (results carry index and relevance_score).",
         ),
+        "tokenize": Operation(
+            name="tokenize",
+            method="POST",
+            path="/v1/tokenize",
+            query=(),
+            request="TokenizeRequest",
+            response="TokenizeResponse",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="Split 1 to 65536 characters of raw text into the model's token ids and token strings.",
+        ),
     },
     capabilities=Capabilities(
         chat=True,
@@ -118,7 +142,7 @@ SPEC = ProviderSpec(
         reasoning=False,
         stream_usage=True,
         temperature=True,
-        count_tokens=False,
+        count_tokens=True,
         prompt_caching=False,
     ),
     quirks=frozenset(()),
@@ -161,6 +185,23 @@ class CohereClient(NativeClient):
             body,
             wire.StreamEvent,
             stream_flag=True,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def detokenize(
+        self,
+        body: wire.DetokenizeRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.DetokenizeResponse:
+        """The text of a list of token ids, by the model's tokenizer."""
+        return self._call(
+            SPEC.operations["detokenize"],
+            body,
+            wire.DetokenizeResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -235,6 +276,23 @@ class CohereClient(NativeClient):
             extra_query=extra_query,
         )
 
+    def tokenize(
+        self,
+        body: wire.TokenizeRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.TokenizeResponse:
+        """Split 1 to 65536 characters of raw text into the model's token ids and token strings."""
+        return self._call(
+            SPEC.operations["tokenize"],
+            body,
+            wire.TokenizeResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
 
 class AsyncCohereClient(AsyncNativeClient):
     """The async twin of CohereClient. Get one with `aclient.native('cohere')`."""
@@ -271,6 +329,23 @@ class AsyncCohereClient(AsyncNativeClient):
             body,
             wire.StreamEvent,
             stream_flag=True,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def detokenize(
+        self,
+        body: wire.DetokenizeRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.DetokenizeResponse:
+        """The text of a list of token ids, by the model's tokenizer."""
+        return await self._call(
+            SPEC.operations["detokenize"],
+            body,
+            wire.DetokenizeResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -340,6 +415,23 @@ class AsyncCohereClient(AsyncNativeClient):
             SPEC.operations["rerank"],
             body,
             wire.RerankResponse,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    async def tokenize(
+        self,
+        body: wire.TokenizeRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.TokenizeResponse:
+        """Split 1 to 65536 characters of raw text into the model's token ids and token strings."""
+        return await self._call(
+            SPEC.operations["tokenize"],
+            body,
+            wire.TokenizeResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,

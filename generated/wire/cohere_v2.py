@@ -9,6 +9,20 @@ from llmkit._wire import _extra_field, _wire_field, _wire_model
 
 
 @_wire_model
+class ApiMeta:
+    api_version: ApiMetaVersion | None = _wire_field("api_version", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class ApiMetaVersion:
+    version: str | None = _wire_field("version", default=None)
+    is_deprecated: bool | None = _wire_field("is_deprecated", default=None)
+    is_experimental: bool | None = _wire_field("is_experimental", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class AssistantMessage:
     role: Literal["assistant"] = _wire_field("role", default="assistant")
     content: str | list[AssistantContent] | None = _wire_field("content", default=None)
@@ -142,6 +156,20 @@ class DeltaMessage:
     tool_plan: str | None = _wire_field("tool_plan", default=None)
     tool_calls: ToolCall | None = _wire_field("tool_calls", default=None)
     citations: Citation | None = _wire_field("citations", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class DetokenizeRequest:
+    tokens: list[int] = _wire_field("tokens")
+    model: str = _wire_field("model")
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class DetokenizeResponse:
+    text: str = _wire_field("text")
+    meta: ApiMeta | None = _wire_field("meta", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 
@@ -366,6 +394,21 @@ class ThinkingContent:
 
 
 AssistantContent: TypeAlias = TextContent | ThinkingContent
+
+
+@_wire_model
+class TokenizeRequest:
+    text: str = _wire_field("text")
+    model: str = _wire_field("model")
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
+class TokenizeResponse:
+    tokens: list[int] = _wire_field("tokens")
+    token_strings: list[str] = _wire_field("token_strings")
+    meta: ApiMeta | None = _wire_field("meta", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
 
 
 @_wire_model

@@ -1,4 +1,5 @@
 """count_tokens planning: the provider's own count endpoint where the spec has one, else a
+provider tokenizer of raw text (Cohere's `tokenize`: an estimate, see `TextTokenizer`), else a
 local count for OpenAI-family models, without network.
 
 The local count uses `bpe-openai` (the `llmkit[tokens]` extra), whose wheels ship the
@@ -14,9 +15,9 @@ import importlib
 import json
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -26,11 +27,11 @@ from .._modal_types import TokenCount
 from .._registry import dialect as dialect_for
 from .._registry import split_model
 from .._spec import ProviderSpec
-from .._types import ImagePart, Message, TextPart, coerce_messages
-from ..dialects._base import CallContext, Dialect, WireRequest
-from ._plan import CoreHelpers, supports
+from .._types import ChatRequest, ImagePart, Message, TextPart, coerce_messages
+from ..dialects._base import CallContext, WireRequest
+from ._plan import CoreHelpers, adapter_for, supports
 
-__all__ = ["CountPlan", "encoding_name", "local_count", "plan_count"]
+__all__ = ["CountPlan", "TextTokenizer", "encoding_name", "local_count", "plan_count"]
 
 # Model-name prefixes of OpenAI's encodings (as tiktoken maps them); longest prefix wins.
 _ENCODINGS = (
@@ -57,16 +58,34 @@ _REPLY_PRIMING = 3
 _IMAGE_ESTIMATE = 765  # a 1024x1024 high-detail image on gpt-4o (85 + 4 * 170)
 
 
+@runtime_checkable
+class TextTokenizer(Protocol):
+    """A modality adapter whose provider tokenizes raw text, not a chat prompt (Cohere's
+    `/v1/tokenize`): llmkit builds the prompt's text itself, so the count is an estimate."""
+
+    def tokenize_requests(self, req: ChatRequest, ctx: CallContext) -> list[WireRequest]: ...
+
+    def parse_tokenize(self, data: Any, ctx: CallContext) -> int: ...
+
+
 @attrs.define(kw_only=True, slots=True)
 class CountPlan:
-    """Either a finished local count, or the request for the provider's count endpoint."""
+    """Either a finished local count, or the requests to the provider whose answers `parse`
+    turns into token counts that add up to the prompt's (`exact` False for raw-text tokenizers)."""
 
     provider: str
     spec: ProviderSpec
     ctx: CallContext
     local: TokenCount | None = None
-    wire: WireRequest | None = None
-    dialect: Dialect | None = None
+    wires: list[WireRequest] = attrs.field(factory=list)
+    parse: Callable[[Any, CallContext], int] | None = None
+    exact: bool = True
+
+    def result(self, answers: Sequence[Any]) -> TokenCount:
+        """The count from the decoded JSON answers to `wires`, in order."""
+        assert self.parse is not None
+        n = sum(self.parse(data, self.ctx) for data in answers)
+        return TokenCount(count=n, exact=self.exact, model=self.ctx.model, provider=self.provider, method="provider")
 
 
 class _Encoding(Protocol):
@@ -147,9 +166,23 @@ def plan_count(core: CoreHelpers, model: str, messages: Any, params: dict[str, A
     plan = CountPlan(provider=provider, spec=spec, ctx=ctx)
     if supports(ctx, "count_tokens") and spec.operation("count_tokens") is not None:
         d = dialect_for(spec.dialect)
-        plan.dialect = d
-        plan.wire = d.count_tokens_request(chat_request(model_id, msgs, params), ctx)
+        plan.wires = [d.count_tokens_request(chat_request(model_id, msgs, params), ctx)]
+        plan.parse = d.parse_count_tokens
         return plan
+    if spec.operation("tokenize") is not None:
+        adapter = adapter_for(spec.dialect)
+        if isinstance(adapter, TextTokenizer):
+            if not supports(ctx, "count_tokens"):
+                raise UnsupportedFeatureError(
+                    f"{provider}/{model_id} does not support token counting: {provider} counts tokens for its "
+                    "chat models only, and llmkit's catalog marks this one count_tokens: false",
+                    provider=provider,
+                    code="count_tokens",
+                )
+            plan.wires = adapter.tokenize_requests(chat_request(model_id, msgs, params), ctx)
+            plan.parse = adapter.parse_tokenize
+            plan.exact = False
+            return plan
     if spec.dialect == "openai_chat":
         plan.local = local_count(model_id, provider, msgs, params)
         if plan.local is not None:

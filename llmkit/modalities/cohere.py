@@ -7,23 +7,94 @@ the retrieval corpus side, which is what an unqualified `embed(texts)` is almost
 Vectors come back keyed by type (`embeddings.float`), not as a list of objects; llmkit always
 asks for floats. `dimensions` maps to `output_dimension` (embed-v4.0 only). At most 96 texts
 per request.
+
+Token counting goes through `POST /v1/tokenize`, which tokenizes raw text, not a chat prompt:
+see `prompt_text` for the text llmkit builds and why the count is an estimate.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
-from .._errors import LLMKitError
+from .._errors import ConfigError, LLMKitError
 from .._modal_types import EmbeddingResponse, EmbeddingUsage, RerankResponse, RerankResult
+from .._types import ChatRequest, ReasoningPart, TextPart
 from .._wire import structure
-from ..dialects._base import CallContext
+from ..dialects._base import CallContext, WireRequest
 from ..generated.wire import cohere_v2 as wire
-from ._base import EmbedOptions, ModalAdapter, ModalRequest, RerankOptions, json_request, merged, operation
+from ._base import (
+    EmbedOptions,
+    ModalAdapter,
+    ModalRequest,
+    RerankOptions,
+    json_request,
+    merged,
+    operation,
+    unsupported,
+)
 
-__all__ = ["ADAPTER", "CohereModalAdapter", "cohere_input_type"]
+__all__ = ["ADAPTER", "TOKENIZE_MAX_CHARS", "CohereModalAdapter", "cohere_input_type", "prompt_text", "text_chunks"]
 
 _INPUT_TYPES = {"query": "search_query", "document": "search_document"}
+# `text` of /v1/tokenize: 1 to 65536 characters (docs.cohere.com/reference/tokenize, recalled 2025).
+TOKENIZE_MAX_CHARS = 65536
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def prompt_text(req: ChatRequest, ctx: CallContext) -> str:
+    """The text llmkit tokenizes for a chat prompt: what the model reads, one piece a line.
+
+    Pieces, in order: each message's text (system included; an assistant's reasoning; a tool
+    result's text), each tool call as its name and JSON arguments, then each tool definition,
+    the JSON schema of `response_format` and any `provider_options` documents, as compact JSON.
+    Roles and Cohere's chat template are left out: the template's special tokens are added
+    server-side and not billed (`usage.tokens` minus `usage.billed_units`), so this text
+    approximates the billed input tokens that `resp.usage.input_tokens` reports. It is an
+    estimate: the real prompt renders tools and documents in Cohere's own format. Images and
+    documents given as message parts cannot be tokenized as text: UnsupportedFeatureError.
+    """
+    pieces: list[str] = []
+    for m in req.messages:
+        for part in m.parts:
+            if isinstance(part, TextPart | ReasoningPart):
+                pieces.append(part.text)
+            else:
+                raise unsupported(ctx, f"token counting of {part.type} parts", "Cohere's tokenizer counts text only")
+        for call in m.tool_calls:
+            pieces.append(f"{call.name} {_dumps(call.arguments)}")
+    pieces.extend(_dumps(tool) for tool in req.tools or [])
+    rf = req.response_format or {}
+    if rf.get("type") == "json_schema":
+        pieces.append(_dumps(rf["json_schema"].get("schema", {})))
+    for doc in (req.provider_options or {}).get("documents") or []:
+        pieces.append(doc if isinstance(doc, str) else _dumps(doc))
+    text = "\n".join(p for p in pieces if p)
+    if not text:
+        raise ConfigError(f"{ctx.provider}/{ctx.model}: count_tokens needs messages with some text to count")
+    return text
+
+
+def text_chunks(text: str, limit: int = TOKENIZE_MAX_CHARS) -> list[str]:
+    """`text` in pieces of at most `limit` characters, cut before the last line break (else
+    the last whitespace) of each window, so few tokens straddle a cut; a window with no
+    whitespace in its second half is cut at the limit."""
+    out: list[str] = []
+    while len(text) > limit:
+        window = text[:limit]
+        cut = window.rfind("\n")
+        if cut < limit // 2:
+            cut = max(window.rfind(" "), window.rfind("\t"))
+        if cut < limit // 2:
+            cut = limit
+        out.append(text[:cut])
+        text = text[cut:]
+    out.append(text)
+    return out
 
 
 def cohere_input_type(input_type: str | None) -> str:
@@ -85,6 +156,16 @@ class CohereModalAdapter(ModalAdapter):
             input_tokens=None,  # Cohere bills rerank in search units, kept in `raw`
             raw=data,
         )
+
+    def tokenize_requests(self, req: ChatRequest, ctx: CallContext) -> list[WireRequest]:
+        """POST /v1/tokenize, once per `text_chunks` piece of `prompt_text` (summed by the caller)."""
+        op = operation(ctx, "tokenize", "token counting")
+        return [
+            json_request(op, {"text": chunk, "model": ctx.model}).wire for chunk in text_chunks(prompt_text(req, ctx))
+        ]
+
+    def parse_tokenize(self, data: Any, ctx: CallContext) -> int:
+        return len(structure(data, wire.TokenizeResponse).tokens)
 
 
 ADAPTER = CohereModalAdapter()

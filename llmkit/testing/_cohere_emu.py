@@ -10,7 +10,10 @@ content-start/delta/end (content an OBJECT), tool-plan-delta, tool-call-start/de
 citation-start/end when documents were given, and message-end with usage. No `[DONE]`.
 `/v2/embed` requires `input_type` (it changes the vectors, so tests can tell it was sent),
 takes at most 96 texts, allows `output_dimension` on embed-v4.0 only and answers vectors keyed
-by type with billed input tokens.
+by type with billed input tokens. `/v1/tokenize` and `/v1/detokenize` require `model` (any
+Cohere model: each has a tokenizer) and refuse unknown fields; tokenize takes 1 to 65536
+characters of text. Its emulated tokenizer is invertible (see `emu_tokens`), so detokenize
+gives back the text, and an id it never made is refused.
 """
 
 from __future__ import annotations
@@ -89,6 +92,10 @@ class CohereHandler:
                 return _embed(req)
             if (req.method, req.subpath) == ("POST", "/v2/rerank"):
                 return _rerank(req)
+            if (req.method, req.subpath) == ("POST", "/v1/tokenize"):
+                return _tokenize(req)
+            if (req.method, req.subpath) == ("POST", "/v1/detokenize"):
+                return _detokenize(req)
             if req.method == "GET" and req.subpath == "/v1/models":
                 return EmuResponse.json(
                     {"models": [_model_json(k, v) for k, v in sorted(_models().items())], "next_page_token": None}
@@ -329,3 +336,101 @@ def _embed(req: EmuRequest) -> EmuResponse:
             "meta": {"api_version": {"version": "2"}, "billed_units": {"input_tokens": input_tokens(texts)}},
         }
     )
+
+
+TOKENIZE_MAX_CHARS = 65536
+_PRE_TOKEN = re.compile(r" ?\w+| ?[^\w\s]+|\s+")
+_TOKEN_MARK = b"\x01"
+
+
+def emu_tokens(text: str) -> list[tuple[int, str]]:
+    """The emulator's tokenizer: words (with their leading space), punctuation runs and
+    whitespace runs, cut into pieces of at most 4 UTF-8 bytes (never inside a character); a
+    token's id is its bytes behind a marker byte, read as a big-endian integer, so it inverts."""
+    out: list[tuple[int, str]] = []
+    for pre in _PRE_TOKEN.findall(text):
+        piece = ""
+        for ch in pre:
+            if len((piece + ch).encode()) > 4:
+                out.append((int.from_bytes(_TOKEN_MARK + piece.encode(), "big"), piece))
+                piece = ""
+            piece += ch
+        out.append((int.from_bytes(_TOKEN_MARK + piece.encode(), "big"), piece))
+    return out
+
+
+def _token_text(token: int) -> str | None:
+    if token <= 0:
+        return None
+    raw = token.to_bytes((token.bit_length() + 7) // 8, "big")
+    if not raw.startswith(_TOKEN_MARK) or not 2 <= len(raw) <= 5:
+        return None
+    try:
+        return raw[1:].decode()
+    except UnicodeDecodeError:
+        return None
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+# JSON types of the tokenizer bodies' fields (the converter would turn 5 into "5").
+_FIELD_TYPES: dict[str, tuple[str, Any]] = {
+    "text": ("a string", lambda v: isinstance(v, str)),
+    "model": ("a string", lambda v: isinstance(v, str)),
+    "tokens": ("a list of integers", lambda v: isinstance(v, list) and all(_is_int(t) for t in v)),
+}
+
+
+def _strict(req: EmuRequest, cls: type[Any]) -> Any:
+    try:
+        data = req.json()
+    except ValueError:
+        raise _Reject(400, "invalid request: body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise _Reject(400, "invalid request: body must be an object")
+    for name, value in data.items():
+        kind, ok = _FIELD_TYPES.get(name, ("", None))
+        if ok is not None and not ok(value):
+            raise _Reject(400, f"invalid request: {name} must be {kind}")
+    try:
+        return structure_strict(data, cls)
+    except WireValidationError as exc:
+        m = re.search(r"unknown field '([^']+)'", exc.reason)
+        reason = f"unknown field '{m.group(1)}'" if m else exc.reason
+        raise _Reject(400, f"invalid request: {reason}") from None
+
+
+def _tokenizer_model(model: str) -> None:
+    if _models().get(model) is None:
+        raise _Reject(404, f"model '{model}' not found, make sure the correct model ID was used")
+
+
+def _tokenize(req: EmuRequest) -> EmuResponse:
+    body: wire.TokenizeRequest = _strict(req, wire.TokenizeRequest)
+    _tokenizer_model(body.model)
+    if not 1 <= len(body.text) <= TOKENIZE_MAX_CHARS:
+        raise _Reject(
+            400, f"invalid request: text must be between 1 and {TOKENIZE_MAX_CHARS} characters, got {len(body.text)}"
+        )
+    tokens = emu_tokens(body.text)
+    return EmuResponse.json(
+        {
+            "tokens": [t for t, _ in tokens],
+            "token_strings": [s for _, s in tokens],
+            "meta": {"api_version": {"version": "1"}},
+        }
+    )
+
+
+def _detokenize(req: EmuRequest) -> EmuResponse:
+    body: wire.DetokenizeRequest = _strict(req, wire.DetokenizeRequest)
+    _tokenizer_model(body.model)
+    pieces = []
+    for token in body.tokens:
+        text = _token_text(token)
+        if text is None:
+            raise _Reject(400, f"invalid request: token {token} is not in the tokenizer's vocabulary")
+        pieces.append(text)
+    return EmuResponse.json({"text": "".join(pieces), "meta": {"api_version": {"version": "1"}}})

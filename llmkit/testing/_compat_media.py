@@ -264,8 +264,9 @@ def _transcriptions(req: EmuRequest, provider: str, err: ErrorFn, prof: Profile)
     if "response_format" not in allowed:
         return _segment_transcription(form, model, audio, err, prof.unknown_status)
     fmt = form.one("response_format") or "json"
-    if fmt not in ("json", "text", "verbose_json"):
-        return err(400, f"response_format must be one of json, text or verbose_json, got {fmt!r}", "response_format")
+    if fmt not in prof.transcript_formats:
+        allowed_formats = ", ".join(prof.transcript_formats)
+        return err(400, f"response_format must be one of {allowed_formats}, got {fmt!r}", "response_format")
     granularities = form.fields.get("timestamp_granularities[]", [])
     if granularities and fmt != "verbose_json":
         return err(400, "timestamp_granularities requires response_format=verbose_json", "timestamp_granularities")

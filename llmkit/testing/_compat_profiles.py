@@ -71,6 +71,7 @@ class Profile:
     null_id: bool = False  # Databricks answers `id: null`
     embed_usage: bool = True  # embeddings answers carry `usage` (Together's documented ones do not)
     form_fields: frozenset[str] = frozenset()  # the transcription form fields it accepts
+    transcript_formats: tuple[str, ...] = ("json", "text", "verbose_json")  # its response_format values
 
 
 def _std(**kw: Any) -> Profile:
@@ -193,6 +194,7 @@ PROFILES: dict[str, Profile] = {
                 "max_speakers",
             }
         ),
+        transcript_formats=("json", "verbose_json"),
     ),
     "perplexity": _std(
         extra_fields=frozenset(
