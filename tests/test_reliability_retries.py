@@ -11,7 +11,7 @@ import time
 import pytest
 
 import llmkit
-from llmkit import _transport
+from llmkit import _retry, _transport
 from llmkit._transport import AsyncProviderTransport, ProviderTransport
 from llmkit.dialects._base import WireRequest
 from tests._faulty import MODES, FaultyServer, by_stream, call, openai_at, openai_body, openai_sse, respond, stream
@@ -33,8 +33,8 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         return None
 
     monkeypatch.setattr(_transport._Base, "should_retry", spy)
-    monkeypatch.setattr(_transport, "_sleep", lambda seconds: None)
-    monkeypatch.setattr(_transport, "_asleep", asleep)
+    monkeypatch.setattr(_retry, "_sleep", lambda seconds: None)
+    monkeypatch.setattr(_retry, "_asleep", asleep)
     return recorded
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import time
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 import llmkit
-from llmkit import _transport
+from llmkit import _retry
 from llmkit._transport import DEADLINE_CODE
 from llmkit.dialects._base import WireRequest
 from llmkit.testing import Emulator, EmuRequest, EmuResponse
@@ -37,8 +37,8 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def asleep(seconds: float) -> None:
         recorded.append(seconds)
 
-    monkeypatch.setattr(_transport, "_sleep", recorded.append)
-    monkeypatch.setattr(_transport, "_asleep", asleep)
+    monkeypatch.setattr(_retry, "_sleep", recorded.append)
+    monkeypatch.setattr(_retry, "_asleep", asleep)
     return recorded
 
 
@@ -152,13 +152,18 @@ def test_a_stalled_upload_ends_at_total_timeout(
     """A server that answers after the deadline: a TimeoutError naming total_timeout, no retry."""
     media_emu(emu)
 
+    release, answered = threading.Event(), threading.Event()
+
     def late(req: EmuRequest) -> EmuResponse:
-        time.sleep(1.0)
+        release.wait(10.0)  # until the client has given up
+        answered.set()
         return EmuResponse.json({"text": "too late"})
 
     emu.queue(provider, late)
     with pytest.raises(llmkit.TimeoutError) as err:
         run(mode, emu, call, max_retries=3, total_timeout=0.2)
+    release.set()
+    assert answered.wait(10.0)  # the server thread is done before the next test
     assert err.value.code == DEADLINE_CODE and "total_timeout=0.2s" in str(err.value)
     assert waits == [] and len(emu.requests) == 1
 
