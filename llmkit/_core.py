@@ -14,7 +14,7 @@ import attrs
 
 from ._cache import Cache
 from ._chat_params import chat_request
-from ._errors import ConfigError, UnsupportedFeatureError
+from ._errors import ConfigError
 from ._features import check_features, cost_usd
 from ._hooks import Hook
 from ._latency import LatencyStats
