@@ -110,6 +110,7 @@ def _operation_ctx(name: str, op: dict[str, Any], schemas: dict[str, Any]) -> di
         "stream_event": op.get("stream_event"),
         "model_in_path": bool(op.get("model_in_path", False)),
         "body_kwargs": bool(op.get("body_kwargs", False)),
+        "body": "model" if op.get("request") else op.get("body", "none"),
         "description": op.get("description", "").strip() or f"{op['method']} {op['path']}",
         "path_params": params,
         "base_url": op.get("base_url"),

@@ -80,6 +80,7 @@ def validate_spec(data: Any, file: str, root: Path, wire_schemas: dict[str, dict
                     f"operations.{op_name}.{key}",
                     f"wire model {ref!r} is not in specs/wire/{wire}.yaml",
                 )
+        _check_operation_body(op_name, op, file)
         if op.get("stream", "none") != "none" and not op.get("stream_event"):
             raise SpecError(file, f"operations.{op_name}", "a streamed operation needs `stream_event`")
         _check_operation_host(data, op_name, op, file)
@@ -89,6 +90,20 @@ def validate_spec(data: Any, file: str, root: Path, wire_schemas: dict[str, dict
             if name in seen:
                 raise SpecError(file, f"models[{i}]", f"model id {name!r} appears twice")
             seen.add(name)
+
+
+def _check_operation_body(op_name: str, op: dict[str, Any], file: str) -> None:
+    """Every operation that takes a body says what it is, so its native method can send it."""
+    body = op.get("body")
+    if op.get("request") is not None and body is not None:
+        raise SpecError(file, f"operations.{op_name}.body", "give `request` (a wire model) or `body`, not both")
+    if op.get("request") is None and body is None and op["method"] in ("POST", "PUT", "PATCH"):
+        raise SpecError(
+            file,
+            f"operations.{op_name}",
+            f"a {op['method']} operation needs `request` (a wire model) or `body` (json, raw or none), "
+            "so its native method can send what the endpoint takes",
+        )
 
 
 def _check_operation_host(data: dict[str, Any], op_name: str, op: dict[str, Any], file: str) -> None:

@@ -14,7 +14,7 @@ import attrs
 
 from ._cache import Cache
 from ._chat_params import chat_request
-from ._errors import ConfigError, UnsupportedFeatureError
+from ._errors import ConfigError
 from ._features import check_features, cost_usd
 from ._hooks import Hook
 from ._latency import LatencyStats
@@ -142,19 +142,6 @@ class Core:
         d = dialect(spec.dialect)
         wire = d.chat_request(req, ctx)
         return provider, spec, d, ctx, req, wire
-
-    def _prepare_count(
-        self, model: str, messages: MessagesArg, params: dict[str, Any]
-    ) -> tuple[str, ProviderSpec, Dialect, CallContext, WireRequest]:
-        provider, name = split_model(model)
-        spec = self._spec(provider)
-        ctx = self._context(provider, name, spec)
-        caps = ctx.model_info.capabilities if ctx.model_info is not None else spec.capabilities
-        if not caps.count_tokens:
-            raise UnsupportedFeatureError(f"{provider}/{name} does not support token counting", provider=provider)
-        req = chat_request(name, coerce_messages(messages), params)
-        d = dialect(spec.dialect)
-        return provider, spec, d, ctx, d.count_tokens_request(req, ctx)
 
     def _lister(self, provider: str) -> tuple[ProviderSpec, Lister]:
         """The spec and a fresh pager for `list_models(provider)`; refuses before any request

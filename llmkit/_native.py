@@ -14,6 +14,7 @@ file upload take it: each file is its own part (a list repeats the part name), b
 `true`/`false` and objects as JSON strings. The transport encodes the form once and sends it
 through the same retry loop as JSON, so a retried upload resends the identical bytes. An
 answer that is not JSON (audio) comes back as bytes when the operation names no response model.
+A `body: raw` operation (Deepgram's `listen`) takes the bytes and their media type as they are.
 """
 
 from __future__ import annotations
@@ -144,6 +145,19 @@ def _with_form(req: WireRequest) -> WireRequest:
     return req
 
 
+def _with_raw(req: WireRequest, content: tuple[bytes, str] | None) -> WireRequest:
+    """`req` with a raw body (`body: raw` operations such as Deepgram's audio upload)."""
+    if content is None:
+        return req
+    data, ctype = content
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ConfigError(f"content must be bytes (the raw request body), got {type(data).__name__}")
+    if not isinstance(ctype, str) or "/" not in ctype or any(c in ctype for c in "\r\n"):
+        raise ConfigError(f"content_type must be a media type such as 'audio/wav', got {ctype!r}")
+    req.content, req.content_type = bytes(data), ctype
+    return req
+
+
 def _parse(resp: httpx.Response, cls: type[T] | None) -> Any:
     data = resp.content
     ctype = str(resp.headers.get("content-type", "application/json")).split(";")[0].strip().lower()
@@ -173,8 +187,9 @@ class NativeClient:
         path_params: Mapping[str, str],
         extra_headers: Mapping[str, str] | None,
         extra_query: Mapping[str, str] | None,
+        content: tuple[bytes, str] | None = None,
     ) -> Any:
-        req = _with_form(_request(op, body, path_params, False))
+        req = _with_raw(_with_form(_request(op, body, path_params, False)), content)
         resp = self._transport.send(req, extra_headers=extra_headers, extra_query=extra_query)
         return _parse(resp, cls)
 
@@ -230,8 +245,9 @@ class AsyncNativeClient:
         path_params: Mapping[str, str],
         extra_headers: Mapping[str, str] | None,
         extra_query: Mapping[str, str] | None,
+        content: tuple[bytes, str] | None = None,
     ) -> Any:
-        req = _with_form(_request(op, body, path_params, False))
+        req = _with_raw(_with_form(_request(op, body, path_params, False)), content)
         resp = await self._transport.send(req, extra_headers=extra_headers, extra_query=extra_query)
         return _parse(resp, cls)
 

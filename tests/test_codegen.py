@@ -177,7 +177,7 @@ def test_operation_host_is_rendered_and_validated(repo: Path) -> None:
 
     def add(op: dict[str, object], settings: dict[str, object] | None = None):  # type: ignore[no-untyped-def]
         def change(d: dict[str, object]) -> None:
-            d["operations"]["reader"] = {"method": "POST", "path": "/", **op}  # type: ignore[index]
+            d["operations"]["reader"] = {"method": "POST", "path": "/", "body": "json", **op}  # type: ignore[index]
             d["settings"].update(settings or {})  # type: ignore[union-attr]
 
         return change

@@ -20,6 +20,8 @@ def test_count_tokens_uses_the_tokens_count_endpoint(emu: Emulator) -> None:
     assert (req.method, req.subpath) == ("POST", "/tokens/count")
     assert req.json() == {"model": "GigaChat-2", "input": ["Будь краток", "Привет, как дела?"]}
     assert int(n) == 5  # 2 + 3, from the array of per-string counts
+    # Each text is counted alone, without GigaChat's chat template: an estimate, and it says so.
+    assert (n.exact, n.method, n.provider) == (False, "provider", "gigachat")
 
 
 def test_count_tokens_parses_the_recorded_array(emu: Emulator) -> None:

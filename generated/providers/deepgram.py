@@ -102,7 +102,9 @@ class DeepgramClient(NativeClient):
 
     def listen(
         self,
+        content: bytes,
         *,
+        content_type: str,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.ListenResponse:
@@ -114,6 +116,7 @@ class DeepgramClient(NativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            content=(content, content_type),
         )
 
     def speak(
@@ -141,7 +144,9 @@ class AsyncDeepgramClient(AsyncNativeClient):
 
     async def listen(
         self,
+        content: bytes,
         *,
+        content_type: str,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.ListenResponse:
@@ -153,6 +158,7 @@ class AsyncDeepgramClient(AsyncNativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            content=(content, content_type),
         )
 
     async def speak(

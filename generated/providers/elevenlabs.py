@@ -97,7 +97,7 @@ SPEC = ProviderSpec(
             method="POST",
             path="/v1/speech-to-text",
             query=(),
-            request=None,
+            request="SpeechToTextForm",
             response="SpeechToTextResponse",
             stream="none",
             stream_event=None,
@@ -232,6 +232,7 @@ class ElevenLabsClient(NativeClient):
 
     def speech_to_text(
         self,
+        body: wire.SpeechToTextForm | Mapping[str, Any],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
@@ -239,7 +240,7 @@ class ElevenLabsClient(NativeClient):
         """Transcribe an audio file (multipart upload; use client.transcribe)."""
         return self._call(
             SPEC.operations["speech_to_text"],
-            None,
+            body,
             wire.SpeechToTextResponse,
             path_params={},
             extra_headers=extra_headers,
@@ -366,6 +367,7 @@ class AsyncElevenLabsClient(AsyncNativeClient):
 
     async def speech_to_text(
         self,
+        body: wire.SpeechToTextForm | Mapping[str, Any],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
@@ -373,7 +375,7 @@ class AsyncElevenLabsClient(AsyncNativeClient):
         """Transcribe an audio file (multipart upload; use client.transcribe)."""
         return await self._call(
             SPEC.operations["speech_to_text"],
-            None,
+            body,
             wire.SpeechToTextResponse,
             path_params={},
             extra_headers=extra_headers,

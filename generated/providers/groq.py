@@ -63,7 +63,7 @@ SPEC = ProviderSpec(
             method="POST",
             path="/audio/transcriptions",
             query=(),
-            request=None,
+            request="CreateTranscriptionRequest",
             response="CreateTranscriptionResponse",
             stream="none",
             stream_event=None,
@@ -157,6 +157,7 @@ class GroqClient(NativeClient):
 
     def create_transcription(
         self,
+        body: wire.CreateTranscriptionRequest | Mapping[str, Any],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
@@ -164,7 +165,7 @@ class GroqClient(NativeClient):
         """Transcribe an audio file with Whisper (multipart upload; use client.transcribe)."""
         return self._call(
             SPEC.operations["create_transcription"],
-            None,
+            body,
             wire.CreateTranscriptionResponse,
             path_params={},
             extra_headers=extra_headers,
@@ -249,6 +250,7 @@ class AsyncGroqClient(AsyncNativeClient):
 
     async def create_transcription(
         self,
+        body: wire.CreateTranscriptionRequest | Mapping[str, Any],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
@@ -256,7 +258,7 @@ class AsyncGroqClient(AsyncNativeClient):
         """Transcribe an audio file with Whisper (multipart upload; use client.transcribe)."""
         return await self._call(
             SPEC.operations["create_transcription"],
-            None,
+            body,
             wire.CreateTranscriptionResponse,
             path_params={},
             extra_headers=extra_headers,

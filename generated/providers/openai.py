@@ -175,7 +175,7 @@ SPEC = ProviderSpec(
             method="POST",
             path="/audio/transcriptions",
             query=(),
-            request=None,
+            request="CreateTranscriptionRequest",
             response="CreateTranscriptionResponse",
             stream="none",
             stream_event=None,
@@ -559,6 +559,7 @@ class OpenAIClient(NativeClient):
 
     def create_transcription(
         self,
+        body: wire.CreateTranscriptionRequest | Mapping[str, Any],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
@@ -566,7 +567,7 @@ class OpenAIClient(NativeClient):
         """Transcribe an audio file (multipart upload; use client.transcribe)."""
         return self._call(
             SPEC.operations["create_transcription"],
-            None,
+            body,
             wire.CreateTranscriptionResponse,
             path_params={},
             extra_headers=extra_headers,
@@ -1015,6 +1016,7 @@ class AsyncOpenAIClient(AsyncNativeClient):
 
     async def create_transcription(
         self,
+        body: wire.CreateTranscriptionRequest | Mapping[str, Any],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
@@ -1022,7 +1024,7 @@ class AsyncOpenAIClient(AsyncNativeClient):
         """Transcribe an audio file (multipart upload; use client.transcribe)."""
         return await self._call(
             SPEC.operations["create_transcription"],
-            None,
+            body,
             wire.CreateTranscriptionResponse,
             path_params={},
             extra_headers=extra_headers,

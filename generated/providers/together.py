@@ -87,7 +87,7 @@ SPEC = ProviderSpec(
             method="POST",
             path="/audio/transcriptions",
             query=(),
-            request=None,
+            request="CreateTranscriptionRequest",
             response="CreateTranscriptionResponse",
             stream="none",
             stream_event=None,
@@ -218,6 +218,7 @@ class TogetherAIClient(NativeClient):
 
     def create_transcription(
         self,
+        body: wire.CreateTranscriptionRequest | Mapping[str, Any],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
@@ -225,7 +226,7 @@ class TogetherAIClient(NativeClient):
         """Transcribe an audio file with Whisper (multipart upload; use client.transcribe)."""
         return self._call(
             SPEC.operations["create_transcription"],
-            None,
+            body,
             wire.CreateTranscriptionResponse,
             path_params={},
             extra_headers=extra_headers,
@@ -342,6 +343,7 @@ class AsyncTogetherAIClient(AsyncNativeClient):
 
     async def create_transcription(
         self,
+        body: wire.CreateTranscriptionRequest | Mapping[str, Any],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
@@ -349,7 +351,7 @@ class AsyncTogetherAIClient(AsyncNativeClient):
         """Transcribe an audio file with Whisper (multipart upload; use client.transcribe)."""
         return await self._call(
             SPEC.operations["create_transcription"],
-            None,
+            body,
             wire.CreateTranscriptionResponse,
             path_params={},
             extra_headers=extra_headers,

@@ -263,6 +263,7 @@ class GoogleVertexAIClient(NativeClient):
         project: str,
         location: str,
         model: str,
+        body: Mapping[str, Any],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
@@ -270,7 +271,7 @@ class GoogleVertexAIClient(NativeClient):
         """Mistral on Vertex: the URL names the model version (`mistral-small-2503@001`), the body is Mistral's chat body with `model` set to the name without it (`mistral-small-2503`); the answer is a Mistral chat completion."""
         return self._call(
             SPEC.operations["mistral_raw_predict"],
-            None,
+            body,
             None,
             path_params={
                 "project": project,
@@ -286,6 +287,7 @@ class GoogleVertexAIClient(NativeClient):
         project: str,
         location: str,
         model: str,
+        body: Mapping[str, Any],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
@@ -293,7 +295,7 @@ class GoogleVertexAIClient(NativeClient):
         """Mistral on Vertex, streamed (`stream: true` in the body): Mistral's SSE chunks ending in `data: [DONE]`; read it through client.chat(stream=True)."""
         return self._call(
             SPEC.operations["mistral_stream_raw_predict"],
-            None,
+            body,
             None,
             path_params={
                 "project": project,
@@ -308,6 +310,7 @@ class GoogleVertexAIClient(NativeClient):
         self,
         project: str,
         location: str,
+        body: Mapping[str, Any],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
@@ -315,7 +318,7 @@ class GoogleVertexAIClient(NativeClient):
         """Partner and open models (Llama, DeepSeek, Qwen, gpt-oss, ...) through Vertex's OpenAI-compatible endpoint: an OpenAI chat body whose `model` is `publisher/model` (`meta/llama-3.3-70b-instruct-maas`); with `stream: true` the answer is OpenAI SSE ending in `data: [DONE]`."""
         return self._call(
             SPEC.operations["openapi_chat_completions"],
-            None,
+            body,
             None,
             path_params={
                 "project": project,
@@ -354,6 +357,7 @@ class GoogleVertexAIClient(NativeClient):
         project: str,
         location: str,
         model: str,
+        body: Mapping[str, Any],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
@@ -361,7 +365,7 @@ class GoogleVertexAIClient(NativeClient):
         """Claude on Vertex: an Anthropic Messages body without `model`, with `anthropic_version: vertex-2023-10-16`; the answer is an Anthropic Message."""
         return self._call(
             SPEC.operations["raw_predict"],
-            None,
+            body,
             None,
             path_params={
                 "project": project,
@@ -402,6 +406,7 @@ class GoogleVertexAIClient(NativeClient):
         project: str,
         location: str,
         model: str,
+        body: Mapping[str, Any],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
@@ -409,7 +414,7 @@ class GoogleVertexAIClient(NativeClient):
         """Claude on Vertex, streamed (`stream: true` in the body): Anthropic's SSE events; read it through client.chat(stream=True)."""
         return self._call(
             SPEC.operations["stream_raw_predict"],
-            None,
+            body,
             None,
             path_params={
                 "project": project,
@@ -479,6 +484,7 @@ class AsyncGoogleVertexAIClient(AsyncNativeClient):
         project: str,
         location: str,
         model: str,
+        body: Mapping[str, Any],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
@@ -486,7 +492,7 @@ class AsyncGoogleVertexAIClient(AsyncNativeClient):
         """Mistral on Vertex: the URL names the model version (`mistral-small-2503@001`), the body is Mistral's chat body with `model` set to the name without it (`mistral-small-2503`); the answer is a Mistral chat completion."""
         return await self._call(
             SPEC.operations["mistral_raw_predict"],
-            None,
+            body,
             None,
             path_params={
                 "project": project,
@@ -502,6 +508,7 @@ class AsyncGoogleVertexAIClient(AsyncNativeClient):
         project: str,
         location: str,
         model: str,
+        body: Mapping[str, Any],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
@@ -509,7 +516,7 @@ class AsyncGoogleVertexAIClient(AsyncNativeClient):
         """Mistral on Vertex, streamed (`stream: true` in the body): Mistral's SSE chunks ending in `data: [DONE]`; read it through client.chat(stream=True)."""
         return await self._call(
             SPEC.operations["mistral_stream_raw_predict"],
-            None,
+            body,
             None,
             path_params={
                 "project": project,
@@ -524,6 +531,7 @@ class AsyncGoogleVertexAIClient(AsyncNativeClient):
         self,
         project: str,
         location: str,
+        body: Mapping[str, Any],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
@@ -531,7 +539,7 @@ class AsyncGoogleVertexAIClient(AsyncNativeClient):
         """Partner and open models (Llama, DeepSeek, Qwen, gpt-oss, ...) through Vertex's OpenAI-compatible endpoint: an OpenAI chat body whose `model` is `publisher/model` (`meta/llama-3.3-70b-instruct-maas`); with `stream: true` the answer is OpenAI SSE ending in `data: [DONE]`."""
         return await self._call(
             SPEC.operations["openapi_chat_completions"],
-            None,
+            body,
             None,
             path_params={
                 "project": project,
@@ -570,6 +578,7 @@ class AsyncGoogleVertexAIClient(AsyncNativeClient):
         project: str,
         location: str,
         model: str,
+        body: Mapping[str, Any],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
@@ -577,7 +586,7 @@ class AsyncGoogleVertexAIClient(AsyncNativeClient):
         """Claude on Vertex: an Anthropic Messages body without `model`, with `anthropic_version: vertex-2023-10-16`; the answer is an Anthropic Message."""
         return await self._call(
             SPEC.operations["raw_predict"],
-            None,
+            body,
             None,
             path_params={
                 "project": project,
@@ -618,6 +627,7 @@ class AsyncGoogleVertexAIClient(AsyncNativeClient):
         project: str,
         location: str,
         model: str,
+        body: Mapping[str, Any],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
@@ -625,7 +635,7 @@ class AsyncGoogleVertexAIClient(AsyncNativeClient):
         """Claude on Vertex, streamed (`stream: true` in the body): Anthropic's SSE events; read it through client.chat(stream=True)."""
         return await self._call(
             SPEC.operations["stream_raw_predict"],
-            None,
+            body,
             None,
             path_params={
                 "project": project,

@@ -235,6 +235,10 @@ class GigaChatDialect:
             code=None if code is None else str(code),
         )
 
+    # /tokens/count counts each text it is given, not the chat template, roles or functions
+    # around them, so the sum of the messages' counts is an estimate of the prompt's tokens.
+    count_exact = False
+
     def count_tokens_request(self, req: ChatRequest, ctx: CallContext) -> WireRequest:
         texts = [m.text for m in req.messages if m.text]
         if not texts:

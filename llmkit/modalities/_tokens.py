@@ -168,6 +168,9 @@ def plan_count(core: CoreHelpers, model: str, messages: Any, params: dict[str, A
         d = dialect_for(spec.dialect)
         plan.wires = [d.count_tokens_request(chat_request(model_id, msgs, params), ctx)]
         plan.parse = d.parse_count_tokens
+        # A dialect whose endpoint counts pieces of the prompt rather than the prompt as the
+        # model sees it (GigaChat: each message's text, no chat template) says so.
+        plan.exact = bool(getattr(d, "count_exact", True))
         return plan
     if spec.operation("tokenize") is not None:
         adapter = adapter_for(spec.dialect)
