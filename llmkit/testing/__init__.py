@@ -10,6 +10,7 @@
 In pytest, the `llmkit_emulator` fixture gives a running Emulator. The emulator answers
 deterministically, rejects what the real provider rejects (missing key, unknown fields,
 unknown models), and can be scripted with `queue_json`, `queue_stream` and `queue_error`.
+`frozen_date("2026-07-01")` fixes the day model lifecycle checks compare against.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .._lifecycle import frozen_date
 from ._server import Emulator, EmuRequest, EmuResponse
 
-__all__ = ["EmuRequest", "EmuResponse", "Emulator", "emulator"]
+__all__ = ["EmuRequest", "EmuResponse", "Emulator", "emulator", "frozen_date"]
 
 
 @contextmanager
