@@ -91,6 +91,13 @@ def _lifecycle_args(lc: dict[str, Any] | None) -> str | None:
     return ", ".join(f"{k}={lc[k]!r}" for k in keys if k in lc)
 
 
+_DOC_TYPES = {
+    "string": "str",
+    "integer": "int",
+    "number": "float",
+    "boolean": "bool",
+    "array": "list of str (repeated key)",
+}
 _PY_TYPES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "array": "Sequence[str]"}
 
 
@@ -106,6 +113,7 @@ def _param_ctx(name: str, p: dict[str, Any]) -> dict[str, Any]:
         "enum": enum,
         "description": " ".join((p.get("description") or "").split()),
         "annotation": annotation,
+        "doc_type": ("one of " + ", ".join(f"`{v}`" for v in enum)) if enum else _DOC_TYPES[p["type"]],
     }
 
 
@@ -116,7 +124,7 @@ def _method_doc(summary: str, params: list[dict[str, Any]]) -> str:
     lines = ["", "Query options:"]
     for q in params:
         sent = f" Sent as `{q['wire']}`." if q["wire"] != q["name"] else ""
-        lines.append(f"    {q['name']}: {q['description'] or q['kind']}{sent}")
+        lines.append(f"    {q['name']}: {q['description'] or q['doc_type'] + '.'}{sent}")
     pad = " " * 8  # the docstring sits in a method body
     return summary + "".join("\n" + (pad + line if line else "") for line in lines) + "\n" + pad
 
