@@ -203,6 +203,7 @@ def provider_ctx(spec: dict[str, Any], wire_schemas: dict[str, dict[str, Any]]) 
         "caps": _caps_args(spec["capabilities"]),
         "caps_dict": spec["capabilities"],
         "quirks": sorted(spec.get("quirks") or []),
+        "error_type_header": spec.get("error_type_header"),
         "overrides": sorted((spec.get("overrides") or {}).items()),
         "class_name": _class_name(spec),
         "lifecycle": _lifecycle_args(spec.get("lifecycle")),

@@ -78,6 +78,11 @@ class RetryPolicy:
             if "<html" in text[:500].lower():
                 kind += ", an HTML page (from a proxy or gateway, not the API)"
             info = ErrorInfo(message=f"HTTP {status} with {kind}: {snippet or '(empty)'}")
+        if info.type is None and self.settings.spec.error_type_header:
+            # AWS names the error in a header (`ValidationException:http://...`), not the body.
+            named = headers.get(self.settings.spec.error_type_header, "").split(":", 1)[0].strip()
+            if named:
+                info.type = named
         return error_for_status(
             status,
             info,

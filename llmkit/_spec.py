@@ -176,6 +176,7 @@ class ProviderSpec:
     operations: dict[str, Operation]
     capabilities: Capabilities
     quirks: frozenset[str] = frozenset()
+    error_type_header: str | None = None
     overrides: tuple[tuple[str, str], ...] = ()
     wire_module: str | None = None
     docs_url: str = ""

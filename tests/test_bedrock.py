@@ -179,6 +179,8 @@ def test_a_wrong_secret_is_the_signature_error(emu: Any) -> None:
         c.chat(M, "Hi")
     assert ei.value.status == 403
     assert "signature we calculated does not match" in str(ei.value)
+    # The body holds only the message; the type comes from `x-amzn-ErrorType` (text before `:`).
+    assert ei.value.code == "InvalidSignatureException"
 
 
 def test_api_key_from_env_is_a_bearer_token(emu: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -457,8 +459,10 @@ def test_http_errors_are_typed(emu: Any, bc: llmkit.Client) -> None:
         bc.chat(M, "Hi")
     assert ei.value.request_id == "00000000-0000-4000-8000-emulator0000"
     assert "Too many requests" in str(ei.value)
-    with pytest.raises(llmkit.BadRequestError, match="model identifier is invalid"):
+    assert ei.value.code == "ThrottlingException"
+    with pytest.raises(llmkit.BadRequestError, match="model identifier is invalid") as bad:
         bc.chat("bedrock/anthropic.claude-nonexistent-v1:0", "Hi")
+    assert bad.value.code == "ValidationException"
 
 
 def test_async_chat_and_stream(emu: Any) -> None:

@@ -8,7 +8,6 @@ prints the same table. Time bounds are generous ceilings, never measurements.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -127,13 +126,11 @@ def test_fault_matrix(mode: str, name: str, handler: Any, kinds: tuple[type, typ
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_stalled_server_is_a_timeout_in_about_the_read_timeout(mode: str) -> None:
-    started = time.monotonic()
+def test_stalled_server_is_a_read_timeout_retried_once(mode: str) -> None:
     out, n = run(mode, stall(), timeout=0.3)
     assert isinstance(out, llmkit.TimeoutError), out
     assert "timed out" in str(out)
     assert n == 2  # retried once: no byte had reached the caller
-    assert time.monotonic() - started < 10
 
 
 @pytest.mark.parametrize("mode", ["sync-stream", "async-stream"])
@@ -146,15 +143,13 @@ def test_stream_stalling_after_events_is_a_stream_timeout_not_retried(mode: str)
 
 @pytest.mark.parametrize("mode", MODES)
 def test_slow_drip_cannot_overrun_total_timeout(mode: str) -> None:
-    """Every byte arrives well within the read timeout; only the deadline can stop this."""
+    """Every byte arrives well within the read timeout (the drip takes 8 s or more in all);
+    only the deadline can stop this, and the error says it was the deadline."""
     slow = by_stream(drip(BODY, 0.02), stream(openai_sse(["x"] * 400), interval=0.02))
-    started = time.monotonic()
     out, n = run(mode, slow, timeout=5, total_timeout=0.6, max_retries=2)
-    elapsed = time.monotonic() - started
     assert isinstance(out, llmkit.TimeoutError), out
     assert "total_timeout=0.6s" in str(out)
     assert n == 1  # the deadline is spent: no retry
-    assert elapsed < 5  # the drip alone would take 8 s or more
 
 
 @pytest.mark.parametrize("mode", MODES)

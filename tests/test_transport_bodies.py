@@ -224,3 +224,22 @@ def test_a_form_beside_a_json_body_is_refused_before_sending(emu: Emulator, clie
     with pytest.raises(llmkit.ConfigError, match="both a form and a JSON or raw body"):
         t.send(WireRequest(method="POST", path="/files", body={"a": 1}, form={"b": "2"}))
     assert emu.requests == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("provider", "call"),
+    [("openai", transcribe_openai), ("deepgram", transcribe_deepgram)],
+    ids=["multipart", "raw"],
+)
+def test_an_upload_is_never_redirected(
+    emu: Emulator, waits: list[float], mode: str, provider: str, call: Callable[[Any], Any]
+) -> None:
+    """A 3xx to an upload is the transport's redirect error, not a success: the key and the
+    file go nowhere the spec does not name."""
+    media_emu(emu)
+    emu.queue(provider, EmuResponse(status=307, headers={"location": "https://elsewhere.example/upload?k=1"}))
+    with pytest.raises(llmkit.APIError, match="never follows redirects") as err:
+        run(mode, emu, call, max_retries=2)
+    assert err.value.status == 307 and "elsewhere.example" in str(err.value)
+    assert waits == [] and len(emu.requests) == 1

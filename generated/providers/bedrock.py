@@ -237,6 +237,7 @@ SPEC = ProviderSpec(
         prompt_caching=False,
     ),
     quirks=frozenset(()),
+    error_type_header="x-amzn-ErrorType",
     overrides=(("auth", "bedrock"),),
 )
 
