@@ -80,8 +80,15 @@ def _caps_args(caps: dict[str, Any]) -> str:
 
 
 def _price_args(price: dict[str, Any]) -> str:
-    keys = ("input", "output", "cached_input", "cache_write")
+    keys = ("input", "output", "cached_input", "cache_write", "cache_write_1h")
     return ", ".join(f"{k}={float(price[k])!r}" for k in keys if k in price)
+
+
+def _options_args(opts: dict[str, Any] | None) -> str | None:
+    if not opts:
+        return None
+    keys = ("response_formats", "instructions", "dimensions", "max_n")
+    return ", ".join(f"{k}={_py(opts[k])}" for k in keys if k in opts)
 
 
 def _lifecycle_args(lc: dict[str, Any] | None) -> str | None:
@@ -248,6 +255,7 @@ def _model_ctx(spec: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
         "caps_full": [k for k in _CAPS if caps.get(k)],
         "lifecycle": _lifecycle_args(m.get("lifecycle")),
         "lifecycle_dict": m.get("lifecycle"),
+        "options": _options_args(m.get("options")),
     }
 
 
