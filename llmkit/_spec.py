@@ -19,6 +19,7 @@ __all__ = [
     "Operation",
     "Price",
     "ProviderSpec",
+    "QueryParam",
     "SettingSpec",
 ]
 
@@ -52,8 +53,27 @@ class SettingSpec:
 
 
 @attrs.frozen(kw_only=True, slots=True)
+class QueryParam:
+    """A documented query option of an operation, a typed keyword of its native method.
+
+    `name` is the Python keyword; `wire` the name sent (`pageSize`, `type`). `kind` says how
+    the value is checked and encoded: booleans as `true`/`false`, an array as a repeated key.
+    """
+
+    name: str
+    wire: str
+    kind: Literal["string", "integer", "number", "boolean", "array"]
+    required: bool = False
+    enum: tuple[str, ...] = ()
+    description: str = ""
+
+
+@attrs.frozen(kw_only=True, slots=True)
 class Operation:
     """One endpoint: method, path template (`{model}` etc.), query and wire model names.
+
+    `query` is sent as is on every call (`api-version`, `alt=sse`); `params` are the options the
+    caller may set, each checked for its type before anything is sent.
 
     `base_url` is set only when the endpoint lives on a host of its own (Jina Reader,
     Bedrock's control plane); `base_url_setting` names the setting that repoints it.
@@ -63,6 +83,7 @@ class Operation:
     method: str
     path: str
     query: tuple[tuple[str, str], ...] = ()
+    params: tuple[QueryParam, ...] = ()
     request: str | None = None
     response: str | None = None
     stream: Literal["sse", "ndjson", "none"] = "none"
