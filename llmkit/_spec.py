@@ -64,7 +64,7 @@ class Operation:
     query: tuple[tuple[str, str], ...] = ()
     request: str | None = None
     response: str | None = None
-    stream: Literal["sse", "ndjson", "none"] = "none"
+    stream: Literal["sse", "ndjson", "eventstream", "none"] = "none"
     stream_event: str | None = None
     model_in_path: bool = False
     description: str = ""

@@ -400,7 +400,7 @@ class GoogleGeminiClient(NativeClient):
             extra_query=extra_query,
         )
 
-    def stream_generate_content_stream(
+    def stream_generate_content(
         self,
         model: str,
         body: wire.GenerateContentRequest | Mapping[str, Any],
@@ -633,7 +633,7 @@ class AsyncGoogleGeminiClient(AsyncNativeClient):
             extra_query=extra_query,
         )
 
-    def stream_generate_content_stream(
+    def stream_generate_content(
         self,
         model: str,
         body: wire.GenerateContentRequest | Mapping[str, Any],
