@@ -8,6 +8,7 @@ and the reason, before anything is written.
 from __future__ import annotations
 
 import json
+import keyword
 import re
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,7 @@ def validate_spec(data: Any, file: str, root: Path, wire_schemas: dict[str, dict
         if op.get("stream", "none") != "none" and not op.get("stream_event"):
             raise SpecError(file, f"operations.{op_name}", "a streamed operation needs `stream_event`")
         _check_operation_host(data, op_name, op, file)
+        _check_operation_params(data, op_name, op, file)
     seen: set[str] = set()
     for i, m in enumerate(data["models"]):
         for name in [m["id"], *m.get("aliases", [])]:
@@ -124,6 +126,41 @@ def _check_operation_host(data: dict[str, Any], op_name: str, op: dict[str, Any]
             raise SpecError(file, f"{where}.base_url", f"placeholder {{{name}}} names no setting in `settings`")
         if settings[name].get("secret"):
             raise SpecError(file, f"{where}.base_url", f"placeholder {{{name}}} names a secret setting")
+
+
+# Names a generated native method already uses for itself, or that its body reads.
+_RESERVED_PARAMS = frozenset(
+    {"self", "body", "content", "content_type", "extra_headers", "extra_query", "fields", "wire", "merge_body"}
+)
+
+
+def _check_operation_params(data: dict[str, Any], op_name: str, op: dict[str, Any], file: str) -> None:
+    """Each query option becomes a keyword argument and a query key: both must be unambiguous."""
+    params = op.get("params") or {}
+    path_params = set(re.findall(r"\{\+?([a-z_]+)\}", op["path"]))
+    fixed = set(op.get("query") or {})
+    auth = data["auth"]
+    if auth.get("scheme") == "query" and auth.get("param"):
+        fixed.add(auth["param"])  # the credential's own query key
+    wire_names: dict[str, str] = {}
+    for name, p in params.items():
+        where = f"operations.{op_name}.params.{name}"
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or keyword.iskeyword(name):
+            raise SpecError(
+                file, where, f"{name!r} is not a snake_case Python name; use one and give the wire name as `wire_name`"
+            )
+        if name in _RESERVED_PARAMS:
+            raise SpecError(file, where, f"{name!r} is already an argument of every native method; rename it")
+        if name in path_params:
+            raise SpecError(file, where, f"{name!r} is also a path parameter of {op['path']!r}")
+        wire_name = p.get("wire_name", name)
+        if wire_name in fixed:
+            raise SpecError(file, where, f"query key {wire_name!r} is already fixed by the operation's `query` or auth")
+        if wire_name in wire_names:
+            raise SpecError(file, where, f"query key {wire_name!r} is also sent by param {wire_names[wire_name]!r}")
+        wire_names[wire_name] = name
+        if "enum" in p and p["type"] != "string":
+            raise SpecError(file, f"{where}.enum", f"`enum` is for string params; this one is {p['type']}")
 
 
 def load_wire_schemas(root: Path) -> dict[str, dict[str, Any]]:

@@ -7,7 +7,7 @@ Imported only when a call needs it (capability checks, cost, `llmkit.models()`),
 
 from __future__ import annotations
 
-from llmkit._spec import Capabilities, Lifecycle, ModelInfo, Price
+from llmkit._spec import Capabilities, Lifecycle, ModelInfo, ModelOptions, Price
 
 __all__ = ["MODELS", "PROVIDER_CAPABILITIES", "PROVIDER_INFO"]
 
@@ -4206,6 +4206,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=None,
+        options=ModelOptions(dimensions=False),
     ),
     ModelInfo(
         provider="openai",
@@ -4233,6 +4234,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=None,
+        options=ModelOptions(response_formats=("json", "text", "srt", "verbose_json", "vtt")),
     ),
     ModelInfo(
         provider="openai",
@@ -4260,6 +4262,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=None,
+        options=ModelOptions(response_formats=("json",)),
     ),
     ModelInfo(
         provider="openai",
@@ -4287,6 +4290,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=None,
+        options=ModelOptions(response_formats=("json",)),
     ),
     ModelInfo(
         provider="openai",
@@ -4314,6 +4318,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=None,
+        options=ModelOptions(instructions=False),
     ),
     ModelInfo(
         provider="openai",
@@ -4341,6 +4346,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=None,
+        options=ModelOptions(instructions=False),
     ),
     ModelInfo(
         provider="openai",
@@ -4422,6 +4428,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=None,
+        options=ModelOptions(max_n=1),
     ),
     ModelInfo(
         provider="openai",
@@ -4449,6 +4456,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=None,
+        options=ModelOptions(response_formats=()),
     ),
     ModelInfo(
         provider="openrouter",

@@ -18,11 +18,18 @@ file upload take it: each file is its own part (a list repeats the part name), b
 through the same retry loop as JSON, so a retried upload resends the identical bytes. An
 answer that is not JSON (audio) comes back as bytes when the operation names no response model.
 A `body: raw` operation (Deepgram's `listen`) takes the bytes and their media type as they are.
+
+An operation's documented query options (`Operation.params`) are typed keywords of its method;
+`encode_params` checks each value against its declared kind before anything is sent (a
+ConfigError names the option) and writes it the one way the wire takes it: booleans as
+`true`/`false`, numbers in decimal, an array as the key repeated, None left out. `extra_query`
+is merged on top by the transport, for options a spec does not list.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
@@ -34,13 +41,13 @@ from ._errors import ConfigError, StreamError
 from ._eventstream import EventStreamDecoder, EventStreamMessage
 from ._http_errors import error_for_status
 from ._ndjson import NDJSONDecoder
-from ._spec import Operation, ProviderSpec
+from ._spec import Operation, ProviderSpec, QueryParam
 from ._sse import SSEDecoder
 from ._transport import AsyncProviderTransport, ProviderTransport
 from ._wire import structure, unstructure
 from .dialects._base import WireRequest, expand_path
 
-__all__ = ["AsyncNativeClient", "NativeClient", "expand_reserved", "merge_body", "multipart_parts"]
+__all__ = ["AsyncNativeClient", "NativeClient", "encode_params", "expand_reserved", "merge_body", "multipart_parts"]
 
 T = TypeVar("T")
 _EVENTSTREAM = "application/vnd.amazon.eventstream"
@@ -76,9 +83,74 @@ def expand_reserved(template: str, values: Mapping[str, str]) -> str:
     return out
 
 
+_KIND_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a bool",
+    "array": "a list of strings",
+}
+
+
+def _encode_one(p: QueryParam, value: Any) -> str | list[str] | None:
+    """`value` as the wire writes it, or None when it is not of `p`'s kind."""
+    if p.kind == "boolean":
+        return ("true" if value else "false") if isinstance(value, bool) else None
+    if isinstance(value, bool):
+        return None  # a bool is an int to Python, never to a query option
+    if p.kind == "string":
+        return value if isinstance(value, str) else None
+    if p.kind == "integer":
+        return str(value) if isinstance(value, int) else None
+    if p.kind == "number":
+        if isinstance(value, int):
+            return str(value)
+        return repr(value) if isinstance(value, float) and math.isfinite(value) else None
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return None
+
+
+def encode_params(
+    op: Operation, values: Mapping[str, Any], provider: str | None = None
+) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The (single, repeated) query of `op`'s typed options; a value of the wrong kind, an
+    unlisted enum value or a missing required option is a ConfigError before any request."""
+    single: dict[str, str] = {}
+    repeated: dict[str, list[str]] = {}
+    for p in op.params:
+        value = values.get(p.name)
+        if value is None:
+            if p.required:
+                raise ConfigError(f"{op.name}: `{p.name}` is required", provider=provider)
+            continue
+        encoded = _encode_one(p, value)
+        if encoded is None:
+            raise ConfigError(
+                f"{op.name}: `{p.name}` must be {_KIND_NAMES[p.kind]}, got {type(value).__name__} {value!r:.60}",
+                provider=provider,
+            )
+        if p.enum and encoded not in p.enum:
+            allowed = ", ".join(p.enum)
+            raise ConfigError(f"{op.name}: `{p.name}` must be one of {allowed}, got {value!r:.60}", provider=provider)
+        if isinstance(encoded, list):
+            if encoded:
+                repeated[p.wire] = encoded
+        else:
+            single[p.wire] = encoded
+    return single, repeated
+
+
 def _request(
-    op: Operation, body: Any, path_params: Mapping[str, str], stream: bool, stream_flag: bool = False
+    op: Operation,
+    body: Any,
+    path_params: Mapping[str, str],
+    stream: bool,
+    stream_flag: bool = False,
+    params: Mapping[str, Any] | None = None,
+    provider: str | None = None,
 ) -> WireRequest:
+    single, repeated = encode_params(op, params or {}, provider)
     if body is not None and attrs.has(type(body)):
         body = unstructure(body)
     elif body is not None:
@@ -91,7 +163,8 @@ def _request(
         method=op.method,
         path=expand_path(expand_reserved(op.path, path_params), **path_params),
         body=body,
-        query=dict(op.query),
+        query={**dict(op.query), **single},
+        repeated_query=repeated or None,
         headers={"Accept": _EVENTSTREAM} if op.stream == "eventstream" and stream else {},
         stream=stream,
         operation=op.name,
@@ -194,8 +267,10 @@ class NativeClient:
         extra_headers: Mapping[str, str] | None,
         extra_query: Mapping[str, str] | None,
         content: tuple[bytes, str] | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> Any:
-        req = _with_raw(_with_form(_request(op, body, path_params, False)), content)
+        req = _request(op, body, path_params, False, params=params, provider=self._transport.provider)
+        req = _with_raw(_with_form(req), content)
         resp = self._transport.send(req, extra_headers=extra_headers, extra_query=extra_query)
         return _parse(resp, cls)
 
@@ -209,8 +284,20 @@ class NativeClient:
         path_params: Mapping[str, str],
         extra_headers: Mapping[str, str] | None,
         extra_query: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None = None,
     ) -> Iterator[T]:
-        req = _request(op, body, path_params, True, stream_flag)
+        # Built now, not on first next(): a bad option fails at the call, like the plain method.
+        req = _request(op, body, path_params, True, stream_flag, params, self._transport.provider)
+        return self._events(op, req, cls, extra_headers, extra_query)
+
+    def _events(
+        self,
+        op: Operation,
+        req: WireRequest,
+        cls: type[T],
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, str] | None,
+    ) -> Iterator[T]:
         with self._transport.stream(req, extra_headers=extra_headers, extra_query=extra_query) as resp:
             if op.stream == "eventstream":
                 frames = EventStreamDecoder(provider=self._transport.provider)
@@ -259,12 +346,14 @@ class AsyncNativeClient:
         extra_headers: Mapping[str, str] | None,
         extra_query: Mapping[str, str] | None,
         content: tuple[bytes, str] | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> Any:
-        req = _with_raw(_with_form(_request(op, body, path_params, False)), content)
+        req = _request(op, body, path_params, False, params=params, provider=self._transport.provider)
+        req = _with_raw(_with_form(req), content)
         resp = await self._transport.send(req, extra_headers=extra_headers, extra_query=extra_query)
         return _parse(resp, cls)
 
-    async def _stream(
+    def _stream(
         self,
         op: Operation,
         body: Any,
@@ -274,8 +363,20 @@ class AsyncNativeClient:
         path_params: Mapping[str, str],
         extra_headers: Mapping[str, str] | None,
         extra_query: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[T]:
-        req = _request(op, body, path_params, True, stream_flag)
+        # Built now, not on first anext(): a bad option fails at the call, like the plain method.
+        req = _request(op, body, path_params, True, stream_flag, params, self._transport.provider)
+        return self._events(op, req, cls, extra_headers, extra_query)
+
+    async def _events(
+        self,
+        op: Operation,
+        req: WireRequest,
+        cls: type[T],
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, str] | None,
+    ) -> AsyncIterator[T]:
         async with self._transport.stream(req, extra_headers=extra_headers, extra_query=extra_query) as resp:
             if op.stream == "eventstream":
                 frames = EventStreamDecoder(provider=self._transport.provider)
