@@ -86,7 +86,7 @@ class Operation:
     params: tuple[QueryParam, ...] = ()
     request: str | None = None
     response: str | None = None
-    stream: Literal["sse", "ndjson", "none"] = "none"
+    stream: Literal["sse", "ndjson", "eventstream", "none"] = "none"
     stream_event: str | None = None
     model_in_path: bool = False
     description: str = ""
