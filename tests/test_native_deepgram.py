@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 import llmkit
-
 from llmkit._modal_types import Transcription
 from llmkit.modalities.deepgram import Label, LabelledSegment, SentimentSegment, intelligence
 
