@@ -80,8 +80,15 @@ def _caps_args(caps: dict[str, Any]) -> str:
 
 
 def _price_args(price: dict[str, Any]) -> str:
-    keys = ("input", "output", "cached_input", "cache_write")
+    keys = ("input", "output", "cached_input", "cache_write", "cache_write_1h")
     return ", ".join(f"{k}={float(price[k])!r}" for k in keys if k in price)
+
+
+def _options_args(opts: dict[str, Any] | None) -> str | None:
+    if not opts:
+        return None
+    keys = ("response_formats", "instructions", "dimensions", "max_n")
+    return ", ".join(f"{k}={_py(opts[k])}" for k in keys if k in opts)
 
 
 def _lifecycle_args(lc: dict[str, Any] | None) -> str | None:
@@ -135,21 +142,25 @@ def _operation_ctx(name: str, op: dict[str, Any], schemas: dict[str, Any]) -> di
     # A body `stream` flag (OpenAI, Anthropic) vs a streaming endpoint of its own (Gemini): only
     # the former gets a plain method too, and only it has `stream: true` put in the body.
     stream_flag = "stream" in (request.get("properties") or {})
+    stream = op.get("stream", "none")
+    plain = stream == "none" or stream_flag
     qparams = [_param_ctx(n, p) for n, p in (op.get("params") or {}).items()]
     description = op.get("description", "").strip() or f"{op['method']} {op['path']}"
     return {
         "doc": _method_doc(description, qparams),
         "stream_doc": _method_doc(description + " Streamed: yields each event as it arrives.", qparams),
         "stream_flag": stream_flag,
-        "plain": op.get("stream", "none") == "none" or stream_flag,
+        "plain": plain,
         "name": name,
+        # An operation that only streams gets its own name; one with both forms adds `_stream`.
+        "stream_method": None if stream == "none" else (f"{name}_stream" if plain else name),
         "method": op["method"],
         "path": op["path"],
         "query": sorted((op.get("query") or {}).items()),
         "params": qparams,
         "request": op.get("request"),
         "response": op.get("response"),
-        "stream": op.get("stream", "none"),
+        "stream": stream,
         "stream_event": op.get("stream_event"),
         "model_in_path": bool(op.get("model_in_path", False)),
         "body_kwargs": bool(op.get("body_kwargs", False)),
@@ -295,6 +306,7 @@ def _model_ctx(spec: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
         "caps_full": [k for k in _CAPS if caps.get(k)],
         "lifecycle": _lifecycle_args(m.get("lifecycle")),
         "lifecycle_dict": m.get("lifecycle"),
+        "options": _options_args(m.get("options")),
     }
 
 

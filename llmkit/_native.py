@@ -4,7 +4,10 @@ A generated method names its operation; this turns it into a request on the Clie
 transport (auth, retries, error mapping) and the response into the operation's wire model.
 
 Streamed operations are framed as their spec says: `stream: sse` (OpenAI, Anthropic, Gemini;
-`[DONE]` ends it) or `stream: ndjson` (Ollama: one JSON object per line, no terminator). An
+`[DONE]` ends it), `stream: ndjson` (Ollama: one JSON object per line, no terminator) or
+`stream: eventstream` (Bedrock's ConverseStream: AWS binary frames, CRC-checked; each event
+comes out as the wire union with the member its `:event-type` header names, as boto3 gives it,
+and an in-stream exception raises its typed error). An
 NDJSON operation streams unless told otherwise (Ollama's server default), so its plain method
 sends `"stream": false` when the caller did not choose.
 
@@ -35,6 +38,7 @@ import attrs
 import httpx
 
 from ._errors import ConfigError, StreamError
+from ._eventstream import EventStreamDecoder, EventStreamMessage
 from ._http_errors import error_for_status
 from ._ndjson import NDJSONDecoder
 from ._spec import Operation, ProviderSpec, QueryParam
@@ -46,6 +50,7 @@ from .dialects._base import WireRequest, expand_path
 __all__ = ["AsyncNativeClient", "NativeClient", "encode_params", "expand_reserved", "merge_body", "multipart_parts"]
 
 T = TypeVar("T")
+_EVENTSTREAM = "application/vnd.amazon.eventstream"
 
 
 def merge_body(body: Any, fields: Mapping[str, Any]) -> Any:
@@ -160,6 +165,7 @@ def _request(
         body=body,
         query={**dict(op.query), **single},
         repeated_query=repeated or None,
+        headers={"Accept": _EVENTSTREAM} if op.stream == "eventstream" and stream else {},
         stream=stream,
         operation=op.name,
     )
@@ -293,6 +299,13 @@ class NativeClient:
         extra_query: Mapping[str, str] | None,
     ) -> Iterator[T]:
         with self._transport.stream(req, extra_headers=extra_headers, extra_query=extra_query) as resp:
+            if op.stream == "eventstream":
+                frames = EventStreamDecoder(provider=self._transport.provider)
+                for chunk in resp.iter_raw():
+                    for msg in frames.feed(chunk):
+                        yield _aws_event(msg, cls, self._transport)
+                frames.flush()
+                return
             if op.stream == "ndjson":
                 lines = NDJSONDecoder(provider=self._transport.provider)
                 for chunk in resp.iter_raw():
@@ -365,6 +378,13 @@ class AsyncNativeClient:
         extra_query: Mapping[str, str] | None,
     ) -> AsyncIterator[T]:
         async with self._transport.stream(req, extra_headers=extra_headers, extra_query=extra_query) as resp:
+            if op.stream == "eventstream":
+                frames = EventStreamDecoder(provider=self._transport.provider)
+                async for chunk in resp.aiter_raw():
+                    for msg in frames.feed(chunk):
+                        yield _aws_event(msg, cls, self._transport)
+                frames.flush()
+                return
             if op.stream == "ndjson":
                 lines = NDJSONDecoder(provider=self._transport.provider)
                 async for chunk in resp.aiter_raw():
@@ -405,3 +425,26 @@ def _value(payload: Any, cls: type[T], transport: ProviderTransport | AsyncProvi
         return structure(payload, cls)
     except ValueError as exc:
         raise StreamError(f"{provider} sent a stream event that does not parse: {exc}", provider=provider)
+
+
+def _aws_event(msg: EventStreamMessage, cls: type[T], transport: ProviderTransport | AsyncProviderTransport) -> T:
+    """One AWS event-stream message as the operation's event union, `{<:event-type>: payload}`
+    (the form boto3 yields), without Bedrock's random `p` padding; an `exception` or `error`
+    message raises the typed error its HTTP twin would."""
+    provider = transport.provider
+    if msg.message_type in ("exception", "error"):
+        from .dialects.bedrock_converse import stream_exception  # AWS's exception table
+
+        raise stream_exception(msg, provider)
+    if not msg.event_type:
+        raise StreamError(f"{provider} sent an event-stream message without an :event-type header", provider=provider)
+    try:
+        payload = json.loads(msg.payload) if msg.payload else {}
+    except ValueError as exc:
+        raise StreamError(f"{provider} sent a {msg.event_type} event that is not JSON: {exc}", provider=provider)
+    if isinstance(payload, dict):
+        payload.pop("p", None)
+    try:
+        return structure({msg.event_type: payload}, cls)
+    except ValueError as exc:
+        raise StreamError(f"{provider} sent a {msg.event_type} event that does not parse: {exc}", provider=provider)

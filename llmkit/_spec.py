@@ -15,6 +15,7 @@ __all__ = [
     "Capabilities",
     "Lifecycle",
     "ModelInfo",
+    "ModelOptions",
     "Operation",
     "Price",
     "ProviderSpec",
@@ -85,7 +86,7 @@ class Operation:
     params: tuple[QueryParam, ...] = ()
     request: str | None = None
     response: str | None = None
-    stream: Literal["sse", "ndjson", "none"] = "none"
+    stream: Literal["sse", "ndjson", "eventstream", "none"] = "none"
     stream_event: str | None = None
     model_in_path: bool = False
     description: str = ""
@@ -100,7 +101,8 @@ class Price:
     input: float | None = None
     output: float | None = None
     cached_input: float | None = None
-    cache_write: float | None = None
+    cache_write: float | None = None  # the default (5-minute) cache TTL
+    cache_write_1h: float | None = None  # Anthropic's 1-hour TTL, where it costs more
 
 
 @attrs.frozen(kw_only=True, slots=True)
@@ -148,6 +150,19 @@ class Lifecycle:
 
 
 @attrs.frozen(kw_only=True, slots=True)
+class ModelOptions:
+    """Where one model takes less than its operation's request schema offers (None: as the schema says).
+
+    `response_formats` () means the model takes no `response_format` at all.
+    """
+
+    response_formats: tuple[str, ...] | None = None
+    instructions: bool | None = None
+    dimensions: bool | None = None
+    max_n: int | None = None
+
+
+@attrs.frozen(kw_only=True, slots=True)
 class ModelInfo:
     """A catalog entry: limits, prices and capabilities of one model."""
 
@@ -160,6 +175,7 @@ class ModelInfo:
     lifecycle: Lifecycle | None = None
     aliases: tuple[str, ...] = ()
     fine_tuned_price: Price | None = None  # inference on a model fine-tuned from this one
+    options: ModelOptions | None = None
 
 
 @attrs.frozen(kw_only=True, slots=True)

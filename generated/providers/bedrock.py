@@ -7,7 +7,7 @@ retries, hooks and error mapping.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Literal
 
 from llmkit._native import AsyncNativeClient, NativeClient
@@ -106,7 +106,7 @@ SPEC = ProviderSpec(
             stream="eventstream",
             stream_event="ConverseStreamOutput",
             model_in_path=True,
-            description="The answer as an application/vnd.amazon.eventstream binary stream (read through client.chat(stream=True); the native client has no eventstream reader).",
+            description="The answer as an application/vnd.amazon.eventstream binary stream: each event is a ConverseStreamOutput with the member its `:event-type` names (contentBlockDelta, messageStop, metadata, ...), as boto3 yields it; an in-stream exception raises its typed error. client.chat(stream=True) reads the same stream unified.",
         ),
         "count_tokens": Operation(
             name="count_tokens",
@@ -267,6 +267,27 @@ class AWSBedrockClient(NativeClient):
             extra_query=extra_query,
         )
 
+    def converse_stream(
+        self,
+        model: str,
+        body: wire.ConverseRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> Iterator[wire.ConverseStreamOutput]:
+        """The answer as an application/vnd.amazon.eventstream binary stream: each event is a ConverseStreamOutput with the member its `:event-type` names (contentBlockDelta, messageStop, metadata, ...), as boto3 yields it; an in-stream exception raises its typed error. client.chat(stream=True) reads the same stream unified. Streamed: yields each event as it arrives."""
+        return self._stream(
+            SPEC.operations["converse_stream"],
+            body,
+            wire.ConverseStreamOutput,
+            stream_flag=False,
+            path_params={
+                "model": model,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
     def count_tokens(
         self,
         model: str,
@@ -389,6 +410,27 @@ class AsyncAWSBedrockClient(AsyncNativeClient):
             SPEC.operations["converse"],
             body,
             wire.ConverseResponse,
+            path_params={
+                "model": model,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def converse_stream(
+        self,
+        model: str,
+        body: wire.ConverseRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[wire.ConverseStreamOutput]:
+        """The answer as an application/vnd.amazon.eventstream binary stream: each event is a ConverseStreamOutput with the member its `:event-type` names (contentBlockDelta, messageStop, metadata, ...), as boto3 yields it; an in-stream exception raises its typed error. client.chat(stream=True) reads the same stream unified. Streamed: yields each event as it arrives."""
+        return self._stream(
+            SPEC.operations["converse_stream"],
+            body,
+            wire.ConverseStreamOutput,
+            stream_flag=False,
             path_params={
                 "model": model,
             },

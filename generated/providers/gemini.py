@@ -458,7 +458,7 @@ class GoogleGeminiClient(NativeClient):
             },
         )
 
-    def stream_generate_content_stream(
+    def stream_generate_content(
         self,
         model: str,
         body: wire.GenerateContentRequest | Mapping[str, Any],
@@ -713,7 +713,7 @@ class AsyncGoogleGeminiClient(AsyncNativeClient):
             },
         )
 
-    def stream_generate_content_stream(
+    def stream_generate_content(
         self,
         model: str,
         body: wire.GenerateContentRequest | Mapping[str, Any],
