@@ -25,7 +25,15 @@ from typing import Any
 from .._lifecycle import frozen_date
 from ._server import Emulator, EmuRequest, EmuResponse
 
-__all__ = ["DeepgramLiveEmulator", "EmuRequest", "EmuResponse", "Emulator", "deepgram_live_emulator", "emulator", "frozen_date"]
+__all__ = [
+    "DeepgramLiveEmulator",
+    "EmuRequest",
+    "EmuResponse",
+    "Emulator",
+    "deepgram_live_emulator",
+    "emulator",
+    "frozen_date",
+]
 
 _LIVE = {"DeepgramLiveEmulator": "DeepgramLiveEmulator", "deepgram_live_emulator": "live_emulator"}
 
