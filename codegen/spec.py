@@ -63,11 +63,12 @@ def validate_spec(data: Any, file: str, root: Path, wire_schemas: dict[str, dict
                 file, f"overrides.{role}", f"override {name!r} does not exist (expected overrides/{name}.py)"
             )
     wire = data.get("wire")
-    models: set[str] = set()
+    schemas: dict[str, Any] = {}
     if wire is not None:
         if wire not in wire_schemas:
             raise SpecError(file, "wire", f"no wire schema specs/wire/{wire}.yaml")
-        models = set(wire_schemas[wire].get("components", {}).get("schemas", {}))
+        schemas = wire_schemas[wire].get("components", {}).get("schemas", {})
+    models = set(schemas)
     for op_name, op in sorted(data["operations"].items()):
         for key in ("request", "response", "stream_event"):
             ref = op.get(key)
@@ -85,7 +86,8 @@ def validate_spec(data: Any, file: str, root: Path, wire_schemas: dict[str, dict
         if op.get("stream", "none") != "none" and not op.get("stream_event"):
             raise SpecError(file, f"operations.{op_name}", "a streamed operation needs `stream_event`")
         _check_operation_host(data, op_name, op, file)
-        _check_operation_params(data, op_name, op, file)
+        request = schemas.get(op.get("request") or "", {}) if op.get("body_kwargs") else {}
+        _check_operation_params(data, op_name, op, file, set(request.get("properties") or {}))
     seen: set[str] = set()
     for i, m in enumerate(data["models"]):
         for name in [m["id"], *m.get("aliases", [])]:
@@ -134,8 +136,11 @@ _RESERVED_PARAMS = frozenset(
 )
 
 
-def _check_operation_params(data: dict[str, Any], op_name: str, op: dict[str, Any], file: str) -> None:
-    """Each query option becomes a keyword argument and a query key: both must be unambiguous."""
+def _check_operation_params(
+    data: dict[str, Any], op_name: str, op: dict[str, Any], file: str, body_fields: set[str]
+) -> None:
+    """Each query option becomes a keyword argument and a query key: both must be unambiguous
+    (`body_fields`: the request's fields, when the method also takes them as keywords)."""
     params = op.get("params") or {}
     path_params = set(re.findall(r"\{\+?([a-z_]+)\}", op["path"]))
     fixed = set(op.get("query") or {})
@@ -153,6 +158,8 @@ def _check_operation_params(data: dict[str, Any], op_name: str, op: dict[str, An
             raise SpecError(file, where, f"{name!r} is already an argument of every native method; rename it")
         if name in path_params:
             raise SpecError(file, where, f"{name!r} is also a path parameter of {op['path']!r}")
+        if name in body_fields:
+            raise SpecError(file, where, f"{name!r} is also a body field the method takes as a keyword (body_kwargs)")
         wire_name = p.get("wire_name", name)
         if wire_name in fixed:
             raise SpecError(file, where, f"query key {wire_name!r} is already fixed by the operation's `query` or auth")
