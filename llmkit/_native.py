@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeVar
 from urllib.parse import quote
 
 import attrs
@@ -36,9 +36,15 @@ from ._transport import AsyncProviderTransport, ProviderTransport
 from ._wire import structure, unstructure
 from .dialects._base import WireRequest, expand_path
 
+if TYPE_CHECKING:
+    from ._gate import AsyncGate, Gate
+
 __all__ = ["AsyncNativeClient", "NativeClient", "expand_reserved", "merge_body", "multipart_parts"]
 
 T = TypeVar("T")
+# What a native client sends through: the Client's orchestrated gate (`client.native(...)`)
+# or a bare transport.
+_Sender: TypeAlias = "ProviderTransport | AsyncProviderTransport | Gate | AsyncGate"
 
 
 def merge_body(body: Any, fields: Mapping[str, Any]) -> Any:
@@ -172,7 +178,7 @@ class NativeClient:
 
     spec: ClassVar[ProviderSpec]
 
-    def __init__(self, transport: ProviderTransport) -> None:
+    def __init__(self, transport: ProviderTransport | Gate) -> None:
         self._transport = transport
 
     def __repr__(self) -> str:
@@ -230,7 +236,7 @@ class AsyncNativeClient:
 
     spec: ClassVar[ProviderSpec]
 
-    def __init__(self, transport: AsyncProviderTransport) -> None:
+    def __init__(self, transport: AsyncProviderTransport | AsyncGate) -> None:
         self._transport = transport
 
     def __repr__(self) -> str:
@@ -283,7 +289,7 @@ class AsyncNativeClient:
                     yield _event(ev.data, cls, self._transport)
 
 
-def _event(data: str, cls: type[T], transport: ProviderTransport | AsyncProviderTransport) -> T:
+def _event(data: str, cls: type[T], transport: _Sender) -> T:
     """One SSE event as its wire model; an error event (or raw error body) raises typed."""
     provider = transport.provider
     try:
@@ -293,7 +299,7 @@ def _event(data: str, cls: type[T], transport: ProviderTransport | AsyncProvider
     return _value(payload, cls, transport)
 
 
-def _value(payload: Any, cls: type[T], transport: ProviderTransport | AsyncProviderTransport) -> T:
+def _value(payload: Any, cls: type[T], transport: _Sender) -> T:
     """One decoded stream value as its wire model; an error value (e.g. Ollama's
     `{"error": "..."}` line under HTTP 200) raises its typed error instead."""
     provider = transport.provider
