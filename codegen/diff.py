@@ -18,7 +18,7 @@ import yaml
 
 __all__ = ["Change", "diff_specs", "load_tree", "render_markdown", "spec_changes"]
 
-_PRICE_KEYS = ("input", "output", "cached_input", "cache_write")
+_PRICE_KEYS = ("input", "output", "cached_input", "cache_write", "cache_write_1h")
 _PROVIDER_KEYS = ("base_url", "regions", "dialect", "auth", "headers", "quirks", "overrides", "lifecycle")
 _BREAKING_KEYS = {"base_url", "regions", "dialect", "auth"}
 

@@ -80,8 +80,15 @@ def _caps_args(caps: dict[str, Any]) -> str:
 
 
 def _price_args(price: dict[str, Any]) -> str:
-    keys = ("input", "output", "cached_input", "cache_write")
+    keys = ("input", "output", "cached_input", "cache_write", "cache_write_1h")
     return ", ".join(f"{k}={float(price[k])!r}" for k in keys if k in price)
+
+
+def _options_args(opts: dict[str, Any] | None) -> str | None:
+    if not opts:
+        return None
+    keys = ("response_formats", "instructions", "dimensions", "max_n")
+    return ", ".join(f"{k}={_py(opts[k])}" for k in keys if k in opts)
 
 
 def _lifecycle_args(lc: dict[str, Any] | None) -> str | None:
@@ -91,27 +98,74 @@ def _lifecycle_args(lc: dict[str, Any] | None) -> str | None:
     return ", ".join(f"{k}={lc[k]!r}" for k in keys if k in lc)
 
 
+_DOC_TYPES = {
+    "string": "str",
+    "integer": "int",
+    "number": "float",
+    "boolean": "bool",
+    "array": "list of str (repeated key)",
+}
+_PY_TYPES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "array": "Sequence[str]"}
+
+
+def _param_ctx(name: str, p: dict[str, Any]) -> dict[str, Any]:
+    """One query option: its Python annotation (a Literal for an enum) and its wire name."""
+    enum = tuple(p.get("enum") or ())
+    annotation = ("Literal[" + ", ".join(json.dumps(v) for v in enum) + "]") if enum else _PY_TYPES[p["type"]]
+    return {
+        "name": name,
+        "wire": p.get("wire_name", name),
+        "kind": p["type"],
+        "required": bool(p.get("required", False)),
+        "enum": enum,
+        "description": " ".join((p.get("description") or "").split()),
+        "annotation": annotation,
+        "doc_type": ("one of " + ", ".join(f"`{v}`" for v in enum)) if enum else _DOC_TYPES[p["type"]],
+    }
+
+
+def _method_doc(summary: str, params: list[dict[str, Any]]) -> str:
+    """A native method's docstring: the operation's description, then one line per query option."""
+    if not params:
+        return summary
+    lines = ["", "Query options:"]
+    for q in params:
+        sent = f" Sent as `{q['wire']}`." if q["wire"] != q["name"] else ""
+        lines.append(f"    {q['name']}: {q['description'] or q['doc_type'] + '.'}{sent}")
+    pad = " " * 8  # the docstring sits in a method body
+    return summary + "".join("\n" + (pad + line if line else "") for line in lines) + "\n" + pad
+
+
 def _operation_ctx(name: str, op: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
     params = re.findall(r"\{\+?([a-z_]+)\}", op["path"])  # `{+name}`: reserved expansion, slashes kept
     request = schemas.get(op.get("request") or "", {})
     # A body `stream` flag (OpenAI, Anthropic) vs a streaming endpoint of its own (Gemini): only
     # the former gets a plain method too, and only it has `stream: true` put in the body.
     stream_flag = "stream" in (request.get("properties") or {})
+    stream = op.get("stream", "none")
+    plain = stream == "none" or stream_flag
+    qparams = [_param_ctx(n, p) for n, p in (op.get("params") or {}).items()]
+    description = op.get("description", "").strip() or f"{op['method']} {op['path']}"
     return {
+        "doc": _method_doc(description, qparams),
+        "stream_doc": _method_doc(description + " Streamed: yields each event as it arrives.", qparams),
         "stream_flag": stream_flag,
-        "plain": op.get("stream", "none") == "none" or stream_flag,
+        "plain": plain,
         "name": name,
+        # An operation that only streams gets its own name; one with both forms adds `_stream`.
+        "stream_method": None if stream == "none" else (f"{name}_stream" if plain else name),
         "method": op["method"],
         "path": op["path"],
         "query": sorted((op.get("query") or {}).items()),
+        "params": qparams,
         "request": op.get("request"),
         "response": op.get("response"),
-        "stream": op.get("stream", "none"),
+        "stream": stream,
         "stream_event": op.get("stream_event"),
         "model_in_path": bool(op.get("model_in_path", False)),
         "body_kwargs": bool(op.get("body_kwargs", False)),
         "body": "model" if op.get("request") else op.get("body", "none"),
-        "description": op.get("description", "").strip() or f"{op['method']} {op['path']}",
+        "description": description,
         "path_params": params,
         "base_url": op.get("base_url"),
         "base_url_setting": op.get("base_url_setting"),
@@ -133,6 +187,7 @@ def provider_ctx(spec: dict[str, Any], wire_schemas: dict[str, dict[str, Any]]) 
         )
     auth = spec["auth"]
     schemas = wire_schemas.get(spec.get("wire") or "", {}).get("components", {}).get("schemas", {})
+    operations = [_operation_ctx(n, o, schemas) for n, o in sorted(spec["operations"].items())]
     return {
         "source": spec["_file"],
         "id": spec["id"],
@@ -152,7 +207,10 @@ def provider_ctx(spec: dict[str, Any], wire_schemas: dict[str, dict[str, Any]]) 
         },
         "headers": sorted((spec.get("headers") or {}).items()),
         "settings": settings,
-        "operations": [_operation_ctx(n, o, schemas) for n, o in sorted(spec["operations"].items())],
+        "operations": operations,
+        "uses_params": any(op["params"] for op in operations),
+        "uses_literal": any(p["enum"] for op in operations for p in op["params"]),
+        "uses_sequence": any(p["kind"] == "array" for op in operations for p in op["params"]),
         "caps": _caps_args(spec["capabilities"]),
         "caps_dict": spec["capabilities"],
         "quirks": sorted(spec.get("quirks") or []),
@@ -248,6 +306,7 @@ def _model_ctx(spec: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
         "caps_full": [k for k in _CAPS if caps.get(k)],
         "lifecycle": _lifecycle_args(m.get("lifecycle")),
         "lifecycle_dict": m.get("lifecycle"),
+        "options": _options_args(m.get("options")),
     }
 
 

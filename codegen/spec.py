@@ -8,6 +8,7 @@ and the reason, before anything is written.
 from __future__ import annotations
 
 import json
+import keyword
 import re
 from pathlib import Path
 from typing import Any
@@ -62,11 +63,12 @@ def validate_spec(data: Any, file: str, root: Path, wire_schemas: dict[str, dict
                 file, f"overrides.{role}", f"override {name!r} does not exist (expected overrides/{name}.py)"
             )
     wire = data.get("wire")
-    models: set[str] = set()
+    schemas: dict[str, Any] = {}
     if wire is not None:
         if wire not in wire_schemas:
             raise SpecError(file, "wire", f"no wire schema specs/wire/{wire}.yaml")
-        models = set(wire_schemas[wire].get("components", {}).get("schemas", {}))
+        schemas = wire_schemas[wire].get("components", {}).get("schemas", {})
+    models = set(schemas)
     for op_name, op in sorted(data["operations"].items()):
         for key in ("request", "response", "stream_event"):
             ref = op.get(key)
@@ -84,6 +86,8 @@ def validate_spec(data: Any, file: str, root: Path, wire_schemas: dict[str, dict
         if op.get("stream", "none") != "none" and not op.get("stream_event"):
             raise SpecError(file, f"operations.{op_name}", "a streamed operation needs `stream_event`")
         _check_operation_host(data, op_name, op, file)
+        request = schemas.get(op.get("request") or "", {}) if op.get("body_kwargs") else {}
+        _check_operation_params(data, op_name, op, file, set(request.get("properties") or {}))
     seen: set[str] = set()
     for i, m in enumerate(data["models"]):
         for name in [m["id"], *m.get("aliases", [])]:
@@ -124,6 +128,46 @@ def _check_operation_host(data: dict[str, Any], op_name: str, op: dict[str, Any]
             raise SpecError(file, f"{where}.base_url", f"placeholder {{{name}}} names no setting in `settings`")
         if settings[name].get("secret"):
             raise SpecError(file, f"{where}.base_url", f"placeholder {{{name}}} names a secret setting")
+
+
+# Names a generated native method already uses for itself, or that its body reads.
+_RESERVED_PARAMS = frozenset(
+    {"self", "body", "content", "content_type", "extra_headers", "extra_query", "fields", "wire", "merge_body"}
+)
+
+
+def _check_operation_params(
+    data: dict[str, Any], op_name: str, op: dict[str, Any], file: str, body_fields: set[str]
+) -> None:
+    """Each query option becomes a keyword argument and a query key: both must be unambiguous
+    (`body_fields`: the request's fields, when the method also takes them as keywords)."""
+    params = op.get("params") or {}
+    path_params = set(re.findall(r"\{\+?([a-z_]+)\}", op["path"]))
+    fixed = set(op.get("query") or {})
+    auth = data["auth"]
+    if auth.get("scheme") == "query" and auth.get("param"):
+        fixed.add(auth["param"])  # the credential's own query key
+    wire_names: dict[str, str] = {}
+    for name, p in params.items():
+        where = f"operations.{op_name}.params.{name}"
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or keyword.iskeyword(name):
+            raise SpecError(
+                file, where, f"{name!r} is not a snake_case Python name; use one and give the wire name as `wire_name`"
+            )
+        if name in _RESERVED_PARAMS:
+            raise SpecError(file, where, f"{name!r} is already an argument of every native method; rename it")
+        if name in path_params:
+            raise SpecError(file, where, f"{name!r} is also a path parameter of {op['path']!r}")
+        if name in body_fields:
+            raise SpecError(file, where, f"{name!r} is also a body field the method takes as a keyword (body_kwargs)")
+        wire_name = p.get("wire_name", name)
+        if wire_name in fixed:
+            raise SpecError(file, where, f"query key {wire_name!r} is already fixed by the operation's `query` or auth")
+        if wire_name in wire_names:
+            raise SpecError(file, where, f"query key {wire_name!r} is also sent by param {wire_names[wire_name]!r}")
+        wire_names[wire_name] = name
+        if "enum" in p and p["type"] != "string":
+            raise SpecError(file, f"{where}.enum", f"`enum` is for string params; this one is {p['type']}")
 
 
 def load_wire_schemas(root: Path) -> dict[str, dict[str, Any]]:

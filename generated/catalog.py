@@ -7,7 +7,7 @@ Imported only when a call needs it (capability checks, cost, `llmkit.models()`),
 
 from __future__ import annotations
 
-from llmkit._spec import Capabilities, Lifecycle, ModelInfo, Price
+from llmkit._spec import Capabilities, Lifecycle, ModelInfo, ModelOptions, Price
 
 __all__ = ["MODELS", "PROVIDER_CAPABILITIES", "PROVIDER_INFO"]
 
@@ -874,7 +874,7 @@ PROVIDER_INFO: dict[str, dict[str, object]] = {
         "base_url": "https://api.anthropic.com",
         "docs_url": "https://docs.anthropic.com/en/api/messages",
         "env": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"),
-        "price_source": "anthropic.com/pricing as recalled (late 2025); cached_input = cache read, cache_write = 5-minute cache write",
+        "price_source": "anthropic.com/pricing as recalled (late 2025); cached_input = cache read (0.1x input), cache_write = 5-minute cache write (1.25x input), cache_write_1h = 1-hour cache write (2x input, derived from the input price by that recalled multiplier)",
     },
     "anyscale": {
         "name": "Anyscale",
@@ -1410,7 +1410,7 @@ MODELS: tuple[ModelInfo, ...] = (
         aliases=("claude-sonnet-4-5-20250929",),
         context_window=200000,
         max_output_tokens=64000,
-        price=Price(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75),
+        price=Price(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75, cache_write_1h=6.0),
         capabilities=PROVIDER_CAPABILITIES["anthropic"].merged(Capabilities()),
         lifecycle=None,
     ),
@@ -1420,7 +1420,7 @@ MODELS: tuple[ModelInfo, ...] = (
         aliases=("claude-haiku-4-5-20251001",),
         context_window=200000,
         max_output_tokens=64000,
-        price=Price(input=1.0, output=5.0, cached_input=0.1, cache_write=1.25),
+        price=Price(input=1.0, output=5.0, cached_input=0.1, cache_write=1.25, cache_write_1h=2.0),
         capabilities=PROVIDER_CAPABILITIES["anthropic"].merged(Capabilities()),
         lifecycle=None,
     ),
@@ -1430,7 +1430,7 @@ MODELS: tuple[ModelInfo, ...] = (
         aliases=("claude-opus-4-5-20251101",),
         context_window=200000,
         max_output_tokens=64000,
-        price=Price(input=5.0, output=25.0, cached_input=0.5, cache_write=6.25),
+        price=Price(input=5.0, output=25.0, cached_input=0.5, cache_write=6.25, cache_write_1h=10.0),
         capabilities=PROVIDER_CAPABILITIES["anthropic"].merged(Capabilities()),
         lifecycle=None,
     ),
@@ -1440,7 +1440,7 @@ MODELS: tuple[ModelInfo, ...] = (
         aliases=("claude-opus-4-1-20250805",),
         context_window=200000,
         max_output_tokens=32000,
-        price=Price(input=15.0, output=75.0, cached_input=1.5, cache_write=18.75),
+        price=Price(input=15.0, output=75.0, cached_input=1.5, cache_write=18.75, cache_write_1h=30.0),
         capabilities=PROVIDER_CAPABILITIES["anthropic"].merged(Capabilities()),
         lifecycle=Lifecycle(
             status="deprecated",
@@ -1455,7 +1455,7 @@ MODELS: tuple[ModelInfo, ...] = (
         aliases=(),
         context_window=200000,
         max_output_tokens=64000,
-        price=Price(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75),
+        price=Price(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75, cache_write_1h=6.0),
         capabilities=PROVIDER_CAPABILITIES["anthropic"].merged(Capabilities()),
         lifecycle=Lifecycle(status="retired", date="2026-06-15", replacement="claude-sonnet-4-5"),
     ),
@@ -1465,7 +1465,7 @@ MODELS: tuple[ModelInfo, ...] = (
         aliases=(),
         context_window=200000,
         max_output_tokens=8192,
-        price=Price(input=0.8, output=4.0, cached_input=0.08, cache_write=1.0),
+        price=Price(input=0.8, output=4.0, cached_input=0.08, cache_write=1.0, cache_write_1h=1.6),
         capabilities=PROVIDER_CAPABILITIES["anthropic"].merged(Capabilities(reasoning=False)),
         lifecycle=Lifecycle(status="retired", date="2026-02-19", replacement="claude-haiku-4-5"),
     ),
@@ -4206,6 +4206,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=None,
+        options=ModelOptions(dimensions=False),
     ),
     ModelInfo(
         provider="openai",
@@ -4233,6 +4234,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=None,
+        options=ModelOptions(response_formats=("json", "text", "srt", "verbose_json", "vtt")),
     ),
     ModelInfo(
         provider="openai",
@@ -4260,6 +4262,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=None,
+        options=ModelOptions(response_formats=("json",)),
     ),
     ModelInfo(
         provider="openai",
@@ -4287,6 +4290,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=None,
+        options=ModelOptions(response_formats=("json",)),
     ),
     ModelInfo(
         provider="openai",
@@ -4314,6 +4318,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=None,
+        options=ModelOptions(instructions=False),
     ),
     ModelInfo(
         provider="openai",
@@ -4341,6 +4346,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=None,
+        options=ModelOptions(instructions=False),
     ),
     ModelInfo(
         provider="openai",
@@ -4422,6 +4428,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=None,
+        options=ModelOptions(max_n=1),
     ),
     ModelInfo(
         provider="openai",
@@ -4449,6 +4456,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=None,
+        options=ModelOptions(response_formats=()),
     ),
     ModelInfo(
         provider="openrouter",

@@ -58,7 +58,12 @@ def check_features(req: ChatRequest, provider: str, caps: Capabilities) -> None:
 
 
 def cost_usd(info: ModelInfo | None, usage: Usage) -> float | None:
-    """What the call cost at catalog prices; None when a needed price is not known."""
+    """What the call cost at catalog prices; None when a needed price is not known.
+
+    Cache writes with the 1-hour TTL cost more than 5-minute ones (Anthropic: 2x input vs
+    1.25x): they are priced at `cache_write_1h`, and a model without that price has no cost
+    for a call that wrote any, rather than one at the cheaper rate.
+    """
     if info is None:
         return None
     p = info.price
@@ -66,8 +71,12 @@ def cost_usd(info: ModelInfo | None, usage: Usage) -> float | None:
         return None
     cached = usage.cached_input_tokens
     written = usage.cache_write_tokens
+    hour = min(usage.cache_write_1h_tokens, written)
+    if hour and p.cache_write_1h is None:
+        return None
     fresh = max(usage.input_tokens - cached - written, 0)
     total = fresh * p.input + usage.output_tokens * p.output
     total += cached * (p.cached_input if p.cached_input is not None else p.input)
-    total += written * (p.cache_write if p.cache_write is not None else p.input)
+    total += (written - hour) * (p.cache_write if p.cache_write is not None else p.input)
+    total += hour * (p.cache_write_1h or 0.0)
     return round(total / 1_000_000, 10)

@@ -4,7 +4,10 @@ A generated method names its operation; this turns it into a request on the Clie
 transport (auth, retries, error mapping) and the response into the operation's wire model.
 
 Streamed operations are framed as their spec says: `stream: sse` (OpenAI, Anthropic, Gemini;
-`[DONE]` ends it) or `stream: ndjson` (Ollama: one JSON object per line, no terminator). An
+`[DONE]` ends it), `stream: ndjson` (Ollama: one JSON object per line, no terminator) or
+`stream: eventstream` (Bedrock's ConverseStream: AWS binary frames, CRC-checked; each event
+comes out as the wire union with the member its `:event-type` header names, as boto3 gives it,
+and an in-stream exception raises its typed error). An
 NDJSON operation streams unless told otherwise (Ollama's server default), so its plain method
 sends `"stream": false` when the caller did not choose.
 
@@ -15,11 +18,18 @@ file upload take it: each file is its own part (a list repeats the part name), b
 through the same retry loop as JSON, so a retried upload resends the identical bytes. An
 answer that is not JSON (audio) comes back as bytes when the operation names no response model.
 A `body: raw` operation (Deepgram's `listen`) takes the bytes and their media type as they are.
+
+An operation's documented query options (`Operation.params`) are typed keywords of its method;
+`encode_params` checks each value against its declared kind before anything is sent (a
+ConfigError names the option) and writes it the one way the wire takes it: booleans as
+`true`/`false`, numbers in decimal, an array as the key repeated, None left out. `extra_query`
+is merged on top by the transport, for options a spec does not list.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeVar
 from urllib.parse import quote
@@ -28,9 +38,10 @@ import attrs
 import httpx
 
 from ._errors import ConfigError, StreamError
+from ._eventstream import EventStreamDecoder, EventStreamMessage
 from ._http_errors import error_for_status
 from ._ndjson import NDJSONDecoder
-from ._spec import Operation, ProviderSpec
+from ._spec import Operation, ProviderSpec, QueryParam
 from ._sse import SSEDecoder
 from ._transport import AsyncProviderTransport, ProviderTransport
 from ._wire import structure, unstructure
@@ -39,9 +50,10 @@ from .dialects._base import WireRequest, expand_path
 if TYPE_CHECKING:
     from ._gate import AsyncGate, Gate
 
-__all__ = ["AsyncNativeClient", "NativeClient", "expand_reserved", "merge_body", "multipart_parts"]
+__all__ = ["AsyncNativeClient", "NativeClient", "encode_params", "expand_reserved", "merge_body", "multipart_parts"]
 
 T = TypeVar("T")
+_EVENTSTREAM = "application/vnd.amazon.eventstream"
 # What a native client sends through: the Client's orchestrated gate (`client.native(...)`)
 # or a bare transport.
 _Sender: TypeAlias = "ProviderTransport | AsyncProviderTransport | Gate | AsyncGate"
@@ -77,9 +89,74 @@ def expand_reserved(template: str, values: Mapping[str, str]) -> str:
     return out
 
 
+_KIND_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a bool",
+    "array": "a list of strings",
+}
+
+
+def _encode_one(p: QueryParam, value: Any) -> str | list[str] | None:
+    """`value` as the wire writes it, or None when it is not of `p`'s kind."""
+    if p.kind == "boolean":
+        return ("true" if value else "false") if isinstance(value, bool) else None
+    if isinstance(value, bool):
+        return None  # a bool is an int to Python, never to a query option
+    if p.kind == "string":
+        return value if isinstance(value, str) else None
+    if p.kind == "integer":
+        return str(value) if isinstance(value, int) else None
+    if p.kind == "number":
+        if isinstance(value, int):
+            return str(value)
+        return repr(value) if isinstance(value, float) and math.isfinite(value) else None
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return None
+
+
+def encode_params(
+    op: Operation, values: Mapping[str, Any], provider: str | None = None
+) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The (single, repeated) query of `op`'s typed options; a value of the wrong kind, an
+    unlisted enum value or a missing required option is a ConfigError before any request."""
+    single: dict[str, str] = {}
+    repeated: dict[str, list[str]] = {}
+    for p in op.params:
+        value = values.get(p.name)
+        if value is None:
+            if p.required:
+                raise ConfigError(f"{op.name}: `{p.name}` is required", provider=provider)
+            continue
+        encoded = _encode_one(p, value)
+        if encoded is None:
+            raise ConfigError(
+                f"{op.name}: `{p.name}` must be {_KIND_NAMES[p.kind]}, got {type(value).__name__} {value!r:.60}",
+                provider=provider,
+            )
+        if p.enum and encoded not in p.enum:
+            allowed = ", ".join(p.enum)
+            raise ConfigError(f"{op.name}: `{p.name}` must be one of {allowed}, got {value!r:.60}", provider=provider)
+        if isinstance(encoded, list):
+            if encoded:
+                repeated[p.wire] = encoded
+        else:
+            single[p.wire] = encoded
+    return single, repeated
+
+
 def _request(
-    op: Operation, body: Any, path_params: Mapping[str, str], stream: bool, stream_flag: bool = False
+    op: Operation,
+    body: Any,
+    path_params: Mapping[str, str],
+    stream: bool,
+    stream_flag: bool = False,
+    params: Mapping[str, Any] | None = None,
+    provider: str | None = None,
 ) -> WireRequest:
+    single, repeated = encode_params(op, params or {}, provider)
     if body is not None and attrs.has(type(body)):
         body = unstructure(body)
     elif body is not None:
@@ -92,7 +169,9 @@ def _request(
         method=op.method,
         path=expand_path(expand_reserved(op.path, path_params), **path_params),
         body=body,
-        query=dict(op.query),
+        query={**dict(op.query), **single},
+        repeated_query=repeated or None,
+        headers={"Accept": _EVENTSTREAM} if op.stream == "eventstream" and stream else {},
         stream=stream,
         operation=op.name,
     )
@@ -194,8 +273,10 @@ class NativeClient:
         extra_headers: Mapping[str, str] | None,
         extra_query: Mapping[str, str] | None,
         content: tuple[bytes, str] | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> Any:
-        req = _with_raw(_with_form(_request(op, body, path_params, False)), content)
+        req = _request(op, body, path_params, False, params=params, provider=self._transport.provider)
+        req = _with_raw(_with_form(req), content)
         resp = self._transport.send(req, extra_headers=extra_headers, extra_query=extra_query)
         return _parse(resp, cls)
 
@@ -209,9 +290,28 @@ class NativeClient:
         path_params: Mapping[str, str],
         extra_headers: Mapping[str, str] | None,
         extra_query: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None = None,
     ) -> Iterator[T]:
-        req = _request(op, body, path_params, True, stream_flag)
+        # Built now, not on first next(): a bad option fails at the call, like the plain method.
+        req = _request(op, body, path_params, True, stream_flag, params, self._transport.provider)
+        return self._events(op, req, cls, extra_headers, extra_query)
+
+    def _events(
+        self,
+        op: Operation,
+        req: WireRequest,
+        cls: type[T],
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, str] | None,
+    ) -> Iterator[T]:
         with self._transport.stream(req, extra_headers=extra_headers, extra_query=extra_query) as resp:
+            if op.stream == "eventstream":
+                frames = EventStreamDecoder(provider=self._transport.provider)
+                for chunk in resp.iter_raw():
+                    for msg in frames.feed(chunk):
+                        yield _aws_event(msg, cls, self._transport)
+                frames.flush()
+                return
             if op.stream == "ndjson":
                 lines = NDJSONDecoder(provider=self._transport.provider)
                 for chunk in resp.iter_raw():
@@ -252,12 +352,14 @@ class AsyncNativeClient:
         extra_headers: Mapping[str, str] | None,
         extra_query: Mapping[str, str] | None,
         content: tuple[bytes, str] | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> Any:
-        req = _with_raw(_with_form(_request(op, body, path_params, False)), content)
+        req = _request(op, body, path_params, False, params=params, provider=self._transport.provider)
+        req = _with_raw(_with_form(req), content)
         resp = await self._transport.send(req, extra_headers=extra_headers, extra_query=extra_query)
         return _parse(resp, cls)
 
-    async def _stream(
+    def _stream(
         self,
         op: Operation,
         body: Any,
@@ -267,9 +369,28 @@ class AsyncNativeClient:
         path_params: Mapping[str, str],
         extra_headers: Mapping[str, str] | None,
         extra_query: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[T]:
-        req = _request(op, body, path_params, True, stream_flag)
+        # Built now, not on first anext(): a bad option fails at the call, like the plain method.
+        req = _request(op, body, path_params, True, stream_flag, params, self._transport.provider)
+        return self._events(op, req, cls, extra_headers, extra_query)
+
+    async def _events(
+        self,
+        op: Operation,
+        req: WireRequest,
+        cls: type[T],
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, str] | None,
+    ) -> AsyncIterator[T]:
         async with self._transport.stream(req, extra_headers=extra_headers, extra_query=extra_query) as resp:
+            if op.stream == "eventstream":
+                frames = EventStreamDecoder(provider=self._transport.provider)
+                async for chunk in resp.aiter_raw():
+                    for msg in frames.feed(chunk):
+                        yield _aws_event(msg, cls, self._transport)
+                frames.flush()
+                return
             if op.stream == "ndjson":
                 lines = NDJSONDecoder(provider=self._transport.provider)
                 async for chunk in resp.aiter_raw():
@@ -310,3 +431,26 @@ def _value(payload: Any, cls: type[T], transport: _Sender) -> T:
         return structure(payload, cls)
     except ValueError as exc:
         raise StreamError(f"{provider} sent a stream event that does not parse: {exc}", provider=provider)
+
+
+def _aws_event(msg: EventStreamMessage, cls: type[T], transport: _Sender) -> T:
+    """One AWS event-stream message as the operation's event union, `{<:event-type>: payload}`
+    (the form boto3 yields), without Bedrock's random `p` padding; an `exception` or `error`
+    message raises the typed error its HTTP twin would."""
+    provider = transport.provider
+    if msg.message_type in ("exception", "error"):
+        from .dialects.bedrock_converse import stream_exception  # AWS's exception table
+
+        raise stream_exception(msg, provider)
+    if not msg.event_type:
+        raise StreamError(f"{provider} sent an event-stream message without an :event-type header", provider=provider)
+    try:
+        payload = json.loads(msg.payload) if msg.payload else {}
+    except ValueError as exc:
+        raise StreamError(f"{provider} sent a {msg.event_type} event that is not JSON: {exc}", provider=provider)
+    if isinstance(payload, dict):
+        payload.pop("p", None)
+    try:
+        return structure({msg.event_type: payload}, cls)
+    except ValueError as exc:
+        raise StreamError(f"{provider} sent a {msg.event_type} event that does not parse: {exc}", provider=provider)

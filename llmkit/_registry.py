@@ -69,7 +69,7 @@ def custom_spec(provider: str, settings: dict[str, Any]) -> ProviderSpec:
     """A spec for a user's own OpenAI-compatible endpoint, modelled on the openai spec."""
     import attrs
 
-    from ._spec import AuthSpec, Capabilities
+    from ._spec import AuthSpec, Capabilities, Operation, SettingSpec
 
     if settings.get("dialect") != "openai_chat":
         raise ConfigError(
@@ -77,13 +77,23 @@ def custom_spec(provider: str, settings: dict[str, Any]) -> ProviderSpec:
         )
     if not settings.get("base_url"):
         raise ConfigError(f"custom provider {provider!r} needs a 'base_url'")
+    extra = _custom_capabilities(provider, settings.get("capabilities"))
     base = provider_spec("openai")
+    ops = dict(base.operations)
+    if "rerank" in extra:  # OpenAI has no rerank; compatible servers (vLLM, Nebius-style) serve /rerank
+        ops["rerank"] = Operation(
+            name="rerank", method="POST", path="/rerank", request="RerankRequest", response="RerankResponse"
+        )
     return attrs.evolve(
         base,
         id=provider,
         name=provider,
         base_url=None,
-        settings=tuple(attrs.evolve(s, env=()) for s in base.settings if s.name in ("api_key", "base_url")),
+        operations=ops,
+        settings=(
+            *(attrs.evolve(s, env=()) for s in base.settings if s.name in ("api_key", "base_url")),
+            SettingSpec(name="capabilities", description="What the endpoint serves besides chat"),
+        ),
         auth=AuthSpec(scheme="header", header="Authorization", prefix="Bearer ", required=False),
         capabilities=Capabilities(
             chat=True,
@@ -96,8 +106,31 @@ def custom_spec(provider: str, settings: dict[str, Any]) -> ProviderSpec:
             temperature=True,
             parallel_tool_calls=True,
             reasoning=True,
+            **dict.fromkeys(extra, True),
         ),
     )
+
+
+# What a custom OpenAI-compatible provider may declare it serves besides chat (its `capabilities`
+# setting), each through the OpenAI-shaped operation of the same job.
+CUSTOM_CAPABILITIES = ("embeddings", "rerank", "transcription", "speech", "image_generation")
+
+
+def _custom_capabilities(provider: str, given: Any) -> tuple[str, ...]:
+    """The `capabilities` setting of a custom provider, checked: a list of CUSTOM_CAPABILITIES."""
+    if given is None:
+        return ()
+    if isinstance(given, str) or not isinstance(given, (list, tuple, set, frozenset)):
+        raise ConfigError(
+            f"capabilities of custom provider {provider!r} must be a list, e.g. ['embeddings', 'rerank'], got {given!r}"
+        )
+    unknown = [c for c in given if c not in CUSTOM_CAPABILITIES]
+    if unknown:
+        raise ConfigError(
+            f"custom provider {provider!r}: unknown capability {unknown[0]!r}; "
+            f"a custom endpoint can declare {', '.join(CUSTOM_CAPABILITIES)}"
+        )
+    return tuple(c for c in CUSTOM_CAPABILITIES if c in given)
 
 
 @cache

@@ -15,9 +15,11 @@ __all__ = [
     "Capabilities",
     "Lifecycle",
     "ModelInfo",
+    "ModelOptions",
     "Operation",
     "Price",
     "ProviderSpec",
+    "QueryParam",
     "SettingSpec",
 ]
 
@@ -51,8 +53,27 @@ class SettingSpec:
 
 
 @attrs.frozen(kw_only=True, slots=True)
+class QueryParam:
+    """A documented query option of an operation, a typed keyword of its native method.
+
+    `name` is the Python keyword; `wire` the name sent (`pageSize`, `type`). `kind` says how
+    the value is checked and encoded: booleans as `true`/`false`, an array as a repeated key.
+    """
+
+    name: str
+    wire: str
+    kind: Literal["string", "integer", "number", "boolean", "array"]
+    required: bool = False
+    enum: tuple[str, ...] = ()
+    description: str = ""
+
+
+@attrs.frozen(kw_only=True, slots=True)
 class Operation:
     """One endpoint: method, path template (`{model}` etc.), query and wire model names.
+
+    `query` is sent as is on every call (`api-version`, `alt=sse`); `params` are the options the
+    caller may set, each checked for its type before anything is sent.
 
     `base_url` is set only when the endpoint lives on a host of its own (Jina Reader,
     Bedrock's control plane); `base_url_setting` names the setting that repoints it.
@@ -62,9 +83,10 @@ class Operation:
     method: str
     path: str
     query: tuple[tuple[str, str], ...] = ()
+    params: tuple[QueryParam, ...] = ()
     request: str | None = None
     response: str | None = None
-    stream: Literal["sse", "ndjson", "none"] = "none"
+    stream: Literal["sse", "ndjson", "eventstream", "none"] = "none"
     stream_event: str | None = None
     model_in_path: bool = False
     description: str = ""
@@ -79,7 +101,8 @@ class Price:
     input: float | None = None
     output: float | None = None
     cached_input: float | None = None
-    cache_write: float | None = None
+    cache_write: float | None = None  # the default (5-minute) cache TTL
+    cache_write_1h: float | None = None  # Anthropic's 1-hour TTL, where it costs more
 
 
 @attrs.frozen(kw_only=True, slots=True)
@@ -127,6 +150,19 @@ class Lifecycle:
 
 
 @attrs.frozen(kw_only=True, slots=True)
+class ModelOptions:
+    """Where one model takes less than its operation's request schema offers (None: as the schema says).
+
+    `response_formats` () means the model takes no `response_format` at all.
+    """
+
+    response_formats: tuple[str, ...] | None = None
+    instructions: bool | None = None
+    dimensions: bool | None = None
+    max_n: int | None = None
+
+
+@attrs.frozen(kw_only=True, slots=True)
 class ModelInfo:
     """A catalog entry: limits, prices and capabilities of one model."""
 
@@ -139,6 +175,7 @@ class ModelInfo:
     lifecycle: Lifecycle | None = None
     aliases: tuple[str, ...] = ()
     fine_tuned_price: Price | None = None  # inference on a model fine-tuned from this one
+    options: ModelOptions | None = None
 
 
 @attrs.frozen(kw_only=True, slots=True)

@@ -48,6 +48,7 @@ class UsageTotals:
     cached_input_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_write_1h_tokens: int = 0  # of cache_write_tokens, written with the 1-hour TTL
     cost_usd: float = 0.0
     unpriced_requests: int = 0
 
@@ -58,6 +59,7 @@ class UsageTotals:
         self.cached_input_tokens += usage.cached_input_tokens
         self.cache_write_tokens += usage.cache_write_tokens
         self.reasoning_tokens += usage.reasoning_tokens
+        self.cache_write_1h_tokens += usage.cache_write_1h_tokens
         if cost is None:
             self.unpriced_requests += 1
         else:

@@ -262,6 +262,7 @@ def test_models_json_and_unknown_provider(capsys) -> None:
         "output": 0.4,
         "cached_input": 0.025,
         "cache_write": None,
+        "cache_write_1h": None,
     }
     assert entry["lifecycle"]["status"] == "retired" and entry["lifecycle"]["replacement"] == "gemini-2.5-flash"
     assert entry["capabilities"]["reasoning"] is False

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+import llmkit
 from codegen.__main__ import main
 from codegen.diff import diff_specs, load_tree
 from codegen.render import render_tree
@@ -227,3 +230,126 @@ def test_operation_host_is_rendered_and_validated(repo: Path) -> None:
     assert 'base_url="https://bedrock.{zone}.example.com",\n            base_url_setting="reader_url",' in text
     doc = (out / "docs" / "providers" / "openai.md").read_text()
     assert "`POST https://bedrock.{zone}.example.com/` (host setting `reader_url`)" in doc
+
+
+def test_query_params_are_validated(repo: Path) -> None:
+    """A query option must be a fresh snake_case name and a query key nothing else sends."""
+    original = (repo / "specs" / "providers" / "gemini.yaml").read_text()
+    bad = [
+        ("list_models", {"pageSize": {"type": "integer"}}, "pageSize", "not a snake_case Python name"),
+        ("list_models", {"from": {"type": "string"}}, "from", "not a snake_case Python name"),
+        ("list_models", {"body": {"type": "string"}}, "body", "already an argument of every native method"),
+        ("get_model", {"model": {"type": "string"}}, "model", "also a path parameter of '/models/{model}'"),
+        ("get_cached_content", {"name": {"type": "string"}}, "name", "also a path parameter of '/{+name}'"),
+        (
+            "stream_generate_content",
+            {"sse": {"type": "string", "wire_name": "alt"}},
+            "sse",
+            "query key 'alt' is already fixed",
+        ),
+        (
+            "list_models",
+            {
+                "size": {"type": "integer", "wire_name": "pageSize"},
+                "page_size": {"type": "integer", "wire_name": "pageSize"},
+            },
+            "page_size",
+            "query key 'pageSize' is also sent by param 'size'",
+        ),
+        (
+            "list_models",
+            {"page_size": {"type": "integer", "enum": ["1", "2"]}},
+            "page_size.enum",
+            "`enum` is for string",
+        ),
+        ("list_models", {"page_size": {"type": "int"}}, "page_size.type", "is not one of"),
+        (
+            "list_models",
+            {"page_size": {"type": "integer", "wire_name": "a b"}},
+            "page_size.wire_name",
+            "does not match",
+        ),
+        ("list_models", {"page_size": {"type": "integer", "default": 3}}, "page_size", "'default' was unexpected"),
+    ]
+    for op, params, where, reason in bad:
+        (repo / "specs" / "providers" / "gemini.yaml").write_text(original)
+        _edit_spec(repo, "gemini", lambda d, op=op, params=params: d["operations"][op].update(params=params))
+        with pytest.raises(SpecError) as info:
+            load_provider_specs(repo, load_wire_schemas(repo))
+        assert info.value.file == "specs/providers/gemini.yaml"
+        assert info.value.path == f"operations.{op}.params.{where}", (params, info.value)
+        assert reason in info.value.reason, (params, info.value.reason)
+    (repo / "specs" / "providers" / "gemini.yaml").write_text(original)
+    _edit_spec(repo, "ollama", lambda d: d["operations"]["pull"].update(params={"model": {"type": "string"}}))
+    with pytest.raises(SpecError) as info:
+        load_provider_specs(repo, load_wire_schemas(repo))
+    assert info.value.path == "operations.pull.params.model"
+    assert "a body field the method takes as a keyword" in info.value.reason
+    _edit_spec(repo, "ollama", lambda d: d["operations"]["pull"].pop("params"))
+    _edit_spec(repo, "gemini", lambda d: d["auth"].update(scheme="query", param="key") or d["auth"].pop("header", None))
+    _edit_spec(repo, "gemini", lambda d: d["operations"]["list_models"].update(params={"key": {"type": "string"}}))
+    with pytest.raises(SpecError, match="query key 'key' is already fixed by the operation's `query` or auth"):
+        load_provider_specs(repo, load_wire_schemas(repo))
+
+
+def test_query_params_render_into_every_method_variant(repo: Path, emu: Any) -> None:
+    """Params of a streamed operation render into its sync, async and `_stream` methods (a
+    required one without a default), and the rendered client sends them on the wire."""
+    import importlib.util
+
+    params = {
+        "tenant": {"type": "string", "required": True, "description": "Who | asks."},
+        "trace_depth": {"type": "integer", "wire_name": "trace-depth"},
+        "tags": {"type": "array"},
+    }
+    _edit_spec(repo, "openai", lambda d: d["operations"]["create_chat_completion"].update(params=params))
+    out = repo / "out"
+    render_tree(repo, out)
+    text = (out / "generated" / "providers" / "openai.py").read_text()
+    args = (
+        "        *,\n        tenant: str,\n        trace_depth: int | None = None,\n"
+        "        tags: Sequence[str] | None = None,\n        extra_headers"
+    )
+    assert text.count(args) == 4  # sync and async, plain and _stream
+    assert "from collections.abc import AsyncIterator, Iterator, Mapping, Sequence" in text
+    assert "            trace_depth: int. Sent as `trace-depth`.\n" in text
+    doc = (out / "docs" / "providers" / "openai.md").read_text()
+    assert "| `tenant` | str (required) | `tenant` | Who \\| asks. |" in doc
+    assert "| `tags` | list of str (repeated key) | `tags` |" in doc
+
+    spec = importlib.util.spec_from_file_location(
+        "_rendered_openai_params", out / "generated" / "providers" / "openai.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}
+    with emu.client() as client:
+        native = module.OpenAIClient(client._transport("openai", module.SPEC))
+        events = native.create_chat_completion_stream(body, tenant="acme", trace_depth=2, tags=["a", "b"])
+        assert emu.requests == []  # checked when called, sent on the first read
+        chunks = list(events)
+        req = emu.last_request
+        assert (req.method, req.path) == ("POST", "/openai/v1/chat/completions")
+        assert req.query_items == [("tenant", "acme"), ("trace-depth", "2"), ("tags", "a"), ("tags", "b")]
+        assert req.json() == {**body, "stream": True}
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        emu.reset()
+        with pytest.raises(llmkit.ConfigError, match="`tenant` is required"):
+            native.create_chat_completion_stream(body, tenant=None)
+        with pytest.raises(llmkit.ConfigError, match="`trace_depth` must be an integer"):
+            native.create_chat_completion(body, tenant="acme", trace_depth="2")
+        assert emu.requests == []
+
+    async def run_async() -> None:
+        async with emu.async_client() as aclient:
+            anative = module.AsyncOpenAIClient(aclient._transport("openai", module.SPEC))
+            with pytest.raises(llmkit.ConfigError, match="`tags` must be a list of strings"):
+                anative.create_chat_completion_stream(body, tenant="acme", tags="a")
+            assert emu.requests == []
+            got = [c async for c in anative.create_chat_completion_stream(body, tenant="acme", tags=["z"])]
+            assert got and emu.last_request.query_items == [("tenant", "acme"), ("tags", "z")]
+            await anative.create_chat_completion(body, tenant="t", trace_depth=0)
+            assert emu.last_request.query_items == [("tenant", "t"), ("trace-depth", "0")]
+
+    asyncio.run(run_async())

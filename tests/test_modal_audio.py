@@ -10,19 +10,11 @@ from typing import Any
 import pytest
 
 import llmkit
-from llmkit._registry import known_provider_ids
 from llmkit.modalities._base import TranscribeOptions
 from llmkit.testing._media_emu import audio_for, parse_multipart
 from tests.test_modal_types import AMClient, MClient
 
 VOICE = "21m00Tcm4TlvDq8ikWAM"
-
-
-# These providers' specs wait in specs/pending/ for the docs template to show non-chat calls
-# (see specs/pending/README.md); every test here ran green with them active.
-pytestmark = pytest.mark.skipif(
-    "deepgram" not in known_provider_ids(), reason="specs/pending/deepgram.yaml is not active yet"
-)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 import llmkit
-from llmkit._registry import known_provider_ids
 from llmkit.testing._jina_emu import embedding_vector as jina_vector
 from llmkit.testing._media_emu import relevance
 from llmkit.testing._voyage_emu import embedding_vector as voyage_vector
@@ -17,13 +16,6 @@ from tests.test_modal_types import AMClient, MClient
 
 DOCS = ["Paris is the capital of France", "Bananas are yellow", "The capital of Italy is Rome"]
 QUERY = "capital of France"
-
-
-# These providers' specs wait in specs/pending/ for the docs template to show non-chat calls
-# (see specs/pending/README.md); every test here ran green with them active.
-pytestmark = pytest.mark.skipif(
-    "voyage" not in known_provider_ids(), reason="specs/pending/voyage.yaml is not active yet"
-)
 
 
 @pytest.fixture

@@ -97,7 +97,7 @@ def test_batches_respect_the_provider_limit(emu: Any, mc: MClient) -> None:
 
 
 def test_embedding_errors_are_typed(emu: Any, mc: MClient) -> None:
-    with pytest.raises(llmkit.BadRequestError, match="does not support specifying dimensions"):
+    with pytest.raises(llmkit.UnsupportedFeatureError, match="text-embedding-ada-002 does not support dimensions"):
         mc.embed("openai/text-embedding-ada-002", ["a"], dimensions=8)
     with pytest.raises(llmkit.NotFoundError, match="text-embedding-9"):
         mc.embed("openai/text-embedding-9", ["a"])
@@ -138,7 +138,7 @@ def test_transcribe_with_timestamps_gets_words_and_segments(emu: Any, mc: MClien
 
 
 def test_transcribe_refusals_are_the_servers(emu: Any, mc: MClient) -> None:
-    with pytest.raises(llmkit.BadRequestError, match="'verbose_json' is not compatible"):
+    with pytest.raises(llmkit.UnsupportedFeatureError, match="gpt-4o-mini-transcribe does not support timestamps"):
         mc.transcribe("openai/gpt-4o-mini-transcribe", b"hi", timestamps=True, filename="a.wav")
     with pytest.raises(llmkit.BadRequestError, match="Invalid file format"):
         mc.transcribe("openai/whisper-1", b"\x00\x01", filename="notes.txt")
@@ -180,7 +180,7 @@ def test_speak_stream_yields_chunks(emu: Any, mc: MClient) -> None:
     assert b"".join(chunks) == b"EMU-AUDIO format=mp3 voice=alloy\nStream me\n" * 4
     assert len(chunks) >= 2
     assert mc.speak_stream("openai/tts-1", "x", voice="alloy").read().startswith(b"EMU-AUDIO")
-    with pytest.raises(llmkit.BadRequestError, match="instructions are not supported"):
+    with pytest.raises(llmkit.UnsupportedFeatureError, match="openai/tts-1 does not support instructions"):
         mc.speak_stream("openai/tts-1", "x", voice="alloy", instructions="calm")
     with pytest.raises(llmkit.BadRequestError, match="Invalid value for 'voice'"):
         mc.speak("openai/tts-1", "x", voice="bob")
@@ -200,7 +200,7 @@ def test_generate_image_urls_and_bytes(emu: Any, mc: MClient) -> None:
     ]
     r = mc.generate_image("openai/gpt-image-1", "a dog")
     assert r.images[0].data == image_bytes("a dog", 0) and r.raw["usage"]["output_tokens"] == 272
-    with pytest.raises(llmkit.BadRequestError, match="Unknown parameter: 'response_format'"):
+    with pytest.raises(llmkit.UnsupportedFeatureError, match="gpt-image-1 does not support response_format 'url'"):
         mc.generate_image("openai/gpt-image-1", "a dog", response_format="url")
 
 

@@ -9,9 +9,10 @@ import llmkit
 
 def test_gemini_native_stream_sends_no_stream_flag(emu, client) -> None:
     native = client.native("gemini")
-    assert not hasattr(native, "stream_generate_content")  # a streaming endpoint has no plain twin
+    # A streaming endpoint has no plain twin, so its one method keeps the operation's own name.
+    assert not hasattr(native, "stream_generate_content_stream")
     body = {"contents": [{"role": "user", "parts": [{"text": "hello there"}]}]}
-    events = list(native.stream_generate_content_stream("gemini-2.5-flash", body))
+    events = list(native.stream_generate_content("gemini-2.5-flash", body))
     req = emu.last_request
     assert req.path == "/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent"
     assert req.query == {"alt": "sse"} and req.json() == body

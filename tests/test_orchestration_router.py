@@ -75,6 +75,22 @@ def test_language_routes_by_script(emu, client) -> None:
     assert [r.provider for r in emu.requests] == ["anthropic", "gemini", "openai"]
 
 
+def test_chinese_prompts_go_to_the_zh_entry(emu, client) -> None:
+    """Issue 13: language routing sends Chinese prompts to entries marked `zh` (Qwen here),
+    and the request that goes out carries the prompt intact."""
+    router = Router(
+        client,
+        routes={"r": [{"model": GPT}, {"model": "qwen/qwen-plus", "languages": ["zh"]}]},
+        strategy="language",
+    )
+    resp = router.chat("r", "请用一句话介绍长城。")
+    assert resp.provider == "qwen"
+    assert emu.last_request.provider == "qwen"
+    assert emu.last_request.json()["messages"] == [{"role": "user", "content": "请用一句话介绍长城。"}]
+    assert router.chat("r", "Tell me about the Great Wall.").provider == "openai"
+    assert [r.provider for r in emu.requests] == ["qwen", "openai"]
+
+
 def test_detect_tags() -> None:
     assert detect_tags("Привет мир") == {"cyrillic", "ru"}
     assert detect_tags("Привіт, як справи? Їжак") == {"cyrillic", "uk"}

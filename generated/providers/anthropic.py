@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from llmkit._native import AsyncNativeClient, NativeClient
-from llmkit._spec import AuthSpec, Capabilities, Operation, ProviderSpec, SettingSpec
+from llmkit._spec import AuthSpec, Capabilities, Operation, ProviderSpec, QueryParam, SettingSpec
 from llmkit.generated.wire import anthropic_messages as wire
 
 __all__ = ["SPEC", "AnthropicClient", "AsyncAnthropicClient"]
@@ -97,12 +97,38 @@ SPEC = ProviderSpec(
             method="GET",
             path="/v1/models",
             query=(),
+            params=(
+                QueryParam(
+                    name="before_id",
+                    wire="before_id",
+                    kind="string",
+                    required=False,
+                    enum=(),
+                    description="The id just before the page wanted (the first_id of the page after it).",
+                ),
+                QueryParam(
+                    name="after_id",
+                    wire="after_id",
+                    kind="string",
+                    required=False,
+                    enum=(),
+                    description="The id just after the page wanted (the last_id of the page before it).",
+                ),
+                QueryParam(
+                    name="limit",
+                    wire="limit",
+                    kind="integer",
+                    required=False,
+                    enum=(),
+                    description="How many models per page, 1-1000 (default 20).",
+                ),
+            ),
             request=None,
             response="ModelList",
             stream="none",
             stream_event=None,
             model_in_path=False,
-            description="List the models the key can use, newest first.",
+            description="List the models the key can use, newest first, paged by `after_id` / `before_id`.",
         ),
         "retrieve_message_batch": Operation(
             name="retrieve_message_batch",
@@ -257,10 +283,19 @@ class AnthropicClient(NativeClient):
     def list_models(
         self,
         *,
+        before_id: str | None = None,
+        after_id: str | None = None,
+        limit: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.ModelList:
-        """List the models the key can use, newest first."""
+        """List the models the key can use, newest first, paged by `after_id` / `before_id`.
+
+        Query options:
+            before_id: The id just before the page wanted (the first_id of the page after it).
+            after_id: The id just after the page wanted (the last_id of the page before it).
+            limit: How many models per page, 1-1000 (default 20).
+        """
         return self._call(
             SPEC.operations["list_models"],
             None,
@@ -268,6 +303,11 @@ class AnthropicClient(NativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "before_id": before_id,
+                "after_id": after_id,
+                "limit": limit,
+            },
         )
 
     def retrieve_message_batch(
@@ -424,10 +464,19 @@ class AsyncAnthropicClient(AsyncNativeClient):
     async def list_models(
         self,
         *,
+        before_id: str | None = None,
+        after_id: str | None = None,
+        limit: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.ModelList:
-        """List the models the key can use, newest first."""
+        """List the models the key can use, newest first, paged by `after_id` / `before_id`.
+
+        Query options:
+            before_id: The id just before the page wanted (the first_id of the page after it).
+            after_id: The id just after the page wanted (the last_id of the page before it).
+            limit: How many models per page, 1-1000 (default 20).
+        """
         return await self._call(
             SPEC.operations["list_models"],
             None,
@@ -435,6 +484,11 @@ class AsyncAnthropicClient(AsyncNativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "before_id": before_id,
+                "after_id": after_id,
+                "limit": limit,
+            },
         )
 
     async def retrieve_message_batch(

@@ -7,11 +7,11 @@ retries, hooks and error mapping.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any, Literal
 
 from llmkit._native import AsyncNativeClient, NativeClient
-from llmkit._spec import AuthSpec, Capabilities, Operation, ProviderSpec, SettingSpec
+from llmkit._spec import AuthSpec, Capabilities, Operation, ProviderSpec, QueryParam, SettingSpec
 from llmkit.generated.wire import bedrock_converse as wire
 
 __all__ = ["SPEC", "AWSBedrockClient", "AsyncAWSBedrockClient"]
@@ -106,7 +106,7 @@ SPEC = ProviderSpec(
             stream="eventstream",
             stream_event="ConverseStreamOutput",
             model_in_path=True,
-            description="The answer as an application/vnd.amazon.eventstream binary stream (read through client.chat(stream=True); the native client has no eventstream reader).",
+            description="The answer as an application/vnd.amazon.eventstream binary stream: each event is a ConverseStreamOutput with the member its `:event-type` names (contentBlockDelta, messageStop, metadata, ...), as boto3 yields it; an in-stream exception raises its typed error. client.chat(stream=True) reads the same stream unified.",
         ),
         "count_tokens": Operation(
             name="count_tokens",
@@ -137,12 +137,38 @@ SPEC = ProviderSpec(
             method="GET",
             path="/inference-profiles",
             query=(),
+            params=(
+                QueryParam(
+                    name="max_results",
+                    wire="maxResults",
+                    kind="integer",
+                    required=False,
+                    enum=(),
+                    description="How many profiles per page, 1-1000.",
+                ),
+                QueryParam(
+                    name="next_token",
+                    wire="nextToken",
+                    kind="string",
+                    required=False,
+                    enum=(),
+                    description="The nextToken of the previous page.",
+                ),
+                QueryParam(
+                    name="type_equals",
+                    wire="type",
+                    kind="string",
+                    required=False,
+                    enum=("SYSTEM_DEFINED", "APPLICATION"),
+                    description="Which profiles; the service lists only SYSTEM_DEFINED ones without it.",
+                ),
+            ),
             request=None,
             response="ListInferenceProfilesResponse",
             stream="none",
             stream_event=None,
             model_in_path=False,
-            description="Inference profiles, e.g. the cross-region us./eu./global. ids (ListInferenceProfiles); paged by extra_query maxResults (1-1000) and nextToken; `type` (SYSTEM_DEFINED, the default, or APPLICATION) filters.",
+            description="Inference profiles, e.g. the cross-region us./eu./global. ids (ListInferenceProfiles), paged by `max_results` and `next_token`.",
             base_url="https://bedrock.{region}.amazonaws.com",
             base_url_setting="control_base_url",
         ),
@@ -151,12 +177,46 @@ SPEC = ProviderSpec(
             method="GET",
             path="/foundation-models",
             query=(),
+            params=(
+                QueryParam(
+                    name="by_provider",
+                    wire="byProvider",
+                    kind="string",
+                    required=False,
+                    enum=(),
+                    description="Only this model provider's models (e.g. anthropic).",
+                ),
+                QueryParam(
+                    name="by_output_modality",
+                    wire="byOutputModality",
+                    kind="string",
+                    required=False,
+                    enum=("TEXT", "IMAGE", "EMBEDDING"),
+                    description="Only models with this output modality.",
+                ),
+                QueryParam(
+                    name="by_inference_type",
+                    wire="byInferenceType",
+                    kind="string",
+                    required=False,
+                    enum=("ON_DEMAND", "PROVISIONED"),
+                    description="Only models offered this way.",
+                ),
+                QueryParam(
+                    name="by_customization_type",
+                    wire="byCustomizationType",
+                    kind="string",
+                    required=False,
+                    enum=("FINE_TUNING", "CONTINUED_PRE_TRAINING", "DISTILLATION"),
+                    description="Only models that can be customised this way.",
+                ),
+            ),
             request=None,
             response="ListFoundationModelsResponse",
             stream="none",
             stream_event=None,
             model_in_path=False,
-            description="The foundation models of the region (ListFoundationModels, no paging); filters as extra_query: byProvider, byOutputModality (TEXT|IMAGE|EMBEDDING), byInferenceType (ON_DEMAND|PROVISIONED), byCustomizationType.",
+            description="The foundation models of the region (ListFoundationModels, no paging), optionally filtered.",
             base_url="https://bedrock.{region}.amazonaws.com",
             base_url_setting="control_base_url",
         ),
@@ -207,6 +267,27 @@ class AWSBedrockClient(NativeClient):
             extra_query=extra_query,
         )
 
+    def converse_stream(
+        self,
+        model: str,
+        body: wire.ConverseRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> Iterator[wire.ConverseStreamOutput]:
+        """The answer as an application/vnd.amazon.eventstream binary stream: each event is a ConverseStreamOutput with the member its `:event-type` names (contentBlockDelta, messageStop, metadata, ...), as boto3 yields it; an in-stream exception raises its typed error. client.chat(stream=True) reads the same stream unified. Streamed: yields each event as it arrives."""
+        return self._stream(
+            SPEC.operations["converse_stream"],
+            body,
+            wire.ConverseStreamOutput,
+            stream_flag=False,
+            path_params={
+                "model": model,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
     def count_tokens(
         self,
         model: str,
@@ -250,10 +331,19 @@ class AWSBedrockClient(NativeClient):
     def list_inference_profiles(
         self,
         *,
+        max_results: int | None = None,
+        next_token: str | None = None,
+        type_equals: Literal["SYSTEM_DEFINED", "APPLICATION"] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.ListInferenceProfilesResponse:
-        """Inference profiles, e.g. the cross-region us./eu./global. ids (ListInferenceProfiles); paged by extra_query maxResults (1-1000) and nextToken; `type` (SYSTEM_DEFINED, the default, or APPLICATION) filters."""
+        """Inference profiles, e.g. the cross-region us./eu./global. ids (ListInferenceProfiles), paged by `max_results` and `next_token`.
+
+        Query options:
+            max_results: How many profiles per page, 1-1000. Sent as `maxResults`.
+            next_token: The nextToken of the previous page. Sent as `nextToken`.
+            type_equals: Which profiles; the service lists only SYSTEM_DEFINED ones without it. Sent as `type`.
+        """
         return self._call(
             SPEC.operations["list_inference_profiles"],
             None,
@@ -261,15 +351,31 @@ class AWSBedrockClient(NativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "max_results": max_results,
+                "next_token": next_token,
+                "type_equals": type_equals,
+            },
         )
 
     def list_models(
         self,
         *,
+        by_provider: str | None = None,
+        by_output_modality: Literal["TEXT", "IMAGE", "EMBEDDING"] | None = None,
+        by_inference_type: Literal["ON_DEMAND", "PROVISIONED"] | None = None,
+        by_customization_type: Literal["FINE_TUNING", "CONTINUED_PRE_TRAINING", "DISTILLATION"] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.ListFoundationModelsResponse:
-        """The foundation models of the region (ListFoundationModels, no paging); filters as extra_query: byProvider, byOutputModality (TEXT|IMAGE|EMBEDDING), byInferenceType (ON_DEMAND|PROVISIONED), byCustomizationType."""
+        """The foundation models of the region (ListFoundationModels, no paging), optionally filtered.
+
+        Query options:
+            by_provider: Only this model provider's models (e.g. anthropic). Sent as `byProvider`.
+            by_output_modality: Only models with this output modality. Sent as `byOutputModality`.
+            by_inference_type: Only models offered this way. Sent as `byInferenceType`.
+            by_customization_type: Only models that can be customised this way. Sent as `byCustomizationType`.
+        """
         return self._call(
             SPEC.operations["list_models"],
             None,
@@ -277,6 +383,12 @@ class AWSBedrockClient(NativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "by_provider": by_provider,
+                "by_output_modality": by_output_modality,
+                "by_inference_type": by_inference_type,
+                "by_customization_type": by_customization_type,
+            },
         )
 
 
@@ -298,6 +410,27 @@ class AsyncAWSBedrockClient(AsyncNativeClient):
             SPEC.operations["converse"],
             body,
             wire.ConverseResponse,
+            path_params={
+                "model": model,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def converse_stream(
+        self,
+        model: str,
+        body: wire.ConverseRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[wire.ConverseStreamOutput]:
+        """The answer as an application/vnd.amazon.eventstream binary stream: each event is a ConverseStreamOutput with the member its `:event-type` names (contentBlockDelta, messageStop, metadata, ...), as boto3 yields it; an in-stream exception raises its typed error. client.chat(stream=True) reads the same stream unified. Streamed: yields each event as it arrives."""
+        return self._stream(
+            SPEC.operations["converse_stream"],
+            body,
+            wire.ConverseStreamOutput,
+            stream_flag=False,
             path_params={
                 "model": model,
             },
@@ -348,10 +481,19 @@ class AsyncAWSBedrockClient(AsyncNativeClient):
     async def list_inference_profiles(
         self,
         *,
+        max_results: int | None = None,
+        next_token: str | None = None,
+        type_equals: Literal["SYSTEM_DEFINED", "APPLICATION"] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.ListInferenceProfilesResponse:
-        """Inference profiles, e.g. the cross-region us./eu./global. ids (ListInferenceProfiles); paged by extra_query maxResults (1-1000) and nextToken; `type` (SYSTEM_DEFINED, the default, or APPLICATION) filters."""
+        """Inference profiles, e.g. the cross-region us./eu./global. ids (ListInferenceProfiles), paged by `max_results` and `next_token`.
+
+        Query options:
+            max_results: How many profiles per page, 1-1000. Sent as `maxResults`.
+            next_token: The nextToken of the previous page. Sent as `nextToken`.
+            type_equals: Which profiles; the service lists only SYSTEM_DEFINED ones without it. Sent as `type`.
+        """
         return await self._call(
             SPEC.operations["list_inference_profiles"],
             None,
@@ -359,15 +501,31 @@ class AsyncAWSBedrockClient(AsyncNativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "max_results": max_results,
+                "next_token": next_token,
+                "type_equals": type_equals,
+            },
         )
 
     async def list_models(
         self,
         *,
+        by_provider: str | None = None,
+        by_output_modality: Literal["TEXT", "IMAGE", "EMBEDDING"] | None = None,
+        by_inference_type: Literal["ON_DEMAND", "PROVISIONED"] | None = None,
+        by_customization_type: Literal["FINE_TUNING", "CONTINUED_PRE_TRAINING", "DISTILLATION"] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.ListFoundationModelsResponse:
-        """The foundation models of the region (ListFoundationModels, no paging); filters as extra_query: byProvider, byOutputModality (TEXT|IMAGE|EMBEDDING), byInferenceType (ON_DEMAND|PROVISIONED), byCustomizationType."""
+        """The foundation models of the region (ListFoundationModels, no paging), optionally filtered.
+
+        Query options:
+            by_provider: Only this model provider's models (e.g. anthropic). Sent as `byProvider`.
+            by_output_modality: Only models with this output modality. Sent as `byOutputModality`.
+            by_inference_type: Only models offered this way. Sent as `byInferenceType`.
+            by_customization_type: Only models that can be customised this way. Sent as `byCustomizationType`.
+        """
         return await self._call(
             SPEC.operations["list_models"],
             None,
@@ -375,4 +533,10 @@ class AsyncAWSBedrockClient(AsyncNativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "by_provider": by_provider,
+                "by_output_modality": by_output_modality,
+                "by_inference_type": by_inference_type,
+                "by_customization_type": by_customization_type,
+            },
         )

@@ -115,7 +115,7 @@ class CLOVAStudioClient(NativeClient):
             extra_query=extra_query,
         )
 
-    def streamed_chat_completions_stream(
+    def streamed_chat_completions(
         self,
         model: str,
         body: wire.ClovaChatRequest | Mapping[str, Any],
@@ -162,7 +162,7 @@ class AsyncCLOVAStudioClient(AsyncNativeClient):
             extra_query=extra_query,
         )
 
-    def streamed_chat_completions_stream(
+    def streamed_chat_completions(
         self,
         model: str,
         body: wire.ClovaChatRequest | Mapping[str, Any],

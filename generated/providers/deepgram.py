@@ -7,11 +7,11 @@ retries, hooks and error mapping.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 from llmkit._native import AsyncNativeClient, NativeClient
-from llmkit._spec import AuthSpec, Capabilities, Operation, ProviderSpec, SettingSpec
+from llmkit._spec import AuthSpec, Capabilities, Operation, ProviderSpec, QueryParam, SettingSpec
 from llmkit.generated.wire import deepgram as wire
 
 __all__ = ["SPEC", "AsyncDeepgramClient", "DeepgramClient"]
@@ -51,6 +51,275 @@ SPEC = ProviderSpec(
             method="POST",
             path="/v1/listen",
             query=(),
+            params=(
+                QueryParam(
+                    name="model",
+                    wire="model",
+                    kind="string",
+                    required=False,
+                    enum=(),
+                    description="The model, e.g. nova-3 (the server default is base).",
+                ),
+                QueryParam(
+                    name="language",
+                    wire="language",
+                    kind="string",
+                    required=False,
+                    enum=(),
+                    description="BCP-47 language hint, e.g. en (default en).",
+                ),
+                QueryParam(
+                    name="detect_language",
+                    wire="detect_language",
+                    kind="boolean",
+                    required=False,
+                    enum=(),
+                    description="Detect the dominant language (a list of candidates goes through extra_query).",
+                ),
+                QueryParam(
+                    name="smart_format",
+                    wire="smart_format",
+                    kind="boolean",
+                    required=False,
+                    enum=(),
+                    description="Format numbers, dates, punctuation and paragraphs for reading.",
+                ),
+                QueryParam(
+                    name="punctuate",
+                    wire="punctuate",
+                    kind="boolean",
+                    required=False,
+                    enum=(),
+                    description="Add punctuation and capitalisation.",
+                ),
+                QueryParam(
+                    name="paragraphs",
+                    wire="paragraphs",
+                    kind="boolean",
+                    required=False,
+                    enum=(),
+                    description="Split the transcript into paragraphs.",
+                ),
+                QueryParam(
+                    name="utterances",
+                    wire="utterances",
+                    kind="boolean",
+                    required=False,
+                    enum=(),
+                    description="Segment speech into utterances.",
+                ),
+                QueryParam(
+                    name="utt_split",
+                    wire="utt_split",
+                    kind="number",
+                    required=False,
+                    enum=(),
+                    description="Seconds of pause that split utterances (default 0.8).",
+                ),
+                QueryParam(
+                    name="diarize",
+                    wire="diarize",
+                    kind="boolean",
+                    required=False,
+                    enum=(),
+                    description="Label each word with its speaker.",
+                ),
+                QueryParam(
+                    name="diarize_model",
+                    wire="diarize_model",
+                    kind="string",
+                    required=False,
+                    enum=("latest", "v1", "v2"),
+                    description="Pick a diarization model version (enables diarization).",
+                ),
+                QueryParam(
+                    name="multichannel",
+                    wire="multichannel",
+                    kind="boolean",
+                    required=False,
+                    enum=(),
+                    description="Transcribe each channel on its own.",
+                ),
+                QueryParam(
+                    name="numerals",
+                    wire="numerals",
+                    kind="boolean",
+                    required=False,
+                    enum=(),
+                    description="Write numbers as digits.",
+                ),
+                QueryParam(
+                    name="filler_words",
+                    wire="filler_words",
+                    kind="boolean",
+                    required=False,
+                    enum=(),
+                    description="Keep filler words such as uh and um.",
+                ),
+                QueryParam(
+                    name="profanity_filter",
+                    wire="profanity_filter",
+                    kind="boolean",
+                    required=False,
+                    enum=(),
+                    description="Mask recognised profanity.",
+                ),
+                QueryParam(
+                    name="dictation",
+                    wire="dictation",
+                    kind="boolean",
+                    required=False,
+                    enum=(),
+                    description="Turn spoken punctuation commands into punctuation.",
+                ),
+                QueryParam(
+                    name="measurements",
+                    wire="measurements",
+                    kind="boolean",
+                    required=False,
+                    enum=(),
+                    description="Abbreviate spoken measurements.",
+                ),
+                QueryParam(
+                    name="sentiment",
+                    wire="sentiment",
+                    kind="boolean",
+                    required=False,
+                    enum=(),
+                    description="Sentiment per segment and overall.",
+                ),
+                QueryParam(
+                    name="summarize",
+                    wire="summarize",
+                    kind="string",
+                    required=False,
+                    enum=("v2",),
+                    description="Summarise the transcript.",
+                ),
+                QueryParam(
+                    name="topics", wire="topics", kind="boolean", required=False, enum=(), description="Detect topics."
+                ),
+                QueryParam(
+                    name="intents",
+                    wire="intents",
+                    kind="boolean",
+                    required=False,
+                    enum=(),
+                    description="Detect speaker intents.",
+                ),
+                QueryParam(
+                    name="detect_entities",
+                    wire="detect_entities",
+                    kind="boolean",
+                    required=False,
+                    enum=(),
+                    description="Extract entities.",
+                ),
+                QueryParam(
+                    name="custom_topic",
+                    wire="custom_topic",
+                    kind="array",
+                    required=False,
+                    enum=(),
+                    description="Topics to look for (repeated key).",
+                ),
+                QueryParam(
+                    name="custom_intent",
+                    wire="custom_intent",
+                    kind="array",
+                    required=False,
+                    enum=(),
+                    description="Intents to look for (repeated key).",
+                ),
+                QueryParam(
+                    name="keyterm",
+                    wire="keyterm",
+                    kind="array",
+                    required=False,
+                    enum=(),
+                    description="Key terms to boost, nova-3 only (repeated key).",
+                ),
+                QueryParam(
+                    name="keywords",
+                    wire="keywords",
+                    kind="array",
+                    required=False,
+                    enum=(),
+                    description="Keywords to boost or suppress, e.g. word:2 (repeated key; older models).",
+                ),
+                QueryParam(
+                    name="search",
+                    wire="search",
+                    kind="array",
+                    required=False,
+                    enum=(),
+                    description="Terms to search for (repeated key).",
+                ),
+                QueryParam(
+                    name="replace",
+                    wire="replace",
+                    kind="array",
+                    required=False,
+                    enum=(),
+                    description="Replacements, each find:replace (repeated key).",
+                ),
+                QueryParam(
+                    name="redact",
+                    wire="redact",
+                    kind="array",
+                    required=False,
+                    enum=(),
+                    description="What to redact, e.g. pci, pii, numbers (repeated key).",
+                ),
+                QueryParam(
+                    name="tag",
+                    wire="tag",
+                    kind="array",
+                    required=False,
+                    enum=(),
+                    description="Usage-report labels (repeated key).",
+                ),
+                QueryParam(
+                    name="encoding",
+                    wire="encoding",
+                    kind="string",
+                    required=False,
+                    enum=("linear16", "flac", "mulaw", "amr-nb", "amr-wb", "opus", "speex", "g729"),
+                    description="The encoding of headerless audio.",
+                ),
+                QueryParam(
+                    name="callback",
+                    wire="callback",
+                    kind="string",
+                    required=False,
+                    enum=(),
+                    description="A URL to send the result to; the call then answers with only a request_id.",
+                ),
+                QueryParam(
+                    name="callback_method",
+                    wire="callback_method",
+                    kind="string",
+                    required=False,
+                    enum=("POST", "PUT"),
+                    description="How the callback is sent (default POST).",
+                ),
+                QueryParam(
+                    name="version",
+                    wire="version",
+                    kind="string",
+                    required=False,
+                    enum=(),
+                    description="The model version (default latest).",
+                ),
+                QueryParam(
+                    name="mip_opt_out",
+                    wire="mip_opt_out",
+                    kind="boolean",
+                    required=False,
+                    enum=(),
+                    description="Opt out of the Deepgram Model Improvement Program.",
+                ),
+            ),
             request=None,
             response="ListenResponse",
             stream="none",
@@ -63,6 +332,56 @@ SPEC = ProviderSpec(
             method="POST",
             path="/v1/speak",
             query=(),
+            params=(
+                QueryParam(
+                    name="model",
+                    wire="model",
+                    kind="string",
+                    required=False,
+                    enum=(),
+                    description="The Aura voice, e.g. aura-2-thalia-en (default aura-asteria-en).",
+                ),
+                QueryParam(
+                    name="encoding",
+                    wire="encoding",
+                    kind="string",
+                    required=False,
+                    enum=("linear16", "mulaw", "alaw", "mp3", "opus", "flac", "aac"),
+                    description="The audio encoding (default mp3).",
+                ),
+                QueryParam(
+                    name="container",
+                    wire="container",
+                    kind="string",
+                    required=False,
+                    enum=("none", "wav", "ogg"),
+                    description="The file wrapper, e.g. wav for linear16.",
+                ),
+                QueryParam(
+                    name="sample_rate",
+                    wire="sample_rate",
+                    kind="integer",
+                    required=False,
+                    enum=(),
+                    description="Samples per second, for encodings that take one.",
+                ),
+                QueryParam(
+                    name="bit_rate",
+                    wire="bit_rate",
+                    kind="integer",
+                    required=False,
+                    enum=(),
+                    description="Bits per second, for compressed encodings.",
+                ),
+                QueryParam(
+                    name="speed",
+                    wire="speed",
+                    kind="number",
+                    required=False,
+                    enum=(),
+                    description="Speaking rate multiplier (default 1.0).",
+                ),
+            ),
             request="SpeakRequest",
             response=None,
             stream="none",
@@ -105,10 +424,81 @@ class DeepgramClient(NativeClient):
         content: bytes,
         *,
         content_type: str,
+        model: str | None = None,
+        language: str | None = None,
+        detect_language: bool | None = None,
+        smart_format: bool | None = None,
+        punctuate: bool | None = None,
+        paragraphs: bool | None = None,
+        utterances: bool | None = None,
+        utt_split: float | None = None,
+        diarize: bool | None = None,
+        diarize_model: Literal["latest", "v1", "v2"] | None = None,
+        multichannel: bool | None = None,
+        numerals: bool | None = None,
+        filler_words: bool | None = None,
+        profanity_filter: bool | None = None,
+        dictation: bool | None = None,
+        measurements: bool | None = None,
+        sentiment: bool | None = None,
+        summarize: Literal["v2"] | None = None,
+        topics: bool | None = None,
+        intents: bool | None = None,
+        detect_entities: bool | None = None,
+        custom_topic: Sequence[str] | None = None,
+        custom_intent: Sequence[str] | None = None,
+        keyterm: Sequence[str] | None = None,
+        keywords: Sequence[str] | None = None,
+        search: Sequence[str] | None = None,
+        replace: Sequence[str] | None = None,
+        redact: Sequence[str] | None = None,
+        tag: Sequence[str] | None = None,
+        encoding: Literal["linear16", "flac", "mulaw", "amr-nb", "amr-wb", "opus", "speex", "g729"] | None = None,
+        callback: str | None = None,
+        callback_method: Literal["POST", "PUT"] | None = None,
+        version: str | None = None,
+        mip_opt_out: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.ListenResponse:
-        """Transcribe pre-recorded audio (raw bytes with their Content-Type; use client.transcribe)."""
+        """Transcribe pre-recorded audio (raw bytes with their Content-Type; use client.transcribe).
+
+        Query options:
+            model: The model, e.g. nova-3 (the server default is base).
+            language: BCP-47 language hint, e.g. en (default en).
+            detect_language: Detect the dominant language (a list of candidates goes through extra_query).
+            smart_format: Format numbers, dates, punctuation and paragraphs for reading.
+            punctuate: Add punctuation and capitalisation.
+            paragraphs: Split the transcript into paragraphs.
+            utterances: Segment speech into utterances.
+            utt_split: Seconds of pause that split utterances (default 0.8).
+            diarize: Label each word with its speaker.
+            diarize_model: Pick a diarization model version (enables diarization).
+            multichannel: Transcribe each channel on its own.
+            numerals: Write numbers as digits.
+            filler_words: Keep filler words such as uh and um.
+            profanity_filter: Mask recognised profanity.
+            dictation: Turn spoken punctuation commands into punctuation.
+            measurements: Abbreviate spoken measurements.
+            sentiment: Sentiment per segment and overall.
+            summarize: Summarise the transcript.
+            topics: Detect topics.
+            intents: Detect speaker intents.
+            detect_entities: Extract entities.
+            custom_topic: Topics to look for (repeated key).
+            custom_intent: Intents to look for (repeated key).
+            keyterm: Key terms to boost, nova-3 only (repeated key).
+            keywords: Keywords to boost or suppress, e.g. word:2 (repeated key; older models).
+            search: Terms to search for (repeated key).
+            replace: Replacements, each find:replace (repeated key).
+            redact: What to redact, e.g. pci, pii, numbers (repeated key).
+            tag: Usage-report labels (repeated key).
+            encoding: The encoding of headerless audio.
+            callback: A URL to send the result to; the call then answers with only a request_id.
+            callback_method: How the callback is sent (default POST).
+            version: The model version (default latest).
+            mip_opt_out: Opt out of the Deepgram Model Improvement Program.
+        """
         return self._call(
             SPEC.operations["listen"],
             None,
@@ -116,6 +506,42 @@ class DeepgramClient(NativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "model": model,
+                "language": language,
+                "detect_language": detect_language,
+                "smart_format": smart_format,
+                "punctuate": punctuate,
+                "paragraphs": paragraphs,
+                "utterances": utterances,
+                "utt_split": utt_split,
+                "diarize": diarize,
+                "diarize_model": diarize_model,
+                "multichannel": multichannel,
+                "numerals": numerals,
+                "filler_words": filler_words,
+                "profanity_filter": profanity_filter,
+                "dictation": dictation,
+                "measurements": measurements,
+                "sentiment": sentiment,
+                "summarize": summarize,
+                "topics": topics,
+                "intents": intents,
+                "detect_entities": detect_entities,
+                "custom_topic": custom_topic,
+                "custom_intent": custom_intent,
+                "keyterm": keyterm,
+                "keywords": keywords,
+                "search": search,
+                "replace": replace,
+                "redact": redact,
+                "tag": tag,
+                "encoding": encoding,
+                "callback": callback,
+                "callback_method": callback_method,
+                "version": version,
+                "mip_opt_out": mip_opt_out,
+            },
             content=(content, content_type),
         )
 
@@ -123,10 +549,25 @@ class DeepgramClient(NativeClient):
         self,
         body: wire.SpeakRequest | Mapping[str, Any],
         *,
+        model: str | None = None,
+        encoding: Literal["linear16", "mulaw", "alaw", "mp3", "opus", "flac", "aac"] | None = None,
+        container: Literal["none", "wav", "ogg"] | None = None,
+        sample_rate: int | None = None,
+        bit_rate: int | None = None,
+        speed: float | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> Any:
-        """Synthesise speech with an Aura voice; the answer is audio bytes."""
+        """Synthesise speech with an Aura voice; the answer is audio bytes.
+
+        Query options:
+            model: The Aura voice, e.g. aura-2-thalia-en (default aura-asteria-en).
+            encoding: The audio encoding (default mp3).
+            container: The file wrapper, e.g. wav for linear16.
+            sample_rate: Samples per second, for encodings that take one.
+            bit_rate: Bits per second, for compressed encodings.
+            speed: Speaking rate multiplier (default 1.0).
+        """
         return self._call(
             SPEC.operations["speak"],
             body,
@@ -134,6 +575,14 @@ class DeepgramClient(NativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "model": model,
+                "encoding": encoding,
+                "container": container,
+                "sample_rate": sample_rate,
+                "bit_rate": bit_rate,
+                "speed": speed,
+            },
         )
 
 
@@ -147,10 +596,81 @@ class AsyncDeepgramClient(AsyncNativeClient):
         content: bytes,
         *,
         content_type: str,
+        model: str | None = None,
+        language: str | None = None,
+        detect_language: bool | None = None,
+        smart_format: bool | None = None,
+        punctuate: bool | None = None,
+        paragraphs: bool | None = None,
+        utterances: bool | None = None,
+        utt_split: float | None = None,
+        diarize: bool | None = None,
+        diarize_model: Literal["latest", "v1", "v2"] | None = None,
+        multichannel: bool | None = None,
+        numerals: bool | None = None,
+        filler_words: bool | None = None,
+        profanity_filter: bool | None = None,
+        dictation: bool | None = None,
+        measurements: bool | None = None,
+        sentiment: bool | None = None,
+        summarize: Literal["v2"] | None = None,
+        topics: bool | None = None,
+        intents: bool | None = None,
+        detect_entities: bool | None = None,
+        custom_topic: Sequence[str] | None = None,
+        custom_intent: Sequence[str] | None = None,
+        keyterm: Sequence[str] | None = None,
+        keywords: Sequence[str] | None = None,
+        search: Sequence[str] | None = None,
+        replace: Sequence[str] | None = None,
+        redact: Sequence[str] | None = None,
+        tag: Sequence[str] | None = None,
+        encoding: Literal["linear16", "flac", "mulaw", "amr-nb", "amr-wb", "opus", "speex", "g729"] | None = None,
+        callback: str | None = None,
+        callback_method: Literal["POST", "PUT"] | None = None,
+        version: str | None = None,
+        mip_opt_out: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.ListenResponse:
-        """Transcribe pre-recorded audio (raw bytes with their Content-Type; use client.transcribe)."""
+        """Transcribe pre-recorded audio (raw bytes with their Content-Type; use client.transcribe).
+
+        Query options:
+            model: The model, e.g. nova-3 (the server default is base).
+            language: BCP-47 language hint, e.g. en (default en).
+            detect_language: Detect the dominant language (a list of candidates goes through extra_query).
+            smart_format: Format numbers, dates, punctuation and paragraphs for reading.
+            punctuate: Add punctuation and capitalisation.
+            paragraphs: Split the transcript into paragraphs.
+            utterances: Segment speech into utterances.
+            utt_split: Seconds of pause that split utterances (default 0.8).
+            diarize: Label each word with its speaker.
+            diarize_model: Pick a diarization model version (enables diarization).
+            multichannel: Transcribe each channel on its own.
+            numerals: Write numbers as digits.
+            filler_words: Keep filler words such as uh and um.
+            profanity_filter: Mask recognised profanity.
+            dictation: Turn spoken punctuation commands into punctuation.
+            measurements: Abbreviate spoken measurements.
+            sentiment: Sentiment per segment and overall.
+            summarize: Summarise the transcript.
+            topics: Detect topics.
+            intents: Detect speaker intents.
+            detect_entities: Extract entities.
+            custom_topic: Topics to look for (repeated key).
+            custom_intent: Intents to look for (repeated key).
+            keyterm: Key terms to boost, nova-3 only (repeated key).
+            keywords: Keywords to boost or suppress, e.g. word:2 (repeated key; older models).
+            search: Terms to search for (repeated key).
+            replace: Replacements, each find:replace (repeated key).
+            redact: What to redact, e.g. pci, pii, numbers (repeated key).
+            tag: Usage-report labels (repeated key).
+            encoding: The encoding of headerless audio.
+            callback: A URL to send the result to; the call then answers with only a request_id.
+            callback_method: How the callback is sent (default POST).
+            version: The model version (default latest).
+            mip_opt_out: Opt out of the Deepgram Model Improvement Program.
+        """
         return await self._call(
             SPEC.operations["listen"],
             None,
@@ -158,6 +678,42 @@ class AsyncDeepgramClient(AsyncNativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "model": model,
+                "language": language,
+                "detect_language": detect_language,
+                "smart_format": smart_format,
+                "punctuate": punctuate,
+                "paragraphs": paragraphs,
+                "utterances": utterances,
+                "utt_split": utt_split,
+                "diarize": diarize,
+                "diarize_model": diarize_model,
+                "multichannel": multichannel,
+                "numerals": numerals,
+                "filler_words": filler_words,
+                "profanity_filter": profanity_filter,
+                "dictation": dictation,
+                "measurements": measurements,
+                "sentiment": sentiment,
+                "summarize": summarize,
+                "topics": topics,
+                "intents": intents,
+                "detect_entities": detect_entities,
+                "custom_topic": custom_topic,
+                "custom_intent": custom_intent,
+                "keyterm": keyterm,
+                "keywords": keywords,
+                "search": search,
+                "replace": replace,
+                "redact": redact,
+                "tag": tag,
+                "encoding": encoding,
+                "callback": callback,
+                "callback_method": callback_method,
+                "version": version,
+                "mip_opt_out": mip_opt_out,
+            },
             content=(content, content_type),
         )
 
@@ -165,10 +721,25 @@ class AsyncDeepgramClient(AsyncNativeClient):
         self,
         body: wire.SpeakRequest | Mapping[str, Any],
         *,
+        model: str | None = None,
+        encoding: Literal["linear16", "mulaw", "alaw", "mp3", "opus", "flac", "aac"] | None = None,
+        container: Literal["none", "wav", "ogg"] | None = None,
+        sample_rate: int | None = None,
+        bit_rate: int | None = None,
+        speed: float | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> Any:
-        """Synthesise speech with an Aura voice; the answer is audio bytes."""
+        """Synthesise speech with an Aura voice; the answer is audio bytes.
+
+        Query options:
+            model: The Aura voice, e.g. aura-2-thalia-en (default aura-asteria-en).
+            encoding: The audio encoding (default mp3).
+            container: The file wrapper, e.g. wav for linear16.
+            sample_rate: Samples per second, for encodings that take one.
+            bit_rate: Bits per second, for compressed encodings.
+            speed: Speaking rate multiplier (default 1.0).
+        """
         return await self._call(
             SPEC.operations["speak"],
             body,
@@ -176,4 +747,12 @@ class AsyncDeepgramClient(AsyncNativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "model": model,
+                "encoding": encoding,
+                "container": container,
+                "sample_rate": sample_rate,
+                "bit_rate": bit_rate,
+                "speed": speed,
+            },
         )

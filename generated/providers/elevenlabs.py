@@ -8,10 +8,10 @@ retries, hooks and error mapping.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from llmkit._native import AsyncNativeClient, NativeClient, merge_body
-from llmkit._spec import AuthSpec, Capabilities, Operation, ProviderSpec, SettingSpec
+from llmkit._spec import AuthSpec, Capabilities, Operation, ProviderSpec, QueryParam, SettingSpec
 from llmkit.generated.wire import elevenlabs as wire
 
 __all__ = ["SPEC", "AsyncElevenLabsClient", "ElevenLabsClient"]
@@ -85,6 +85,16 @@ SPEC = ProviderSpec(
             method="GET",
             path="/v1/voices",
             query=(),
+            params=(
+                QueryParam(
+                    name="show_legacy",
+                    wire="show_legacy",
+                    kind="boolean",
+                    required=False,
+                    enum=(),
+                    description="Include the legacy premade voices (default false).",
+                ),
+            ),
             request=None,
             response="VoicesResponse",
             stream="none",
@@ -109,6 +119,52 @@ SPEC = ProviderSpec(
             method="POST",
             path="/v1/text-to-speech/{voice_id}",
             query=(),
+            params=(
+                QueryParam(
+                    name="output_format",
+                    wire="output_format",
+                    kind="string",
+                    required=False,
+                    enum=(
+                        "mp3_22050_32",
+                        "mp3_44100_32",
+                        "mp3_44100_64",
+                        "mp3_44100_96",
+                        "mp3_44100_128",
+                        "mp3_44100_192",
+                        "pcm_8000",
+                        "pcm_16000",
+                        "pcm_22050",
+                        "pcm_24000",
+                        "pcm_44100",
+                        "pcm_48000",
+                        "ulaw_8000",
+                        "alaw_8000",
+                        "opus_48000_32",
+                        "opus_48000_64",
+                        "opus_48000_96",
+                        "opus_48000_128",
+                        "opus_48000_192",
+                    ),
+                    description="codec_samplerate[_bitrate] of the audio (default mp3_44100_128; pcm is raw, no WAV header).",
+                ),
+                QueryParam(
+                    name="enable_logging",
+                    wire="enable_logging",
+                    kind="boolean",
+                    required=False,
+                    enum=(),
+                    description="false: zero retention mode (enterprise only); default true.",
+                ),
+                QueryParam(
+                    name="optimize_streaming_latency",
+                    wire="optimize_streaming_latency",
+                    kind="integer",
+                    required=False,
+                    enum=(),
+                    description="Deprecated: latency optimisation level 0-4.",
+                ),
+            ),
             request="TextToSpeechRequest",
             response=None,
             stream="none",
@@ -121,6 +177,52 @@ SPEC = ProviderSpec(
             method="POST",
             path="/v1/text-to-speech/{voice_id}/stream",
             query=(),
+            params=(
+                QueryParam(
+                    name="output_format",
+                    wire="output_format",
+                    kind="string",
+                    required=False,
+                    enum=(
+                        "mp3_22050_32",
+                        "mp3_44100_32",
+                        "mp3_44100_64",
+                        "mp3_44100_96",
+                        "mp3_44100_128",
+                        "mp3_44100_192",
+                        "pcm_8000",
+                        "pcm_16000",
+                        "pcm_22050",
+                        "pcm_24000",
+                        "pcm_44100",
+                        "pcm_48000",
+                        "ulaw_8000",
+                        "alaw_8000",
+                        "opus_48000_32",
+                        "opus_48000_64",
+                        "opus_48000_96",
+                        "opus_48000_128",
+                        "opus_48000_192",
+                    ),
+                    description="codec_samplerate[_bitrate] of the audio (default mp3_44100_128; pcm is raw, no WAV header).",
+                ),
+                QueryParam(
+                    name="enable_logging",
+                    wire="enable_logging",
+                    kind="boolean",
+                    required=False,
+                    enum=(),
+                    description="false: zero retention mode (enterprise only); default true.",
+                ),
+                QueryParam(
+                    name="optimize_streaming_latency",
+                    wire="optimize_streaming_latency",
+                    kind="integer",
+                    required=False,
+                    enum=(),
+                    description="Deprecated: latency optimisation level 0-4.",
+                ),
+            ),
             request="TextToSpeechRequest",
             response=None,
             stream="none",
@@ -217,10 +319,15 @@ class ElevenLabsClient(NativeClient):
     def list_voices(
         self,
         *,
+        show_legacy: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.VoicesResponse:
-        """The voices the key can use, with their ids."""
+        """The voices the key can use, with their ids.
+
+        Query options:
+            show_legacy: Include the legacy premade voices (default false).
+        """
         return self._call(
             SPEC.operations["list_voices"],
             None,
@@ -228,6 +335,9 @@ class ElevenLabsClient(NativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "show_legacy": show_legacy,
+            },
         )
 
     def speech_to_text(
@@ -252,10 +362,40 @@ class ElevenLabsClient(NativeClient):
         voice_id: str,
         body: wire.TextToSpeechRequest | Mapping[str, Any],
         *,
+        output_format: Literal[
+            "mp3_22050_32",
+            "mp3_44100_32",
+            "mp3_44100_64",
+            "mp3_44100_96",
+            "mp3_44100_128",
+            "mp3_44100_192",
+            "pcm_8000",
+            "pcm_16000",
+            "pcm_22050",
+            "pcm_24000",
+            "pcm_44100",
+            "pcm_48000",
+            "ulaw_8000",
+            "alaw_8000",
+            "opus_48000_32",
+            "opus_48000_64",
+            "opus_48000_96",
+            "opus_48000_128",
+            "opus_48000_192",
+        ]
+        | None = None,
+        enable_logging: bool | None = None,
+        optimize_streaming_latency: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> Any:
-        """Synthesise speech with a voice; the answer is audio bytes in `output_format`."""
+        """Synthesise speech with a voice; the answer is audio bytes in `output_format`.
+
+        Query options:
+            output_format: codec_samplerate[_bitrate] of the audio (default mp3_44100_128; pcm is raw, no WAV header).
+            enable_logging: false: zero retention mode (enterprise only); default true.
+            optimize_streaming_latency: Deprecated: latency optimisation level 0-4.
+        """
         return self._call(
             SPEC.operations["text_to_speech"],
             body,
@@ -265,6 +405,11 @@ class ElevenLabsClient(NativeClient):
             },
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "output_format": output_format,
+                "enable_logging": enable_logging,
+                "optimize_streaming_latency": optimize_streaming_latency,
+            },
         )
 
     def text_to_speech_stream(
@@ -272,10 +417,40 @@ class ElevenLabsClient(NativeClient):
         voice_id: str,
         body: wire.TextToSpeechRequest | Mapping[str, Any],
         *,
+        output_format: Literal[
+            "mp3_22050_32",
+            "mp3_44100_32",
+            "mp3_44100_64",
+            "mp3_44100_96",
+            "mp3_44100_128",
+            "mp3_44100_192",
+            "pcm_8000",
+            "pcm_16000",
+            "pcm_22050",
+            "pcm_24000",
+            "pcm_44100",
+            "pcm_48000",
+            "ulaw_8000",
+            "alaw_8000",
+            "opus_48000_32",
+            "opus_48000_64",
+            "opus_48000_96",
+            "opus_48000_128",
+            "opus_48000_192",
+        ]
+        | None = None,
+        enable_logging: bool | None = None,
+        optimize_streaming_latency: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> Any:
-        """The same, as chunked audio sent while it is made."""
+        """The same, as chunked audio sent while it is made.
+
+        Query options:
+            output_format: codec_samplerate[_bitrate] of the audio (default mp3_44100_128; pcm is raw, no WAV header).
+            enable_logging: false: zero retention mode (enterprise only); default true.
+            optimize_streaming_latency: Deprecated: latency optimisation level 0-4.
+        """
         return self._call(
             SPEC.operations["text_to_speech_stream"],
             body,
@@ -285,6 +460,11 @@ class ElevenLabsClient(NativeClient):
             },
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "output_format": output_format,
+                "enable_logging": enable_logging,
+                "optimize_streaming_latency": optimize_streaming_latency,
+            },
         )
 
 
@@ -352,10 +532,15 @@ class AsyncElevenLabsClient(AsyncNativeClient):
     async def list_voices(
         self,
         *,
+        show_legacy: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.VoicesResponse:
-        """The voices the key can use, with their ids."""
+        """The voices the key can use, with their ids.
+
+        Query options:
+            show_legacy: Include the legacy premade voices (default false).
+        """
         return await self._call(
             SPEC.operations["list_voices"],
             None,
@@ -363,6 +548,9 @@ class AsyncElevenLabsClient(AsyncNativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "show_legacy": show_legacy,
+            },
         )
 
     async def speech_to_text(
@@ -387,10 +575,40 @@ class AsyncElevenLabsClient(AsyncNativeClient):
         voice_id: str,
         body: wire.TextToSpeechRequest | Mapping[str, Any],
         *,
+        output_format: Literal[
+            "mp3_22050_32",
+            "mp3_44100_32",
+            "mp3_44100_64",
+            "mp3_44100_96",
+            "mp3_44100_128",
+            "mp3_44100_192",
+            "pcm_8000",
+            "pcm_16000",
+            "pcm_22050",
+            "pcm_24000",
+            "pcm_44100",
+            "pcm_48000",
+            "ulaw_8000",
+            "alaw_8000",
+            "opus_48000_32",
+            "opus_48000_64",
+            "opus_48000_96",
+            "opus_48000_128",
+            "opus_48000_192",
+        ]
+        | None = None,
+        enable_logging: bool | None = None,
+        optimize_streaming_latency: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> Any:
-        """Synthesise speech with a voice; the answer is audio bytes in `output_format`."""
+        """Synthesise speech with a voice; the answer is audio bytes in `output_format`.
+
+        Query options:
+            output_format: codec_samplerate[_bitrate] of the audio (default mp3_44100_128; pcm is raw, no WAV header).
+            enable_logging: false: zero retention mode (enterprise only); default true.
+            optimize_streaming_latency: Deprecated: latency optimisation level 0-4.
+        """
         return await self._call(
             SPEC.operations["text_to_speech"],
             body,
@@ -400,6 +618,11 @@ class AsyncElevenLabsClient(AsyncNativeClient):
             },
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "output_format": output_format,
+                "enable_logging": enable_logging,
+                "optimize_streaming_latency": optimize_streaming_latency,
+            },
         )
 
     async def text_to_speech_stream(
@@ -407,10 +630,40 @@ class AsyncElevenLabsClient(AsyncNativeClient):
         voice_id: str,
         body: wire.TextToSpeechRequest | Mapping[str, Any],
         *,
+        output_format: Literal[
+            "mp3_22050_32",
+            "mp3_44100_32",
+            "mp3_44100_64",
+            "mp3_44100_96",
+            "mp3_44100_128",
+            "mp3_44100_192",
+            "pcm_8000",
+            "pcm_16000",
+            "pcm_22050",
+            "pcm_24000",
+            "pcm_44100",
+            "pcm_48000",
+            "ulaw_8000",
+            "alaw_8000",
+            "opus_48000_32",
+            "opus_48000_64",
+            "opus_48000_96",
+            "opus_48000_128",
+            "opus_48000_192",
+        ]
+        | None = None,
+        enable_logging: bool | None = None,
+        optimize_streaming_latency: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> Any:
-        """The same, as chunked audio sent while it is made."""
+        """The same, as chunked audio sent while it is made.
+
+        Query options:
+            output_format: codec_samplerate[_bitrate] of the audio (default mp3_44100_128; pcm is raw, no WAV header).
+            enable_logging: false: zero retention mode (enterprise only); default true.
+            optimize_streaming_latency: Deprecated: latency optimisation level 0-4.
+        """
         return await self._call(
             SPEC.operations["text_to_speech_stream"],
             body,
@@ -420,4 +673,9 @@ class AsyncElevenLabsClient(AsyncNativeClient):
             },
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "output_format": output_format,
+                "enable_logging": enable_logging,
+                "optimize_streaming_latency": optimize_streaming_latency,
+            },
         )

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from llmkit._native import AsyncNativeClient, NativeClient
-from llmkit._spec import AuthSpec, Capabilities, Operation, ProviderSpec, SettingSpec
+from llmkit._spec import AuthSpec, Capabilities, Operation, ProviderSpec, QueryParam, SettingSpec
 from llmkit.generated.wire import gemini as wire
 
 __all__ = ["SPEC", "AsyncGoogleGeminiClient", "GoogleGeminiClient"]
@@ -145,24 +145,60 @@ SPEC = ProviderSpec(
             method="GET",
             path="/cachedContents",
             query=(),
+            params=(
+                QueryParam(
+                    name="page_size",
+                    wire="pageSize",
+                    kind="integer",
+                    required=False,
+                    enum=(),
+                    description="How many cached contents per page.",
+                ),
+                QueryParam(
+                    name="page_token",
+                    wire="pageToken",
+                    kind="string",
+                    required=False,
+                    enum=(),
+                    description="The nextPageToken of the previous page.",
+                ),
+            ),
             request=None,
             response="ListCachedContentsResponse",
             stream="none",
             stream_event=None,
             model_in_path=False,
-            description="The key's cached contents (paged by pageSize / pageToken); contents are not echoed.",
+            description="The key's cached contents, paged by `page_size` / `page_token`; contents are not echoed.",
         ),
         "list_models": Operation(
             name="list_models",
             method="GET",
             path="/models",
             query=(),
+            params=(
+                QueryParam(
+                    name="page_size",
+                    wire="pageSize",
+                    kind="integer",
+                    required=False,
+                    enum=(),
+                    description="How many models per page (default 50, max 1000).",
+                ),
+                QueryParam(
+                    name="page_token",
+                    wire="pageToken",
+                    kind="string",
+                    required=False,
+                    enum=(),
+                    description="The nextPageToken of the previous page.",
+                ),
+            ),
             request=None,
             response="ListModelsResponse",
             stream="none",
             stream_event=None,
             model_in_path=False,
-            description="List the models the key can use (paged by pageSize / pageToken).",
+            description="List the models the key can use, paged by `page_size` / `page_token`.",
         ),
         "stream_generate_content": Operation(
             name="stream_generate_content",
@@ -371,10 +407,17 @@ class GoogleGeminiClient(NativeClient):
     def list_cached_contents(
         self,
         *,
+        page_size: int | None = None,
+        page_token: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.ListCachedContentsResponse:
-        """The key's cached contents (paged by pageSize / pageToken); contents are not echoed."""
+        """The key's cached contents, paged by `page_size` / `page_token`; contents are not echoed.
+
+        Query options:
+            page_size: How many cached contents per page. Sent as `pageSize`.
+            page_token: The nextPageToken of the previous page. Sent as `pageToken`.
+        """
         return self._call(
             SPEC.operations["list_cached_contents"],
             None,
@@ -382,15 +425,26 @@ class GoogleGeminiClient(NativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "page_size": page_size,
+                "page_token": page_token,
+            },
         )
 
     def list_models(
         self,
         *,
+        page_size: int | None = None,
+        page_token: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.ListModelsResponse:
-        """List the models the key can use (paged by pageSize / pageToken)."""
+        """List the models the key can use, paged by `page_size` / `page_token`.
+
+        Query options:
+            page_size: How many models per page (default 50, max 1000). Sent as `pageSize`.
+            page_token: The nextPageToken of the previous page. Sent as `pageToken`.
+        """
         return self._call(
             SPEC.operations["list_models"],
             None,
@@ -398,9 +452,13 @@ class GoogleGeminiClient(NativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "page_size": page_size,
+                "page_token": page_token,
+            },
         )
 
-    def stream_generate_content_stream(
+    def stream_generate_content(
         self,
         model: str,
         body: wire.GenerateContentRequest | Mapping[str, Any],
@@ -604,10 +662,17 @@ class AsyncGoogleGeminiClient(AsyncNativeClient):
     async def list_cached_contents(
         self,
         *,
+        page_size: int | None = None,
+        page_token: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.ListCachedContentsResponse:
-        """The key's cached contents (paged by pageSize / pageToken); contents are not echoed."""
+        """The key's cached contents, paged by `page_size` / `page_token`; contents are not echoed.
+
+        Query options:
+            page_size: How many cached contents per page. Sent as `pageSize`.
+            page_token: The nextPageToken of the previous page. Sent as `pageToken`.
+        """
         return await self._call(
             SPEC.operations["list_cached_contents"],
             None,
@@ -615,15 +680,26 @@ class AsyncGoogleGeminiClient(AsyncNativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "page_size": page_size,
+                "page_token": page_token,
+            },
         )
 
     async def list_models(
         self,
         *,
+        page_size: int | None = None,
+        page_token: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.ListModelsResponse:
-        """List the models the key can use (paged by pageSize / pageToken)."""
+        """List the models the key can use, paged by `page_size` / `page_token`.
+
+        Query options:
+            page_size: How many models per page (default 50, max 1000). Sent as `pageSize`.
+            page_token: The nextPageToken of the previous page. Sent as `pageToken`.
+        """
         return await self._call(
             SPEC.operations["list_models"],
             None,
@@ -631,9 +707,13 @@ class AsyncGoogleGeminiClient(AsyncNativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "page_size": page_size,
+                "page_token": page_token,
+            },
         )
 
-    def stream_generate_content_stream(
+    def stream_generate_content(
         self,
         model: str,
         body: wire.GenerateContentRequest | Mapping[str, Any],

@@ -8,10 +8,10 @@ retries, hooks and error mapping.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from llmkit._native import AsyncNativeClient, NativeClient, merge_body
-from llmkit._spec import AuthSpec, Capabilities, Operation, ProviderSpec, SettingSpec
+from llmkit._spec import AuthSpec, Capabilities, Operation, ProviderSpec, QueryParam, SettingSpec
 from llmkit.generated.wire import openai_chat as wire
 
 __all__ = ["SPEC", "AsyncOpenAIClient", "OpenAIClient"]
@@ -211,36 +211,106 @@ SPEC = ProviderSpec(
             method="GET",
             path="/files",
             query=(),
+            params=(
+                QueryParam(
+                    name="purpose",
+                    wire="purpose",
+                    kind="string",
+                    required=False,
+                    enum=(),
+                    description="Only files with this purpose (e.g. fine-tune, batch).",
+                ),
+                QueryParam(
+                    name="limit",
+                    wire="limit",
+                    kind="integer",
+                    required=False,
+                    enum=(),
+                    description="How many files to return, 1-10000 (default 10000).",
+                ),
+                QueryParam(
+                    name="order",
+                    wire="order",
+                    kind="string",
+                    required=False,
+                    enum=("asc", "desc"),
+                    description="By created_at; desc (newest first) by default.",
+                ),
+                QueryParam(
+                    name="after",
+                    wire="after",
+                    kind="string",
+                    required=False,
+                    enum=(),
+                    description="The id of the last file of the previous page.",
+                ),
+            ),
             request=None,
             response="FileList",
             stream="none",
             stream_event=None,
             model_in_path=False,
-            description="The uploaded files, newest first (extra_query: purpose, limit, order, after).",
+            description="The uploaded files, newest first, paged by `after`.",
         ),
         "list_fine_tuning_events": Operation(
             name="list_fine_tuning_events",
             method="GET",
             path="/fine_tuning/jobs/{fine_tuning_job_id}/events",
             query=(),
+            params=(
+                QueryParam(
+                    name="after",
+                    wire="after",
+                    kind="string",
+                    required=False,
+                    enum=(),
+                    description="The id of the last event of the previous page.",
+                ),
+                QueryParam(
+                    name="limit",
+                    wire="limit",
+                    kind="integer",
+                    required=False,
+                    enum=(),
+                    description="How many events to return (default 20).",
+                ),
+            ),
             request=None,
             response="FineTuningJobEventList",
             stream="none",
             stream_event=None,
             model_in_path=False,
-            description="A job's status and metrics events, newest first (extra_query: after, limit).",
+            description="A job's status and metrics events, newest first, paged by `after`.",
         ),
         "list_fine_tuning_job_checkpoints": Operation(
             name="list_fine_tuning_job_checkpoints",
             method="GET",
             path="/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints",
             query=(),
+            params=(
+                QueryParam(
+                    name="after",
+                    wire="after",
+                    kind="string",
+                    required=False,
+                    enum=(),
+                    description="The id of the last checkpoint of the previous page.",
+                ),
+                QueryParam(
+                    name="limit",
+                    wire="limit",
+                    kind="integer",
+                    required=False,
+                    enum=(),
+                    description="How many checkpoints to return (default 10).",
+                ),
+            ),
             request=None,
             response="FineTuningJobCheckpointList",
             stream="none",
             stream_event=None,
             model_in_path=False,
-            description="The checkpoints a job saved, each a usable `ft:...:ckpt-step-N` model (extra_query: after, limit).",
+            description="The checkpoints a job saved, each a usable `ft:...:ckpt-step-N` model, paged by `after`.",
         ),
         "list_models": Operation(
             name="list_models",
@@ -259,12 +329,30 @@ SPEC = ProviderSpec(
             method="GET",
             path="/fine_tuning/jobs",
             query=(),
+            params=(
+                QueryParam(
+                    name="after",
+                    wire="after",
+                    kind="string",
+                    required=False,
+                    enum=(),
+                    description="The id of the last job of the previous page.",
+                ),
+                QueryParam(
+                    name="limit",
+                    wire="limit",
+                    kind="integer",
+                    required=False,
+                    enum=(),
+                    description="How many jobs to return (default 20).",
+                ),
+            ),
             request=None,
             response="FineTuningJobList",
             stream="none",
             stream_event=None,
             model_in_path=False,
-            description="The organization's fine-tuning jobs, newest first (extra_query: after, limit, metadata[k]).",
+            description='The organization\'s fine-tuning jobs, newest first, paged by `after`; filter by metadata with extra_query={"metadata[k]": "v"}.',
         ),
         "pause_fine_tuning_job": Operation(
             name="pause_fine_tuning_job",
@@ -615,10 +703,21 @@ class OpenAIClient(NativeClient):
     def list_files(
         self,
         *,
+        purpose: str | None = None,
+        limit: int | None = None,
+        order: Literal["asc", "desc"] | None = None,
+        after: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.FileList:
-        """The uploaded files, newest first (extra_query: purpose, limit, order, after)."""
+        """The uploaded files, newest first, paged by `after`.
+
+        Query options:
+            purpose: Only files with this purpose (e.g. fine-tune, batch).
+            limit: How many files to return, 1-10000 (default 10000).
+            order: By created_at; desc (newest first) by default.
+            after: The id of the last file of the previous page.
+        """
         return self._call(
             SPEC.operations["list_files"],
             None,
@@ -626,16 +725,29 @@ class OpenAIClient(NativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "purpose": purpose,
+                "limit": limit,
+                "order": order,
+                "after": after,
+            },
         )
 
     def list_fine_tuning_events(
         self,
         fine_tuning_job_id: str,
         *,
+        after: str | None = None,
+        limit: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.FineTuningJobEventList:
-        """A job's status and metrics events, newest first (extra_query: after, limit)."""
+        """A job's status and metrics events, newest first, paged by `after`.
+
+        Query options:
+            after: The id of the last event of the previous page.
+            limit: How many events to return (default 20).
+        """
         return self._call(
             SPEC.operations["list_fine_tuning_events"],
             None,
@@ -645,16 +757,27 @@ class OpenAIClient(NativeClient):
             },
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "after": after,
+                "limit": limit,
+            },
         )
 
     def list_fine_tuning_job_checkpoints(
         self,
         fine_tuning_job_id: str,
         *,
+        after: str | None = None,
+        limit: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.FineTuningJobCheckpointList:
-        """The checkpoints a job saved, each a usable `ft:...:ckpt-step-N` model (extra_query: after, limit)."""
+        """The checkpoints a job saved, each a usable `ft:...:ckpt-step-N` model, paged by `after`.
+
+        Query options:
+            after: The id of the last checkpoint of the previous page.
+            limit: How many checkpoints to return (default 10).
+        """
         return self._call(
             SPEC.operations["list_fine_tuning_job_checkpoints"],
             None,
@@ -664,6 +787,10 @@ class OpenAIClient(NativeClient):
             },
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "after": after,
+                "limit": limit,
+            },
         )
 
     def list_models(
@@ -685,10 +812,17 @@ class OpenAIClient(NativeClient):
     def list_paginated_fine_tuning_jobs(
         self,
         *,
+        after: str | None = None,
+        limit: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.FineTuningJobList:
-        """The organization's fine-tuning jobs, newest first (extra_query: after, limit, metadata[k])."""
+        """The organization's fine-tuning jobs, newest first, paged by `after`; filter by metadata with extra_query={"metadata[k]": "v"}.
+
+        Query options:
+            after: The id of the last job of the previous page.
+            limit: How many jobs to return (default 20).
+        """
         return self._call(
             SPEC.operations["list_paginated_fine_tuning_jobs"],
             None,
@@ -696,6 +830,10 @@ class OpenAIClient(NativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "after": after,
+                "limit": limit,
+            },
         )
 
     def pause_fine_tuning_job(
@@ -1072,10 +1210,21 @@ class AsyncOpenAIClient(AsyncNativeClient):
     async def list_files(
         self,
         *,
+        purpose: str | None = None,
+        limit: int | None = None,
+        order: Literal["asc", "desc"] | None = None,
+        after: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.FileList:
-        """The uploaded files, newest first (extra_query: purpose, limit, order, after)."""
+        """The uploaded files, newest first, paged by `after`.
+
+        Query options:
+            purpose: Only files with this purpose (e.g. fine-tune, batch).
+            limit: How many files to return, 1-10000 (default 10000).
+            order: By created_at; desc (newest first) by default.
+            after: The id of the last file of the previous page.
+        """
         return await self._call(
             SPEC.operations["list_files"],
             None,
@@ -1083,16 +1232,29 @@ class AsyncOpenAIClient(AsyncNativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "purpose": purpose,
+                "limit": limit,
+                "order": order,
+                "after": after,
+            },
         )
 
     async def list_fine_tuning_events(
         self,
         fine_tuning_job_id: str,
         *,
+        after: str | None = None,
+        limit: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.FineTuningJobEventList:
-        """A job's status and metrics events, newest first (extra_query: after, limit)."""
+        """A job's status and metrics events, newest first, paged by `after`.
+
+        Query options:
+            after: The id of the last event of the previous page.
+            limit: How many events to return (default 20).
+        """
         return await self._call(
             SPEC.operations["list_fine_tuning_events"],
             None,
@@ -1102,16 +1264,27 @@ class AsyncOpenAIClient(AsyncNativeClient):
             },
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "after": after,
+                "limit": limit,
+            },
         )
 
     async def list_fine_tuning_job_checkpoints(
         self,
         fine_tuning_job_id: str,
         *,
+        after: str | None = None,
+        limit: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.FineTuningJobCheckpointList:
-        """The checkpoints a job saved, each a usable `ft:...:ckpt-step-N` model (extra_query: after, limit)."""
+        """The checkpoints a job saved, each a usable `ft:...:ckpt-step-N` model, paged by `after`.
+
+        Query options:
+            after: The id of the last checkpoint of the previous page.
+            limit: How many checkpoints to return (default 10).
+        """
         return await self._call(
             SPEC.operations["list_fine_tuning_job_checkpoints"],
             None,
@@ -1121,6 +1294,10 @@ class AsyncOpenAIClient(AsyncNativeClient):
             },
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "after": after,
+                "limit": limit,
+            },
         )
 
     async def list_models(
@@ -1142,10 +1319,17 @@ class AsyncOpenAIClient(AsyncNativeClient):
     async def list_paginated_fine_tuning_jobs(
         self,
         *,
+        after: str | None = None,
+        limit: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.FineTuningJobList:
-        """The organization's fine-tuning jobs, newest first (extra_query: after, limit, metadata[k])."""
+        """The organization's fine-tuning jobs, newest first, paged by `after`; filter by metadata with extra_query={"metadata[k]": "v"}.
+
+        Query options:
+            after: The id of the last job of the previous page.
+            limit: How many jobs to return (default 20).
+        """
         return await self._call(
             SPEC.operations["list_paginated_fine_tuning_jobs"],
             None,
@@ -1153,6 +1337,10 @@ class AsyncOpenAIClient(AsyncNativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "after": after,
+                "limit": limit,
+            },
         )
 
     async def pause_fine_tuning_job(

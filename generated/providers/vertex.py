@@ -376,7 +376,7 @@ class GoogleVertexAIClient(NativeClient):
             extra_query=extra_query,
         )
 
-    def stream_generate_content_stream(
+    def stream_generate_content(
         self,
         project: str,
         location: str,
@@ -597,7 +597,7 @@ class AsyncGoogleVertexAIClient(AsyncNativeClient):
             extra_query=extra_query,
         )
 
-    def stream_generate_content_stream(
+    def stream_generate_content(
         self,
         project: str,
         location: str,

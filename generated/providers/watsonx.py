@@ -170,7 +170,7 @@ class IBMWatsonxAiClient(NativeClient):
             extra_query=extra_query,
         )
 
-    def text_chat_stream_stream(
+    def text_chat_stream(
         self,
         body: wire.TextChatRequest | Mapping[str, Any],
         *,
@@ -227,7 +227,7 @@ class AsyncIBMWatsonxAiClient(AsyncNativeClient):
             extra_query=extra_query,
         )
 
-    def text_chat_stream_stream(
+    def text_chat_stream(
         self,
         body: wire.TextChatRequest | Mapping[str, Any],
         *,

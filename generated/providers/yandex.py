@@ -307,7 +307,7 @@ class YandexGPTClient(NativeClient):
             extra_query=extra_query,
         )
 
-    def streamed_completion_stream(
+    def streamed_completion(
         self,
         body: wire.YandexCompletionRequest | Mapping[str, Any],
         *,
@@ -453,7 +453,7 @@ class AsyncYandexGPTClient(AsyncNativeClient):
             extra_query=extra_query,
         )
 
-    def streamed_completion_stream(
+    def streamed_completion(
         self,
         body: wire.YandexCompletionRequest | Mapping[str, Any],
         *,

@@ -5,6 +5,7 @@
     llmkit providers                             providers, capabilities, env vars set or not
     llmkit models --provider anthropic           limits, prices, capabilities, lifecycle
     llmkit doctor [--check]                      what is configured, what is missing
+    llmkit ollama pull llama3.2                  pull a model (progress bar); also list, ps, show, cp, rm
     llmkit emulator [--port N]                   the local provider emulator, in the foreground
 
 Keys and endpoints come from the env vars each provider's spec names (`llmkit doctor` lists
@@ -22,7 +23,7 @@ from collections.abc import Sequence
 
 from .._errors import LLMKitError
 from .._version import __version__
-from . import _batch, _catalog_cmds, _chat, _doctor
+from . import _batch, _catalog_cmds, _chat, _doctor, _ollama
 from ._exit import EXIT_CODES, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, InputError, error_line, exit_code
 
 __all__ = ["EXIT_CODES", "build_parser", "main"]
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     _batch.register(sub)
     _catalog_cmds.register(sub)
     _doctor.register(sub)
+    _ollama.register(sub)
     emu = sub.add_parser(
         "emulator",
         help="run the llmkit.testing emulator in the foreground (prints its URL, Ctrl-C stops it)",

@@ -19,6 +19,7 @@ from typing import IO, Any
 from .._errors import LLMKitError
 from ._chat import response_json
 from ._exit import EXIT_ERROR, EXIT_OK, InputError
+from ._term import ProgressBar
 
 __all__ = ["read_items", "register", "run"]
 
@@ -71,22 +72,18 @@ class _Progress:
     def __init__(self, err: IO[str], batch_id: str) -> None:
         self.err = err
         self.batch_id = batch_id
-        self.tty = err.isatty()
+        self.bar = ProgressBar(err)
         self.last: tuple[int, int] | None = None
 
     def __call__(self, done: int, total: int) -> None:
-        if self.tty:
-            width = 30
-            filled = width * done // total if total else 0
-            self.err.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {self.batch_id}")
-            self.err.flush()
+        if self.bar.tty:
+            self.bar.draw(done, total, f"{done}/{total} {self.batch_id}")
         elif (done, total) != self.last:
             self.err.write(f"llmkit: batch {self.batch_id}: {done}/{total} done\n")
         self.last = (done, total)
 
     def close(self) -> None:
-        if self.tty and self.last is not None:
-            self.err.write("\n")
+        self.bar.close()
 
 
 def _error_json(exc: LLMKitError) -> dict[str, Any]:

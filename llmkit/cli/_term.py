@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TextIO
+from typing import IO, TextIO
 
-__all__ = ["Style", "fmt_int", "fmt_price", "render_table"]
+__all__ = ["ProgressBar", "Style", "fmt_bytes", "fmt_int", "fmt_price", "render_table"]
 
 _CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 
@@ -27,6 +27,47 @@ class Style:
             return text
         codes = ";".join(_CODES[s] for s in styles)
         return f"\x1b[{codes}m{text}\x1b[0m"
+
+
+class ProgressBar:
+    """A bar redrawn in place on one line of a terminal (`batch`, `ollama pull`).
+
+    `tty` is False when the stream is a pipe or a file: callers then print plain lines of
+    their own instead, so logs never fill with carriage returns.
+    """
+
+    WIDTH = 30
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        isatty = getattr(stream, "isatty", None)
+        self.tty = bool(isatty and isatty())
+        self.drawn = False
+
+    def draw(self, done: int, total: int, label: str) -> None:
+        if not self.tty:
+            return
+        filled = self.WIDTH * min(done, total) // total if total > 0 else 0
+        self.stream.write(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {label}\x1b[K")
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        """End the bar's line (before any other output, and at the end)."""
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.drawn = False
+
+
+def fmt_bytes(n: int) -> str:
+    """A byte count as Ollama's CLI shows it: decimal units, one decimal ('2.0 GB', '512 B')."""
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"  # pragma: no cover - the loop always returns
 
 
 def fmt_int(value: int | None) -> str:

@@ -80,13 +80,26 @@ def finish_reason(raw: str | None, json_mode: bool = False) -> FinishReason:
     return _FINISH.get(raw or "", "other")
 
 
-def _usage(input_tokens: int, output_tokens: int, cache_write: int | None, cache_read: int | None) -> Usage:
-    """Anthropic's input_tokens excludes cache reads and writes; the unified count includes them."""
+def _usage(
+    input_tokens: int, output_tokens: int, cache_write: int | None, cache_read: int | None, write_1h: int = 0
+) -> Usage:
+    """Anthropic's input_tokens excludes cache reads and writes; the unified count includes them.
+    `write_1h` is the part of the writes made with the 1-hour TTL (`cache_creation`)."""
     w = cache_write or 0
     r = cache_read or 0
     return Usage(
-        input_tokens=input_tokens + w + r, output_tokens=output_tokens, cached_input_tokens=r, cache_write_tokens=w
+        input_tokens=input_tokens + w + r,
+        output_tokens=output_tokens,
+        cached_input_tokens=r,
+        cache_write_tokens=w,
+        cache_write_1h_tokens=write_1h,
     )
+
+
+def _write_1h(u: Any) -> int:
+    """The 1-hour-TTL cache writes of a usage object (0 when it has no `cache_creation` split)."""
+    cc = getattr(u, "cache_creation", None)
+    return (getattr(cc, "ephemeral_1h_input_tokens", None) or 0) if cc is not None else 0
 
 
 def _str(v: Any) -> str | None:
@@ -133,7 +146,9 @@ class AnthropicMessagesDialect:
             content = parts
         u = msg.usage
         usage = (
-            _usage(u.input_tokens, u.output_tokens, u.cache_creation_input_tokens, u.cache_read_input_tokens)
+            _usage(
+                u.input_tokens, u.output_tokens, u.cache_creation_input_tokens, u.cache_read_input_tokens, _write_1h(u)
+            )
             if u is not None
             else Usage()
         )
@@ -199,15 +214,15 @@ class _Decoder:
         self.got_json: set[int] = set()
         self.json_mode = False
         self.finish_raw: str | None = None
-        self.tokens = [0, 0, 0, 0]  # input, output, cache write, cache read
+        self.tokens = [0, 0, 0, 0, 0]  # input, output, cache write, cache read, 1-hour cache write
 
     def _emit(self, out: list[StreamEvent], ev: StreamEvent) -> None:
         self.acc.add(ev)
         out.append(ev)
 
     def _usage_event(self, out: list[StreamEvent]) -> None:
-        i, o, w, r = self.tokens
-        self._emit(out, UsageEvent(usage=_usage(i, o, w, r)))
+        i, o, w, r, h = self.tokens
+        self._emit(out, UsageEvent(usage=_usage(i, o, w, r, h)))
 
     def _raise(self, payload: dict[str, Any]) -> None:
         info = DIALECT.error_info(0, payload)
@@ -259,6 +274,7 @@ class _Decoder:
                     u.output_tokens,
                     u.cache_creation_input_tokens or 0,
                     u.cache_read_input_tokens or 0,
+                    _write_1h(u),
                 ]
                 self._usage_event(out)
         elif isinstance(ev, wire.ContentBlockStartEvent):

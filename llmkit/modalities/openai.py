@@ -31,6 +31,7 @@ from .._modal_types import (
     TranscriptionSegment,
     TranscriptionWord,
 )
+from .._spec import ModelOptions
 from .._wire import structure
 from ..dialects._base import CallContext, WireRequest
 from ..generated.wire import openai_chat as wire
@@ -56,6 +57,23 @@ _SPEECH_FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
 _IMAGE_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 _SIZE_FIELDS = ("dimensions", "output_dimension")  # OpenAI's name, then Mistral's
 _WXH = re.compile(r"^([1-9][0-9]*)x([1-9][0-9]*)$")
+_NO_OPTIONS = ModelOptions()
+# Transcript formats whose answer is plain text, not JSON: llmkit reads JSON transcripts only.
+_TEXT_TRANSCRIPTS = ("text", "srt", "vtt")
+
+
+def _options(ctx: CallContext) -> ModelOptions:
+    """The catalog's per-model narrowing of the request schema (none for unknown models)."""
+    info = ctx.model_info
+    return info.options if info is not None and info.options is not None else _NO_OPTIONS
+
+
+def _refuse_format(ctx: CallContext, value: str, what: str) -> None:
+    """UnsupportedFeatureError when the catalog says this model does not take `response_format=value`."""
+    formats = _options(ctx).response_formats
+    if formats is not None and value not in formats:
+        takes = f"it takes {', '.join(formats)}" if formats else "it takes no response_format"
+        raise unsupported(ctx, what, takes)
 
 
 def decode_float32(b64: str, provider: str) -> list[float]:
@@ -86,6 +104,8 @@ class OpenAIModalAdapter(ModalAdapter):
         if "base64" in literals(fields.get("encoding_format")) and dtype == "float":
             body["encoding_format"] = "base64"  # base64 float32 only: other dtypes come as lists
         if opts.dimensions is not None:
+            if _options(ctx).dimensions is False:
+                raise unsupported(ctx, "dimensions", "its vectors have one fixed size; leave dimensions out")
             key = next((k for k in _SIZE_FIELDS if k in fields), None)
             if key is None:
                 raise unsupported(ctx, "dimensions", f"its embeddings request ({op.request}) has no size field")
@@ -155,11 +175,22 @@ class OpenAIModalAdapter(ModalAdapter):
                 form["timestamp_granularities"] = "segment"
         elif opts.timestamps:
             # Only verbose_json carries segments and words (whisper-1; the gpt-4o models refuse it).
+            _refuse_format(ctx, "verbose_json", "timestamps (response_format verbose_json)")
             form["response_format"] = "verbose_json"
             form["timestamp_granularities[]"] = ["word", "segment"]
         else:
             form["response_format"] = "json"
         form.update(opts.extra or {})
+        fmt = form.get("response_format")
+        if isinstance(fmt, str):
+            if fmt in _TEXT_TRANSCRIPTS:
+                raise unsupported(
+                    ctx,
+                    f"response_format {fmt!r} through llmkit",
+                    "llmkit reads JSON transcripts: leave response_format out (Transcription.text) "
+                    "or pass timestamps=True for segments and words",
+                )
+            _refuse_format(ctx, fmt, f"response_format {fmt!r}")
         name = upload_name(opts.filename, opts.media_type)
         return ModalRequest(
             wire=WireRequest(method=op.method, path=op.path, query=dict(op.query)),
@@ -195,6 +226,8 @@ class OpenAIModalAdapter(ModalAdapter):
         if opts.speed is not None:
             body["speed"] = opts.speed
         if opts.instructions is not None:
+            if _options(ctx).instructions is False:
+                raise unsupported(ctx, "instructions", "voice instructions need gpt-4o-mini-tts")
             body["instructions"] = opts.instructions
         req = json_request(op, merged(body, opts.extra_body))
         req.wire.headers["Accept"] = "*/*"
@@ -210,9 +243,17 @@ class OpenAIModalAdapter(ModalAdapter):
                 if key not in fields:
                     raise unsupported(ctx, f"image {key}", f"its images request ({op.request}) has no `{key}`")
                 body[key] = value
+        max_n = _options(ctx).max_n
+        if opts.n is not None and max_n is not None and opts.n > max_n:
+            raise unsupported(ctx, f"n={opts.n} images per request", f"it makes at most {max_n}")
         if opts.size is not None:
             body.update(_size(opts.size, fields, ctx, op.request))
-        if opts.response_format is not None:
+        if opts.response_format is not None and _options(ctx).response_formats == ():
+            # A model that takes no response_format (GPT image models) always answers base64.
+            if opts.response_format != "b64_json":
+                raise unsupported(ctx, f"response_format {opts.response_format!r}", "it always returns base64 images")
+        elif opts.response_format is not None:
+            _refuse_format(ctx, opts.response_format, f"response_format {opts.response_format!r}")
             allowed = literals(fields.get("response_format"))
             value = opts.response_format
             if value == "b64_json" and value not in allowed and "base64" in allowed:

@@ -10,6 +10,9 @@
 In pytest, the `llmkit_emulator` fixture gives a running Emulator. The emulator answers
 deterministically, rejects what the real provider rejects (missing key, unknown fields,
 unknown models), and can be scripted with `queue_json`, `queue_stream` and `queue_error`.
+
+Deepgram's live WebSocket API has its own server, `deepgram_live_emulator()` (it needs the
+`llmkit[live]` extra, so it is imported only when used).
 """
 
 from __future__ import annotations
@@ -20,7 +23,18 @@ from typing import Any
 
 from ._server import Emulator, EmuRequest, EmuResponse
 
-__all__ = ["EmuRequest", "EmuResponse", "Emulator", "emulator"]
+__all__ = ["DeepgramLiveEmulator", "EmuRequest", "EmuResponse", "Emulator", "deepgram_live_emulator", "emulator"]
+
+_LIVE = {"DeepgramLiveEmulator": "DeepgramLiveEmulator", "deepgram_live_emulator": "live_emulator"}
+
+
+def __getattr__(name: str) -> Any:
+    # The live server imports `websockets` (an optional extra): load it only when asked for.
+    if name in _LIVE:
+        from . import _deepgram_live_emu
+
+        return getattr(_deepgram_live_emu, _LIVE[name])
+    raise AttributeError(f"module 'llmkit.testing' has no attribute {name!r}")
 
 
 @contextmanager

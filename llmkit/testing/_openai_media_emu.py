@@ -3,7 +3,8 @@
 The OpenAI handler owns the prefix and hands these paths here (`MEDIA_PATHS`); until it
 does, `with_media(handler)` wraps it. As strict as OpenAI: unknown fields are rejected,
 models must exist and do the job asked, audio uploads must be multipart with a known file
-extension, and the gpt-4o transcription models refuse `verbose_json`.
+extension, the gpt-4o transcription models answer json only, tts-1 takes no instructions,
+dall-e-3 makes one image, gpt-image-1 takes no response_format, ada-002 no dimensions.
 """
 
 from __future__ import annotations
@@ -143,6 +144,19 @@ _FORM_FIELDS = {
 }
 
 
+_TRANSCRIPT_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
+
+
+def _plain(text: str, fmt: str) -> str:
+    """A transcript as text, SubRip or WebVTT (one cue spanning the audio)."""
+    end = f"00:00:{len(text.split()) * 0.5:06.3f}"
+    if fmt == "srt":
+        return f"1\n00:00:00,000 --> {end.replace('.', ',')}\n{text}\n\n"
+    if fmt == "vtt":
+        return f"WEBVTT\n\n00:00:00.000 --> {end}\n{text}\n\n"
+    return text + "\n"
+
+
 def _transcriptions(req: EmuRequest, base: _ErrorMaker) -> EmuResponse:
     try:
         form = parse_multipart(req.headers.get("content-type", ""), req.body)
@@ -164,20 +178,21 @@ def _transcriptions(req: EmuRequest, base: _ErrorMaker) -> EmuResponse:
     if model not in catalog_models(base.provider, "transcription"):
         return _unknown_model(base, model)
     fmt = form.one("response_format") or "json"
-    if fmt not in ("json", "text", "verbose_json"):
-        return base.error(400, f"response_format {fmt!r} is not emulated; use json, text or verbose_json.")
-    if fmt == "verbose_json" and model.startswith("gpt-4o"):
+    if fmt not in _TRANSCRIPT_FORMATS:
+        return base.error(400, f"Invalid value for 'response_format': {fmt!r}.", param="response_format")
+    if fmt != "json" and model.startswith("gpt-4o"):
+        # OpenAPI AudioResponseFormat: json is the only format of the gpt-4o transcription models.
         return base.error(
             400,
-            f"response_format 'verbose_json' is not compatible with model '{model}'. Use 'json' or 'text' instead.",
+            f"response_format '{fmt}' is not compatible with model '{model}'. Use 'json' instead.",
             param="response_format",
         )
     granularities = form.fields.get("timestamp_granularities[]", [])
     if granularities and fmt != "verbose_json":
         return base.error(400, "timestamp_granularities requires response_format=verbose_json.")
     text = transcript_of(audio)
-    if fmt == "text":
-        return EmuResponse(status=200, headers={"content-type": "text/plain"}, body=text.encode())
+    if fmt in ("text", "srt", "vtt"):
+        return EmuResponse(status=200, headers={"content-type": "text/plain"}, body=_plain(text, fmt).encode())
     out: dict[str, Any] = {"text": text}
     if fmt == "verbose_json":
         timed = words_with_times(text)

@@ -55,6 +55,8 @@ class EmuRequest:
     body: bytes
     provider: str
     subpath: str  # the path after the provider's prefix
+    # Every query pair in wire order, repeated keys kept (`keyterm=a&keyterm=b`); `query` keeps the last.
+    query_items: list[tuple[str, str]] = attrs.field(factory=list)
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -255,6 +257,7 @@ class Emulator:
                     method=method,
                     path=path,
                     query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+                    query_items=parse_qsl(parts.query, keep_blank_values=True),
                     headers=headers,
                     body=body,
                     provider=h.provider,
