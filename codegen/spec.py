@@ -7,6 +7,7 @@ and the reason, before anything is written.
 
 from __future__ import annotations
 
+import datetime
 import json
 import keyword
 import re
@@ -94,6 +95,56 @@ def validate_spec(data: Any, file: str, root: Path, wire_schemas: dict[str, dict
             if name in seen:
                 raise SpecError(file, f"models[{i}]", f"model id {name!r} appears twice")
             seen.add(name)
+    for i, m in enumerate(data["models"]):
+        if m.get("lifecycle") is not None:
+            _check_lifecycle(m["lifecycle"], f"models[{i}].lifecycle", file, seen)
+    if data.get("lifecycle") is not None and data["lifecycle"].get("date") is not None:
+        _real_date(data["lifecycle"]["date"], "lifecycle.date", file)
+
+
+def _real_date(value: str, where: str, file: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise SpecError(file, where, f"{value!r} is not a real date (YYYY-MM-DD)") from None
+
+
+def _check_lifecycle(lc: dict[str, Any], where: str, file: str, own_models: set[str]) -> None:
+    """Real dates, a retirement not before its deprecation, and a replacement that is a model
+    of this spec or a `provider/model` (whose existence load_provider_specs checks)."""
+    if "deprecated" not in lc and "retires" not in lc:
+        raise SpecError(
+            file, where, "a lifecycle needs `deprecated` or `retires` (a date); without one it says nothing"
+        )
+    dates = {k: _real_date(lc[k], f"{where}.{k}", file) for k in ("deprecated", "retires") if k in lc}
+    if "deprecated" in dates and "retires" in dates and dates["retires"] < dates["deprecated"]:
+        raise SpecError(file, f"{where}.retires", f"retires {lc['retires']} is before deprecated {lc['deprecated']}")
+    replacement = lc.get("replacement")
+    if replacement is not None and replacement not in own_models and "/" not in replacement:
+        raise SpecError(
+            file,
+            f"{where}.replacement",
+            f"replacement {replacement!r} is not a model of this spec (nor a 'provider/model' of another)",
+        )
+
+
+def _check_replacements(specs: list[dict[str, Any]]) -> None:
+    """A replacement that is not a model of its own spec must be `provider/model` of an
+    existing spec's model (id or alias)."""
+    known = {(d["id"], name) for d in specs for m in d["models"] for name in [m["id"], *m.get("aliases", [])]}
+    for d in specs:
+        own = {name for pid, name in known if pid == d["id"]}
+        for i, m in enumerate(d["models"]):
+            replacement = (m.get("lifecycle") or {}).get("replacement")
+            if replacement is None or replacement in own:
+                continue
+            provider, _, model = replacement.partition("/")
+            if (provider, model) not in known:
+                raise SpecError(
+                    d["_file"],
+                    f"models[{i}].lifecycle.replacement",
+                    f"replacement {replacement!r} names no model of this spec and no existing provider/model",
+                )
 
 
 def _check_operation_body(op_name: str, op: dict[str, Any], file: str) -> None:
@@ -189,4 +240,5 @@ def load_provider_specs(root: Path, wire_schemas: dict[str, dict[str, Any]]) -> 
         validate_spec(data, rel, root, wire_schemas)
         data["_file"] = rel
         specs.append(data)
+    _check_replacements(specs)
     return specs

@@ -7,11 +7,12 @@ time a call names it, and the catalog the first time a call needs a model's limi
 from __future__ import annotations
 
 import importlib
-import warnings
+from collections.abc import Collection
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigError
+from ._lifecycle import ModelDeprecationWarning, check_lifecycle
 
 if TYPE_CHECKING:
     from ._spec import Capabilities, ModelInfo, ProviderSpec
@@ -19,18 +20,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ModelDeprecationWarning",
+    "catalog_entry",
     "custom_spec",
     "dialect",
     "known_provider_ids",
     "model_info",
     "provider_capabilities",
     "provider_spec",
+    "qualified_replacement",
     "split_model",
 ]
-
-
-class ModelDeprecationWarning(FutureWarning):
-    """A deprecated model was used; shown once per model per process."""
 
 
 def split_model(model: str) -> tuple[str, str]:
@@ -165,9 +164,6 @@ def provider_capabilities(provider: str) -> Capabilities | None:
     return caps
 
 
-_warned: set[tuple[str, str]] = set()
-
-
 @cache
 def _fine_tuned_prefixes() -> dict[str, str]:
     from .generated.catalog import PROVIDER_INFO
@@ -190,28 +186,33 @@ def _fine_tuned(provider: str, model: str) -> ModelInfo | None:
     return attrs.evolve(base, id=model, aliases=(), price=base.fine_tuned_price or base.price)
 
 
-def model_info(provider: str, model: str) -> ModelInfo | None:
-    """The catalog entry, after lifecycle checks: retired raises, deprecated warns once.
+def catalog_entry(provider: str, model: str) -> ModelInfo | None:
+    """The catalog entry of a model id or alias (a fine-tune gets its base's; see _fine_tuned),
+    without lifecycle checks: for limits and prices, not for deciding whether to call."""
+    return _catalog_index().get((provider, model)) or _fine_tuned(provider, model)
 
-    A fine-tuned model (`openai/ft:...`) gets its base model's entry; see _fine_tuned.
+
+def qualified_replacement(provider: str, replacement: str | None) -> str | None:
+    """A lifecycle replacement as `provider/model`: an id of the same provider's catalog gets
+    the provider prefix; anything else already is a `provider/model` (codegen checked)."""
+    if replacement is None or (provider, replacement) in _catalog_index():
+        return None if replacement is None else f"{provider}/{replacement}"
+    return replacement
+
+
+def model_info(provider: str, model: str, allow_retired: Collection[str] = ()) -> ModelInfo | None:
+    """The catalog entry, after lifecycle checks against today's date: a retired model raises
+    ConfigError (unless named in `allow_retired`), a deprecated one warns once per process.
     """
-    info = _catalog_index().get((provider, model)) or _fine_tuned(provider, model)
-    if info is None or info.lifecycle is None:
-        return info
-    lc = info.lifecycle
-    if lc.status in ("retired", "closed"):
-        instead = f"; use {provider}/{lc.replacement} instead" if lc.replacement else ""
-        raise ConfigError(
-            f"model {provider}/{model} was retired on {lc.date or 'an unknown date'}{instead}",
-            provider=provider,
-        )
-    if lc.status == "deprecated" and (provider, model) not in _warned:
-        _warned.add((provider, model))
-        instead = f"; move to {provider}/{lc.replacement}" if lc.replacement else ""
-        warnings.warn(
-            f"model {provider}/{model} is deprecated{' and shuts down on ' + lc.date if lc.date else ''}{instead}",
-            ModelDeprecationWarning,
-            stacklevel=4,
+    info = catalog_entry(provider, model)
+    if info is not None and info.lifecycle is not None:
+        check_lifecycle(
+            provider,
+            model,
+            info.lifecycle,
+            replacement=qualified_replacement(provider, info.lifecycle.replacement),
+            allow_retired=allow_retired,
+            key=info.id,
         )
     return info
 
