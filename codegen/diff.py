@@ -2,9 +2,10 @@
 
 OLD and NEW are spec trees (directories holding specs/providers, or specs/providers itself)
 or git revisions of this repository. The summary is what a reviewer must check against the
-provider's own docs: models added or removed, price and limit changes, endpoint, auth and
-capability changes. Changes that can break users (a removal, a new base URL or auth scheme)
-are flagged, and `--markdown` puts them first in a pull-request comment.
+provider's own docs: models added or removed, price and limit changes, lifecycle changes (each
+deprecation date, retirement date and replacement), endpoint, auth and capability changes.
+Changes that can break users (a removal, a new base URL or auth scheme, a new or moved
+retirement date) are flagged, and `--markdown` puts them first in a pull-request comment.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import yaml
 __all__ = ["Change", "diff_specs", "load_tree", "render_markdown", "spec_changes"]
 
 _PRICE_KEYS = ("input", "output", "cached_input", "cache_write", "cache_write_1h")
-_PROVIDER_KEYS = ("base_url", "regions", "dialect", "auth", "headers", "quirks", "overrides", "lifecycle")
+_PROVIDER_KEYS = ("base_url", "regions", "dialect", "auth", "headers", "quirks", "overrides")
 _BREAKING_KEYS = {"base_url", "regions", "dialect", "auth"}
 
 
@@ -117,14 +118,22 @@ def _model_changes(c: _Collector, pid: str, old: dict[str, Any], new: dict[str, 
         for key in sorted(ca.keys() | cb.keys()):
             if ca.get(key) != cb.get(key):
                 c.add(pid, f"capability {key} {_fmt(ca.get(key))} -> {_fmt(cb.get(key))}", model=mid)
-        if a.get("lifecycle") != b.get("lifecycle"):
-            lb = b.get("lifecycle") or {}
-            c.add(
-                pid,
-                f"lifecycle {_fmt(a.get('lifecycle'))} -> {_fmt(b.get('lifecycle'))}",
-                model=mid,
-                breaking=lb.get("status") in ("retired", "closed"),
+        _lifecycle_changes(c, pid, a.get("lifecycle"), b.get("lifecycle"), model=mid)
+
+
+def _lifecycle_changes(
+    c: _Collector, pid: str, la: dict[str, Any] | None, lb: dict[str, Any] | None, *, model: str | None = None
+) -> None:
+    """One line per lifecycle field that changed. A new or moved retirement date (a model's
+    `retires`) and a newly closed endpoint (a provider's `status: closed`) can break users."""
+    la, lb = la or {}, lb or {}
+    for key in sorted(la.keys() | lb.keys()):
+        va, vb = la.get(key), lb.get(key)
+        if va != vb:
+            breaking = (
+                (key == "retires" and vb is not None) if model is not None else (key == "status" and vb == "closed")
             )
+            c.add(pid, f"lifecycle {key} {_fmt(va)} -> {_fmt(vb)}", model=model, breaking=breaking)
 
 
 def _settings_changes(c: _Collector, pid: str, sa: dict[str, Any], sb: dict[str, Any]) -> None:
@@ -151,6 +160,7 @@ def spec_changes(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]])
         for key in _PROVIDER_KEYS:
             if a.get(key) != b.get(key):
                 c.add(pid, f"{key} {_fmt(a.get(key))} -> {_fmt(b.get(key))}", breaking=key in _BREAKING_KEYS)
+        _lifecycle_changes(c, pid, a.get("lifecycle"), b.get("lifecycle"))
         oa, ob = a.get("operations") or {}, b.get("operations") or {}
         for op in sorted(ob.keys() - oa.keys()):
             c.add(pid, f"endpoint added `{op}` {ob[op]['method']} {ob[op]['path']}")

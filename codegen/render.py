@@ -91,11 +91,23 @@ def _options_args(opts: dict[str, Any] | None) -> str | None:
     return ", ".join(f"{k}={_py(opts[k])}" for k in keys if k in opts)
 
 
-def _lifecycle_args(lc: dict[str, Any] | None) -> str | None:
+_MODEL_LIFECYCLE_KEYS = ("deprecated", "retires", "replacement", "note", "source")
+_ENDPOINT_LIFECYCLE_KEYS = ("status", "date", "replacement", "note", "source")
+
+
+def _lifecycle_args(lc: dict[str, Any] | None, keys: tuple[str, ...] = _MODEL_LIFECYCLE_KEYS) -> str | None:
     if not lc:
         return None
-    keys = ("status", "date", "replacement", "note")
     return ", ".join(f"{k}={lc[k]!r}" for k in keys if k in lc)
+
+
+def _lifecycle_text(lc: dict[str, Any] | None) -> str:
+    """A model's lifecycle in one table cell: its dates and replacement (the status depends on
+    the day the page is read, so the page states dates, not a status)."""
+    if not lc:
+        return "active"
+    text = ", ".join(f"{k} {lc[k]}" for k in ("deprecated", "retires") if lc.get(k))
+    return text + (f" → {lc['replacement']}" if lc.get("replacement") else "")
 
 
 _DOC_TYPES = {
@@ -242,7 +254,8 @@ def provider_ctx(spec: dict[str, Any], wire_schemas: dict[str, dict[str, Any]]) 
         "error_type_header": spec.get("error_type_header"),
         "overrides": sorted((spec.get("overrides") or {}).items()),
         "class_name": _class_name(spec),
-        "lifecycle": _lifecycle_args(spec.get("lifecycle")),
+        "lifecycle": _lifecycle_args(spec.get("lifecycle"), _ENDPOINT_LIFECYCLE_KEYS),
+        "lifecycle_models": [_model_ctx(spec, m) for m in spec["models"] if m.get("lifecycle")],
         "regions": _regions(spec),
         "price_source": spec.get("price_source", ""),
         "fine_tuned_prefix": spec.get("fine_tuned_prefix"),
@@ -331,6 +344,7 @@ def _model_ctx(spec: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
         "caps_full": [k for k in _CAPS if caps.get(k)],
         "lifecycle": _lifecycle_args(m.get("lifecycle")),
         "lifecycle_dict": m.get("lifecycle"),
+        "lifecycle_text": _lifecycle_text(m.get("lifecycle")),
         "options": _options_args(m.get("options")),
     }
 

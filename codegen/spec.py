@@ -7,6 +7,7 @@ and the reason, before anything is written.
 
 from __future__ import annotations
 
+import datetime
 import json
 import keyword
 import re
@@ -63,11 +64,12 @@ def validate_spec(data: Any, file: str, root: Path, wire_schemas: dict[str, dict
                 file, f"overrides.{role}", f"override {name!r} does not exist (expected overrides/{name}.py)"
             )
     wire = data.get("wire")
-    models: set[str] = set()
+    schemas: dict[str, Any] = {}
     if wire is not None:
         if wire not in wire_schemas:
             raise SpecError(file, "wire", f"no wire schema specs/wire/{wire}.yaml")
-        models = set(wire_schemas[wire].get("components", {}).get("schemas", {}))
+        schemas = wire_schemas[wire].get("components", {}).get("schemas", {})
+    models = set(schemas)
     for op_name, op in sorted(data["operations"].items()):
         for key in ("request", "response", "stream_event"):
             ref = op.get(key)
@@ -92,13 +94,64 @@ def validate_spec(data: Any, file: str, root: Path, wire_schemas: dict[str, dict
         if op.get("stream", "none") != "none" and not op.get("stream_event"):
             raise SpecError(file, f"operations.{op_name}", "a streamed operation needs `stream_event`")
         _check_operation_host(data, op_name, op, file)
-        _check_operation_params(data, op_name, op, file)
+        request = schemas.get(op.get("request") or "", {}) if op.get("body_kwargs") else {}
+        _check_operation_params(data, op_name, op, file, set(request.get("properties") or {}))
     seen: set[str] = set()
     for i, m in enumerate(data["models"]):
         for name in [m["id"], *m.get("aliases", [])]:
             if name in seen:
                 raise SpecError(file, f"models[{i}]", f"model id {name!r} appears twice")
             seen.add(name)
+    for i, m in enumerate(data["models"]):
+        if m.get("lifecycle") is not None:
+            _check_lifecycle(m["lifecycle"], f"models[{i}].lifecycle", file, seen)
+    if data.get("lifecycle") is not None and data["lifecycle"].get("date") is not None:
+        _real_date(data["lifecycle"]["date"], "lifecycle.date", file)
+
+
+def _real_date(value: str, where: str, file: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise SpecError(file, where, f"{value!r} is not a real date (YYYY-MM-DD)") from None
+
+
+def _check_lifecycle(lc: dict[str, Any], where: str, file: str, own_models: set[str]) -> None:
+    """Real dates, a retirement not before its deprecation, and a replacement that is a model
+    of this spec or a `provider/model` (whose existence load_provider_specs checks)."""
+    if "deprecated" not in lc and "retires" not in lc:
+        raise SpecError(
+            file, where, "a lifecycle needs `deprecated` or `retires` (a date); without one it says nothing"
+        )
+    dates = {k: _real_date(lc[k], f"{where}.{k}", file) for k in ("deprecated", "retires") if k in lc}
+    if "deprecated" in dates and "retires" in dates and dates["retires"] < dates["deprecated"]:
+        raise SpecError(file, f"{where}.retires", f"retires {lc['retires']} is before deprecated {lc['deprecated']}")
+    replacement = lc.get("replacement")
+    if replacement is not None and replacement not in own_models and "/" not in replacement:
+        raise SpecError(
+            file,
+            f"{where}.replacement",
+            f"replacement {replacement!r} is not a model of this spec (nor a 'provider/model' of another)",
+        )
+
+
+def _check_replacements(specs: list[dict[str, Any]]) -> None:
+    """A replacement that is not a model of its own spec must be `provider/model` of an
+    existing spec's model (id or alias)."""
+    known = {(d["id"], name) for d in specs for m in d["models"] for name in [m["id"], *m.get("aliases", [])]}
+    for d in specs:
+        own = {name for pid, name in known if pid == d["id"]}
+        for i, m in enumerate(d["models"]):
+            replacement = (m.get("lifecycle") or {}).get("replacement")
+            if replacement is None or replacement in own:
+                continue
+            provider, _, model = replacement.partition("/")
+            if (provider, model) not in known:
+                raise SpecError(
+                    d["_file"],
+                    f"models[{i}].lifecycle.replacement",
+                    f"replacement {replacement!r} names no model of this spec and no existing provider/model",
+                )
 
 
 def _check_operation_body(op_name: str, op: dict[str, Any], file: str) -> None:
@@ -141,8 +194,11 @@ _RESERVED_PARAMS = frozenset(
 )
 
 
-def _check_operation_params(data: dict[str, Any], op_name: str, op: dict[str, Any], file: str) -> None:
-    """Each query option becomes a keyword argument and a query key: both must be unambiguous."""
+def _check_operation_params(
+    data: dict[str, Any], op_name: str, op: dict[str, Any], file: str, body_fields: set[str]
+) -> None:
+    """Each query option becomes a keyword argument and a query key: both must be unambiguous
+    (`body_fields`: the request's fields, when the method also takes them as keywords)."""
     params = op.get("params") or {}
     path_params = set(re.findall(r"\{\+?([a-z_]+)\}", op["path"]))
     fixed = set(op.get("query") or {})
@@ -160,6 +216,8 @@ def _check_operation_params(data: dict[str, Any], op_name: str, op: dict[str, An
             raise SpecError(file, where, f"{name!r} is already an argument of every native method; rename it")
         if name in path_params:
             raise SpecError(file, where, f"{name!r} is also a path parameter of {op['path']!r}")
+        if name in body_fields:
+            raise SpecError(file, where, f"{name!r} is also a body field the method takes as a keyword (body_kwargs)")
         wire_name = p.get("wire_name", name)
         if wire_name in fixed:
             raise SpecError(file, where, f"query key {wire_name!r} is already fixed by the operation's `query` or auth")
@@ -189,4 +247,5 @@ def load_provider_specs(root: Path, wire_schemas: dict[str, dict[str, Any]]) -> 
         validate_spec(data, rel, root, wire_schemas)
         data["_file"] = rel
         specs.append(data)
+    _check_replacements(specs)
     return specs

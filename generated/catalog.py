@@ -1443,10 +1443,11 @@ MODELS: tuple[ModelInfo, ...] = (
         price=Price(input=15.0, output=75.0, cached_input=1.5, cache_write=18.75, cache_write_1h=30.0),
         capabilities=PROVIDER_CAPABILITIES["anthropic"].merged(Capabilities()),
         lifecycle=Lifecycle(
-            status="deprecated",
-            date="2026-08-05",
+            deprecated="2026-06-05",
+            retires="2026-08-05",
             replacement="claude-opus-4-5",
-            note="retirement on this date reported by a third-party source (wire-facts-more.md §8), not confirmed on Anthropic's deprecations page; warned, not blocked",
+            note="dates from third-party reports of Anthropic's deprecations page; Anthropic names a newer Opus, not in this catalog",
+            source="https://platform.claude.com/docs/en/about-claude/model-deprecations",
         ),
     ),
     ModelInfo(
@@ -1457,7 +1458,13 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=64000,
         price=Price(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75, cache_write_1h=6.0),
         capabilities=PROVIDER_CAPABILITIES["anthropic"].merged(Capabilities()),
-        lifecycle=Lifecycle(status="retired", date="2026-06-15", replacement="claude-sonnet-4-5"),
+        lifecycle=Lifecycle(
+            deprecated="2026-04-14",
+            retires="2026-06-15",
+            replacement="claude-sonnet-4-5",
+            note="Anthropic names claude-sonnet-4-6, not in this catalog",
+            source="https://platform.claude.com/docs/en/about-claude/model-deprecations",
+        ),
     ),
     ModelInfo(
         provider="anthropic",
@@ -1467,7 +1474,12 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=8192,
         price=Price(input=0.8, output=4.0, cached_input=0.08, cache_write=1.0, cache_write_1h=1.6),
         capabilities=PROVIDER_CAPABILITIES["anthropic"].merged(Capabilities(reasoning=False)),
-        lifecycle=Lifecycle(status="retired", date="2026-02-19", replacement="claude-haiku-4-5"),
+        lifecycle=Lifecycle(
+            deprecated="2025-12-19",
+            retires="2026-02-19",
+            replacement="claude-haiku-4-5",
+            source="https://platform.claude.com/docs/en/about-claude/model-deprecations",
+        ),
     ),
     ModelInfo(
         provider="azure",
@@ -2888,10 +2900,10 @@ MODELS: tuple[ModelInfo, ...] = (
         price=Price(input=0.1, output=0.4, cached_input=0.025),
         capabilities=PROVIDER_CAPABILITIES["gemini"].merged(Capabilities(reasoning=False, embeddings=False)),
         lifecycle=Lifecycle(
-            status="retired",
-            date="2026-06-01",
+            retires="2026-06-01",
             replacement="gemini-2.5-flash",
             note="Gemini API shutdown date; Vertex AI dates differ",
+            source="https://ai.google.dev/gemini-api/docs/deprecations",
         ),
     ),
     ModelInfo(
@@ -3476,7 +3488,12 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False, transcription=False)),
-        lifecycle=Lifecycle(status="retired", date="2025-11-30", replacement="codestral-2508"),
+        lifecycle=Lifecycle(
+            deprecated="2025-11-06",
+            retires="2025-11-30",
+            replacement="codestral-2508",
+            source="https://docs.mistral.ai/getting-started/models/",
+        ),
     ),
     ModelInfo(
         provider="mistral",
@@ -3498,7 +3515,12 @@ MODELS: tuple[ModelInfo, ...] = (
         capabilities=PROVIDER_CAPABILITIES["mistral"].merged(
             Capabilities(vision=True, embeddings=False, transcription=False)
         ),
-        lifecycle=Lifecycle(status="retired", date="2025-12-31", note="Mistral names Ministral 3 14B as the successor"),
+        lifecycle=Lifecycle(
+            deprecated="2025-12-02",
+            retires="2025-12-31",
+            note="Mistral names Ministral 3 14B as the successor, not in this catalog",
+            source="https://docs.mistral.ai/getting-started/models/",
+        ),
     ),
     ModelInfo(
         provider="mistral",
@@ -3508,7 +3530,11 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False, transcription=False)),
-        lifecycle=Lifecycle(status="retired", date="2026-05-31", replacement="mistral-large-latest"),
+        lifecycle=Lifecycle(
+            retires="2026-05-31",
+            replacement="mistral-large-latest",
+            source="https://docs.mistral.ai/getting-started/models/",
+        ),
     ),
     ModelInfo(
         provider="mistral",
@@ -3518,7 +3544,11 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False, transcription=False)),
-        lifecycle=Lifecycle(status="retired", date="2025-03-30", replacement="ministral-8b-latest"),
+        lifecycle=Lifecycle(
+            retires="2025-03-30",
+            replacement="ministral-8b-latest",
+            source="https://docs.mistral.ai/getting-started/models/",
+        ),
     ),
     ModelInfo(
         provider="mistral",
@@ -3528,7 +3558,11 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False, transcription=False)),
-        lifecycle=Lifecycle(status="retired", date="2025-03-30", replacement="mistral-small-latest"),
+        lifecycle=Lifecycle(
+            retires="2025-03-30",
+            replacement="mistral-small-latest",
+            source="https://docs.mistral.ai/getting-started/models/",
+        ),
     ),
     ModelInfo(
         provider="mistral",
@@ -3538,7 +3572,11 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["mistral"].merged(Capabilities(embeddings=False, transcription=False)),
-        lifecycle=Lifecycle(status="retired", date="2025-03-30", replacement="mistral-small-latest"),
+        lifecycle=Lifecycle(
+            retires="2025-03-30",
+            replacement="mistral-small-latest",
+            source="https://docs.mistral.ai/getting-started/models/",
+        ),
     ),
     ModelInfo(
         provider="mistral",
@@ -3697,10 +3735,10 @@ MODELS: tuple[ModelInfo, ...] = (
         price=Price(input=0.6, output=2.5, cached_input=0.15),
         capabilities=PROVIDER_CAPABILITIES["moonshot"].merged(Capabilities()),
         lifecycle=Lifecycle(
-            status="deprecated",
-            date="2026-05-25",
+            retires="2026-05-25",
             replacement="kimi-k2.6",
-            note="one secondary source reports the original kimi-k2 series retired on this date; unconfirmed by Moonshot's own page in the reviewed facts",
+            note="one secondary source reports the original kimi-k2 series retired on this date; unconfirmed by Moonshot's own page",
+            source="https://platform.kimi.ai/docs",
         ),
     ),
     ModelInfo(
@@ -3712,10 +3750,10 @@ MODELS: tuple[ModelInfo, ...] = (
         price=Price(input=1.15, output=8.0, cached_input=0.15),
         capabilities=PROVIDER_CAPABILITIES["moonshot"].merged(Capabilities()),
         lifecycle=Lifecycle(
-            status="deprecated",
-            date="2026-05-25",
+            retires="2026-05-25",
             replacement="kimi-k2.6",
-            note="one secondary source reports the original kimi-k2 series retired on this date; unconfirmed by Moonshot's own page in the reviewed facts",
+            note="one secondary source reports the original kimi-k2 series retired on this date; unconfirmed by Moonshot's own page",
+            source="https://platform.kimi.ai/docs",
         ),
     ),
     ModelInfo(
@@ -3727,10 +3765,10 @@ MODELS: tuple[ModelInfo, ...] = (
         price=Price(input=0.6, output=2.5, cached_input=0.15),
         capabilities=PROVIDER_CAPABILITIES["moonshot"].merged(Capabilities(reasoning=True)),
         lifecycle=Lifecycle(
-            status="deprecated",
-            date="2026-05-25",
+            retires="2026-05-25",
             replacement="kimi-k2.6",
-            note="one secondary source reports the original kimi-k2 series retired on this date; unconfirmed by Moonshot's own page in the reviewed facts",
+            note="one secondary source reports the original kimi-k2 series retired on this date; unconfirmed by Moonshot's own page",
+            source="https://platform.kimi.ai/docs",
         ),
     ),
     ModelInfo(
@@ -4124,7 +4162,9 @@ MODELS: tuple[ModelInfo, ...] = (
                 image_generation=False,
             )
         ),
-        lifecycle=Lifecycle(status="retired", date="2025-10-27", replacement="o4-mini"),
+        lifecycle=Lifecycle(
+            retires="2025-10-27", replacement="o4-mini", source="https://platform.openai.com/docs/deprecations"
+        ),
     ),
     ModelInfo(
         provider="openai",

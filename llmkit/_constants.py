@@ -59,6 +59,7 @@ COMMON_SETTINGS = frozenset(
         "dialect",
         "verify",
         INSECURE_TLS_SETTING,
+        "allow_retired_models",  # llmkit._lifecycle: retired models to call anyway
     }
 )
 

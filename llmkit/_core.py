@@ -18,6 +18,7 @@ from ._errors import ConfigError
 from ._features import check_features, cost_usd
 from ._hooks import Hook
 from ._latency import LatencyStats
+from ._lifecycle import ALLOW_RETIRED_SETTING, allowed_retired
 from ._models_list import Lister
 from ._pipeline import Orchestrator, Ticket
 from ._registry import (
@@ -124,7 +125,8 @@ class Core:
         return s
 
     def _context(self, provider: str, model_id: str, spec: ProviderSpec) -> CallContext:
-        info = model_info(spec.id, model_id) if spec.id == provider.partition("@")[0] else None
+        allow = allowed_retired(provider, self._provider_settings.get(provider, {}).get(ALLOW_RETIRED_SETTING))
+        info = model_info(spec.id, model_id, allow) if spec.id == provider.partition("@")[0] else None
         settings = self._settings(provider, spec)
         public = {k: v for k, v in settings.values.items() if not isinstance(v, Secret)}
         return CallContext(spec=spec, model=model_id, model_info=info, settings=public)

@@ -87,6 +87,7 @@ class TranscriptionWord:
     end: float
     confidence: float | None = None
     speaker: str | None = None
+    channel: int | None = None  # the audio channel, in a multichannel transcription
 
 
 @attrs.define(kw_only=True, slots=True)
@@ -97,11 +98,17 @@ class TranscriptionSegment:
     start: float
     end: float
     speaker: str | None = None
+    channel: int | None = None  # the audio channel, in a multichannel transcription
 
 
 @attrs.define(kw_only=True, slots=True)
 class Transcription:
-    """Text of an audio file, with segments and words where the provider gave them."""
+    """Text of an audio file, with segments and words where the provider gave them.
+
+    A multichannel answer (Deepgram `multichannel=true`) has one entry per audio channel in
+    `channels`, each a Transcription of that channel alone; then `text` is the channels' texts
+    one per line, and `words` and `segments` hold every channel's, tagged with `channel`.
+    """
 
     text: str
     model: str
@@ -111,6 +118,7 @@ class Transcription:
     segments: list[TranscriptionSegment] = attrs.field(factory=list)
     words: list[TranscriptionWord] = attrs.field(factory=list)
     raw: Any = attrs.field(default=None, repr=False)
+    channels: list[Transcription] = attrs.field(factory=list, repr=False)
 
 
 @attrs.define(kw_only=True, slots=True)

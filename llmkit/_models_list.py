@@ -28,7 +28,8 @@ from typing import Any, Literal
 import attrs
 
 from ._errors import APIError, ConfigError, UnsupportedFeatureError
-from ._spec import Capabilities, Lifecycle, ModelInfo, Operation, Price, ProviderSpec
+from ._lifecycle import lifecycle_status
+from ._spec import Capabilities, Lifecycle, LifecycleStatus, ModelInfo, Operation, Price, ProviderSpec
 from .dialects._base import WireRequest
 
 __all__ = ["ListedModel", "Lister"]
@@ -54,7 +55,8 @@ class ListedModel:
 
     `in_catalog` is False for models llmkit's specs do not describe (fine-tunes, new releases):
     their limits come only from the listing, their prices are unknown (None), and their
-    capabilities are the provider's defaults.
+    capabilities are the provider's defaults. `status` (active, deprecated or retired) is the
+    lifecycle's (the catalog's, else the listing's own) computed against today's date.
     """
 
     provider: str
@@ -68,6 +70,11 @@ class ListedModel:
     lifecycle: Lifecycle | None = None
     owned_by: str | None = None
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    status: LifecycleStatus = attrs.field()  # from the lifecycle's dates on the day of listing
+
+    @status.default
+    def _status(self) -> LifecycleStatus:
+        return lifecycle_status(self.lifecycle)
 
 
 class Lister:
@@ -272,26 +279,31 @@ class Lister:
 
 
 def _bedrock_lifecycle(lc: Any) -> Lifecycle | None:
-    """Bedrock's `LEGACY` status is a deprecation; `endOfLifeTime`, when given, is its date."""
+    """Bedrock's `LEGACY` status is a deprecation since `legacyTime`; `endOfLifeTime`, when
+    given, is its retirement."""
     if not isinstance(lc, dict) or lc.get("status") != "LEGACY":
         return None
-    end = lc.get("endOfLifeTime")
-    date = end[:10] if isinstance(end, str) and _DATE.match(end) else None
-    since = lc.get("legacyTime")
-    note = "LEGACY in Bedrock's live listing" + (f" since {since[:10]}" if isinstance(since, str) else "")
-    return Lifecycle(status="deprecated", date=date, note=note)
+    since, end = _day(lc.get("legacyTime")), _day(lc.get("endOfLifeTime"))
+    note = "LEGACY in Bedrock's live listing"
+    return Lifecycle(deprecated=since, retires=end, note=note, undated=since is None and end is None)
 
 
 def _live_lifecycle(item: Mapping[str, Any]) -> Lifecycle | None:
-    """A shutdown the listing itself announces: OpenAI's `shutdown_date`, Mistral's `deprecation`,
-    Cohere's `is_deprecated`."""
-    date = item.get("shutdown_date") or item.get("deprecation")
-    if isinstance(date, str) and _DATE.match(date):
+    """A deprecation the listing itself announces: OpenAI's `shutdown_date` (the retirement),
+    Mistral's `deprecation` (+ `deprecation_replacement_model`), Cohere's `is_deprecated`."""
+    note = "from the live listing"
+    retires, deprecated = _day(item.get("shutdown_date")), _day(item.get("deprecation"))
+    if retires or deprecated:
         replacement = _str(item.get("deprecation_replacement_model"))
-        return Lifecycle(status="deprecated", date=date[:10], replacement=replacement, note="from the live listing")
+        return Lifecycle(deprecated=deprecated, retires=retires, replacement=replacement, note=note)
     if item.get("is_deprecated") is True:
-        return Lifecycle(status="deprecated", note="from the live listing")
+        return Lifecycle(undated=True, note=note)
     return None
+
+
+def _day(value: Any) -> str | None:
+    """The YYYY-MM-DD of a date or date-time string, or None."""
+    return value[:10] if isinstance(value, str) and _DATE.match(value) else None
 
 
 def _fill_query(op: Operation, settings: Mapping[str, Any], provider: str) -> dict[str, str]:

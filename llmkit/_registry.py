@@ -7,11 +7,12 @@ time a call names it, and the catalog the first time a call needs a model's limi
 from __future__ import annotations
 
 import importlib
-import warnings
+from collections.abc import Collection
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigError
+from ._lifecycle import ModelDeprecationWarning, check_lifecycle
 
 if TYPE_CHECKING:
     from ._spec import Capabilities, ModelInfo, ProviderSpec
@@ -19,18 +20,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ModelDeprecationWarning",
+    "catalog_entry",
     "custom_spec",
     "dialect",
     "known_provider_ids",
     "model_info",
     "provider_capabilities",
     "provider_spec",
+    "qualified_replacement",
     "split_model",
 ]
-
-
-class ModelDeprecationWarning(FutureWarning):
-    """A deprecated model was used; shown once per model per process."""
 
 
 def split_model(model: str) -> tuple[str, str]:
@@ -69,7 +68,7 @@ def custom_spec(provider: str, settings: dict[str, Any]) -> ProviderSpec:
     """A spec for a user's own OpenAI-compatible endpoint, modelled on the openai spec."""
     import attrs
 
-    from ._spec import AuthSpec, Capabilities
+    from ._spec import AuthSpec, Capabilities, Operation, SettingSpec
 
     if settings.get("dialect") != "openai_chat":
         raise ConfigError(
@@ -77,13 +76,23 @@ def custom_spec(provider: str, settings: dict[str, Any]) -> ProviderSpec:
         )
     if not settings.get("base_url"):
         raise ConfigError(f"custom provider {provider!r} needs a 'base_url'")
+    extra = _custom_capabilities(provider, settings.get("capabilities"))
     base = provider_spec("openai")
+    ops = dict(base.operations)
+    if "rerank" in extra:  # OpenAI has no rerank; compatible servers (vLLM, Nebius-style) serve /rerank
+        ops["rerank"] = Operation(
+            name="rerank", method="POST", path="/rerank", request="RerankRequest", response="RerankResponse"
+        )
     return attrs.evolve(
         base,
         id=provider,
         name=provider,
         base_url=None,
-        settings=tuple(attrs.evolve(s, env=()) for s in base.settings if s.name in ("api_key", "base_url")),
+        operations=ops,
+        settings=(
+            *(attrs.evolve(s, env=()) for s in base.settings if s.name in ("api_key", "base_url")),
+            SettingSpec(name="capabilities", description="What the endpoint serves besides chat"),
+        ),
         auth=AuthSpec(scheme="header", header="Authorization", prefix="Bearer ", required=False),
         capabilities=Capabilities(
             chat=True,
@@ -96,8 +105,31 @@ def custom_spec(provider: str, settings: dict[str, Any]) -> ProviderSpec:
             temperature=True,
             parallel_tool_calls=True,
             reasoning=True,
+            **dict.fromkeys(extra, True),
         ),
     )
+
+
+# What a custom OpenAI-compatible provider may declare it serves besides chat (its `capabilities`
+# setting), each through the OpenAI-shaped operation of the same job.
+CUSTOM_CAPABILITIES = ("embeddings", "rerank", "transcription", "speech", "image_generation")
+
+
+def _custom_capabilities(provider: str, given: Any) -> tuple[str, ...]:
+    """The `capabilities` setting of a custom provider, checked: a list of CUSTOM_CAPABILITIES."""
+    if given is None:
+        return ()
+    if isinstance(given, str) or not isinstance(given, (list, tuple, set, frozenset)):
+        raise ConfigError(
+            f"capabilities of custom provider {provider!r} must be a list, e.g. ['embeddings', 'rerank'], got {given!r}"
+        )
+    unknown = [c for c in given if c not in CUSTOM_CAPABILITIES]
+    if unknown:
+        raise ConfigError(
+            f"custom provider {provider!r}: unknown capability {unknown[0]!r}; "
+            f"a custom endpoint can declare {', '.join(CUSTOM_CAPABILITIES)}"
+        )
+    return tuple(c for c in CUSTOM_CAPABILITIES if c in given)
 
 
 @cache
@@ -132,9 +164,6 @@ def provider_capabilities(provider: str) -> Capabilities | None:
     return caps
 
 
-_warned: set[tuple[str, str]] = set()
-
-
 @cache
 def _fine_tuned_prefixes() -> dict[str, str]:
     from .generated.catalog import PROVIDER_INFO
@@ -157,28 +186,33 @@ def _fine_tuned(provider: str, model: str) -> ModelInfo | None:
     return attrs.evolve(base, id=model, aliases=(), price=base.fine_tuned_price or base.price)
 
 
-def model_info(provider: str, model: str) -> ModelInfo | None:
-    """The catalog entry, after lifecycle checks: retired raises, deprecated warns once.
+def catalog_entry(provider: str, model: str) -> ModelInfo | None:
+    """The catalog entry of a model id or alias (a fine-tune gets its base's; see _fine_tuned),
+    without lifecycle checks: for limits and prices, not for deciding whether to call."""
+    return _catalog_index().get((provider, model)) or _fine_tuned(provider, model)
 
-    A fine-tuned model (`openai/ft:...`) gets its base model's entry; see _fine_tuned.
+
+def qualified_replacement(provider: str, replacement: str | None) -> str | None:
+    """A lifecycle replacement as `provider/model`: an id of the same provider's catalog gets
+    the provider prefix; anything else already is a `provider/model` (codegen checked)."""
+    if replacement is None or (provider, replacement) in _catalog_index():
+        return None if replacement is None else f"{provider}/{replacement}"
+    return replacement
+
+
+def model_info(provider: str, model: str, allow_retired: Collection[str] = ()) -> ModelInfo | None:
+    """The catalog entry, after lifecycle checks against today's date: a retired model raises
+    ConfigError (unless named in `allow_retired`), a deprecated one warns once per process.
     """
-    info = _catalog_index().get((provider, model)) or _fine_tuned(provider, model)
-    if info is None or info.lifecycle is None:
-        return info
-    lc = info.lifecycle
-    if lc.status in ("retired", "closed"):
-        instead = f"; use {provider}/{lc.replacement} instead" if lc.replacement else ""
-        raise ConfigError(
-            f"model {provider}/{model} was retired on {lc.date or 'an unknown date'}{instead}",
-            provider=provider,
-        )
-    if lc.status == "deprecated" and (provider, model) not in _warned:
-        _warned.add((provider, model))
-        instead = f"; move to {provider}/{lc.replacement}" if lc.replacement else ""
-        warnings.warn(
-            f"model {provider}/{model} is deprecated{' and shuts down on ' + lc.date if lc.date else ''}{instead}",
-            ModelDeprecationWarning,
-            stacklevel=4,
+    info = catalog_entry(provider, model)
+    if info is not None and info.lifecycle is not None:
+        check_lifecycle(
+            provider,
+            model,
+            info.lifecycle,
+            replacement=qualified_replacement(provider, info.lifecycle.replacement),
+            allow_retired=allow_retired,
+            key=info.id,
         )
     return info
 

@@ -6,6 +6,7 @@ spec is data, fixed at generate time.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any, Literal
 
 import attrs
@@ -13,7 +14,9 @@ import attrs
 __all__ = [
     "AuthSpec",
     "Capabilities",
+    "EndpointLifecycle",
     "Lifecycle",
+    "LifecycleStatus",
     "ModelInfo",
     "ModelOptions",
     "Operation",
@@ -139,14 +142,45 @@ class Capabilities:
         return bool(getattr(self, name))
 
 
+LifecycleStatus = Literal["active", "deprecated", "retired"]
+
+
 @attrs.frozen(kw_only=True, slots=True)
 class Lifecycle:
-    """Deprecated (with a replacement) or retired/closed on a date."""
+    """A model's deprecation and retirement dates (YYYY-MM-DD), as the provider published them.
 
-    status: Literal["active", "deprecated", "retired", "closed"]
+    The status is not stored: it follows from the dates and the day asked about, so a model
+    whose shutdown date passes becomes retired without a spec change. `undated` marks a
+    deprecation a source reported without a date (a live listing's `is_deprecated`).
+    """
+
+    deprecated: str | None = None
+    retires: str | None = None
+    replacement: str | None = None
+    note: str = ""
+    source: str = ""
+    undated: bool = False
+
+    def status_on(self, today: datetime.date) -> LifecycleStatus:
+        """`retired` on and after `retires`; `deprecated` from `deprecated` (or while a
+        retirement is scheduled and no deprecation date is known); `active` before that."""
+        if self.retires is not None and datetime.date.fromisoformat(self.retires) <= today:
+            return "retired"
+        if self.deprecated is not None:
+            return "deprecated" if datetime.date.fromisoformat(self.deprecated) <= today else "active"
+        return "deprecated" if self.retires is not None or self.undated else "active"
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class EndpointLifecycle:
+    """A provider's shared public endpoint: `closed` on a date, or `active` with a note on how
+    to reach your own deployment. A closed one makes calls without a base_url raise."""
+
+    status: Literal["active", "closed"]
     date: str | None = None
     replacement: str | None = None
     note: str = ""
+    source: str = ""
 
 
 @attrs.frozen(kw_only=True, slots=True)

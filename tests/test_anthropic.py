@@ -648,8 +648,8 @@ def test_native_client(emu, client) -> None:
         == 3
     )
     assert "claude-haiku-4-5-20251001" in [m.id for m in native.list_models().data]
-    assert native.retrieve_model("claude-opus-4-1").display_name == "Claude Opus 4.1"
-    assert emu.last_request.path == "/anthropic/v1/models/claude-opus-4-1"
+    assert native.retrieve_model("claude-opus-4-5").display_name == "Claude Opus 4.5"
+    assert emu.last_request.path == "/anthropic/v1/models/claude-opus-4-5"
 
 
 def test_async_chat_and_stream(emu) -> None:

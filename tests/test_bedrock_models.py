@@ -19,6 +19,7 @@ from llmkit._transport import ProviderTransport
 from llmkit.cli import main
 from llmkit.generated.wire import bedrock_converse as wire
 from llmkit.overrides import bedrock as sigv4
+from llmkit.testing import frozen_date
 from llmkit.testing._bedrock_control_emu import foundation_models, inference_profiles
 from llmkit.testing._bedrock_emu import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 
@@ -126,7 +127,7 @@ def test_a_repeated_next_token_is_an_error_not_a_loop(emu: Any) -> None:
 
 
 def test_catalog_merge_unknown_models_and_legacy_lifecycle(emu: Any) -> None:
-    with _client(emu) as c:
+    with _client(emu) as c, frozen_date("2026-11-01"):
         listed = {m.id: m for m in c.list_models("bedrock")}
     sonnet = listed["anthropic.claude-sonnet-4-5-20250929-v1:0"]  # a catalog alias of the global profile
     catalog = next(m for m in llmkit.models("bedrock") if m.id.startswith("global.anthropic.claude-sonnet-4-5"))
@@ -138,8 +139,9 @@ def test_catalog_merge_unknown_models_and_legacy_lifecycle(emu: Any) -> None:
     legacy = listed["anthropic.claude-v2:1"]
     assert not legacy.in_catalog and legacy.capabilities.chat
     assert legacy.lifecycle == llmkit._spec.Lifecycle(
-        status="deprecated", date="2026-12-31", note="LEGACY in Bedrock's live listing since 2025-01-21"
+        deprecated="2025-01-21", retires="2026-12-31", note="LEGACY in Bedrock's live listing"
     )
+    assert legacy.status == "deprecated"  # listed on 2026-11-01
     profile = listed["us.anthropic.claude-sonnet-4-5-20250929-v1:0"]
     assert profile.in_catalog and profile.display_name == "US anthropic.claude-sonnet-4-5-20250929-v1:0"
     assert profile.raw["type"] == "SYSTEM_DEFINED"
@@ -241,13 +243,15 @@ def test_cli_models_live_bedrock(emu: Any, capsys: pytest.CaptureFixture[str], m
     monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", "bedrock-api-key-1")
     monkeypatch.setenv("BEDROCK_BASE_URL", emu.base_url("bedrock"))
     monkeypatch.setenv("BEDROCK_CONTROL_BASE_URL", emu.base_url("bedrock_control"))
-    assert main(["models", "--live", "bedrock", "--json"]) == 0
+    with frozen_date("2026-11-01"):  # LEGACY since 2025-01-21, end of life 2026-12-31
+        assert main(["models", "--live", "bedrock", "--json"]) == 0
     out = {m["model"]: m for m in json.loads(capsys.readouterr().out)}
     assert out["bedrock/amazon.nova-pro-v1:0"]["in_catalog"] is True
     assert out["bedrock/anthropic.claude-v2:1"]["in_catalog"] is False
     assert out["bedrock/anthropic.claude-v2:1"]["lifecycle"]["status"] == "deprecated"
     assert emu.last_request.headers["authorization"] == "Bearer bedrock-api-key-1"
-    assert main(["models", "--live", "bedrock"]) == 0
+    with frozen_date("2026-11-01"):
+        assert main(["models", "--live", "bedrock"]) == 0
     table = capsys.readouterr().out
     assert "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0" in table and "CATALOG" in table
-    assert "deprecated 2026-12-31" in table
+    assert "deprecated 2025-01-21, retires 2026-12-31" in table

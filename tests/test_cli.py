@@ -156,7 +156,8 @@ def test_errors_raised_before_any_request(env, capsys, monkeypatch) -> None:
     assert rc == 3
     assert err == (
         "llmkit: ConfigError: [openai] model openai/o1-mini was retired on 2025-10-27; use openai/o4-mini "
-        "instead (`llmkit doctor` shows what is configured)\n"
+        "instead. If openai still serves it to you, allow it with providers={'openai': "
+        "{'allow_retired_models': ['o1-mini']}} (`llmkit doctor` shows what is configured)\n"
     )
     rc, _, err = run(capsys, "chat", "openai/gpt-5", "Hi", "--temperature", "0.3")
     assert rc == 11 and err.startswith("llmkit: UnsupportedFeatureError: ")

@@ -280,6 +280,12 @@ def test_query_params_are_validated(repo: Path) -> None:
         assert info.value.path == f"operations.{op}.params.{where}", (params, info.value)
         assert reason in info.value.reason, (params, info.value.reason)
     (repo / "specs" / "providers" / "gemini.yaml").write_text(original)
+    _edit_spec(repo, "ollama", lambda d: d["operations"]["pull"].update(params={"model": {"type": "string"}}))
+    with pytest.raises(SpecError) as info:
+        load_provider_specs(repo, load_wire_schemas(repo))
+    assert info.value.path == "operations.pull.params.model"
+    assert "a body field the method takes as a keyword" in info.value.reason
+    _edit_spec(repo, "ollama", lambda d: d["operations"]["pull"].pop("params"))
     _edit_spec(repo, "gemini", lambda d: d["auth"].update(scheme="query", param="key") or d["auth"].pop("header", None))
     _edit_spec(repo, "gemini", lambda d: d["operations"]["list_models"].update(params={"key": {"type": "string"}}))
     with pytest.raises(SpecError, match="query key 'key' is already fixed by the operation's `query` or auth"):

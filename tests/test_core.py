@@ -11,6 +11,7 @@ import pytest
 import llmkit
 from llmkit._registry import model_info, split_model
 from llmkit._settings import Secret
+from llmkit.testing import frozen_date
 
 
 def test_split_model_at_first_slash_only() -> None:
@@ -130,17 +131,19 @@ def test_deprecated_model_warns_once(monkeypatch) -> None:
 
     info = model_info("openai", "gpt-4o")
     assert info is not None
-    dep = attrs.evolve(info, lifecycle=Lifecycle(status="deprecated", date="2027-01-01", replacement="gpt-4.1"))
+    lc = Lifecycle(deprecated="2026-01-01", retires="2027-01-01", replacement="gpt-4.1")
+    dep = attrs.evolve(info, lifecycle=lc)
     index = dict(_registry._catalog_index())
     index[("openai", "gpt-4o")] = dep
     monkeypatch.setattr(_registry, "_catalog_index", lambda: index)
-    monkeypatch.setattr(_registry, "_warned", set())
-    with warnings.catch_warnings(record=True) as seen:
+    with frozen_date("2026-06-01"), warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("default")
         model_info("openai", "gpt-4o")
         model_info("openai", "gpt-4o")
     assert len(seen) == 1 and issubclass(seen[0].category, llmkit.ModelDeprecationWarning)
-    assert "shuts down on 2027-01-01; move to openai/gpt-4.1" in str(seen[0].message)
+    assert str(seen[0].message) == (
+        "model openai/gpt-4o was deprecated on 2026-01-01; retires on 2027-01-01; use openai/gpt-4.1 instead"
+    )
 
 
 def test_import_is_lazy() -> None:

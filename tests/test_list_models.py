@@ -42,7 +42,7 @@ def test_openai_family_lists_and_merges_the_catalog(emu, client) -> None:
     ft = listed["ft:gpt-4o-mini:acme::7p4lURel"]
     assert not ft.in_catalog and ft.price.input is None and ft.context_window is None and ft.lifecycle is None
     assert listed["gpt-9-preview"].lifecycle == llmkit._spec.Lifecycle(
-        status="deprecated", date="2027-01-15", note="from the live listing"
+        retires="2027-01-15", note="from the live listing"
     )
 
 
@@ -101,7 +101,7 @@ def test_cohere_pages_with_page_token_and_names_as_ids(emu, client) -> None:
     listed = client.list_models("cohere")
     assert [r.query for r in emu.requests[-2:]] == [{"page_size": "1000"}, {"page_size": "1000", "page_token": "p2"}]
     assert [(m.id, m.in_catalog) for m in listed] == [("command-a-03-2025", True), ("command-r", False)]
-    assert listed[1].lifecycle is not None and listed[1].lifecycle.status == "deprecated"
+    assert listed[1].lifecycle is not None and listed[1].lifecycle.undated and listed[1].status == "deprecated"
 
 
 def test_ollama_tags(emu, client) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+import llmkit
 from llmkit._modal_types import Transcription
 from llmkit.modalities.deepgram import Label, LabelledSegment, SentimentSegment, intelligence
 
@@ -140,5 +141,5 @@ def test_emulated_listen_diarizes_and_detects_language(emu: Any, client: Any) ->
 
 def test_intelligence_refuses_other_providers_transcriptions() -> None:
     other = Transcription(text="x", model="whisper-1", provider="openai", raw={"text": "x"})
-    with pytest.raises(ValueError, match="Deepgram"):
+    with pytest.raises(llmkit.UnsupportedFeatureError, match="Deepgram"):
         intelligence(other)

@@ -207,6 +207,24 @@ def test_elevenlabs_output_format_on_both_tts_endpoints(emu: Emulator, client: A
     assert isinstance(streamed, bytes) and streamed
 
 
+def test_cohere_list_models_options(emu: Emulator, client: Any) -> None:
+    listed = client.native("cohere").list_models(page_size=5, endpoint="embed", default_only=False)
+    req = emu.last_request
+    assert (req.method, req.path) == ("GET", "/cohere/v1/models")
+    assert req.headers["authorization"] == AUTH
+    assert req.query_items == [("page_size", "5"), ("endpoint", "embed"), ("default_only", "false")]
+    assert listed.models and all(m.name for m in listed.models)
+    client.native("cohere").list_models(page_token="tok-2")
+    assert emu.last_request.query_items == [("page_token", "tok-2")]
+
+
+def test_elevenlabs_list_voices_show_legacy(emu: Emulator, client: Any) -> None:
+    voices = client.native("elevenlabs").list_voices(show_legacy=True)
+    assert emu.last_request.path == "/elevenlabs/v1/voices"
+    assert emu.last_request.query_items == [("show_legacy", "true")]
+    assert voices.voices and voices.voices[0].voice_id
+
+
 @pytest.mark.parametrize(
     ("provider", "call", "message"),
     [

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from llmkit._native import AsyncNativeClient, NativeClient
-from llmkit._spec import AuthSpec, Capabilities, Lifecycle, Operation, ProviderSpec, SettingSpec
+from llmkit._spec import AuthSpec, Capabilities, EndpointLifecycle, Operation, ProviderSpec, SettingSpec
 from llmkit.generated.wire import openai_chat as wire
 
 __all__ = ["SPEC", "AnyscaleClient", "AsyncAnyscaleClient"]
@@ -88,7 +88,7 @@ SPEC = ProviderSpec(
     quirks=frozenset(("developer_as_system", "max_tokens_field", "reasoning_field")),
     overrides=(),
     extra={
-        "lifecycle": Lifecycle(
+        "lifecycle": EndpointLifecycle(
             status="closed",
             date="2024-08-01",
             note="The multi-tenant Endpoints API (https://api.endpoints.anyscale.com/v1) was removed; models now run as your own Anyscale Services, each at its own URL with its own token.",

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from llmkit._native import AsyncNativeClient, NativeClient
-from llmkit._spec import AuthSpec, Capabilities, Lifecycle, Operation, ProviderSpec, SettingSpec
+from llmkit._spec import AuthSpec, Capabilities, EndpointLifecycle, Operation, ProviderSpec, SettingSpec
 from llmkit.generated.wire import baseten as wire
 
 __all__ = ["SPEC", "AsyncBasetenClient", "BasetenClient"]
@@ -124,7 +124,7 @@ SPEC = ProviderSpec(
     quirks=frozenset(("developer_as_system", "max_tokens_field", "reasoning_field")),
     overrides=(),
     extra={
-        "lifecycle": Lifecycle(
+        "lifecycle": EndpointLifecycle(
             status="active",
             note="Dedicated deployments are your own, each at https://model-<model_id>.api.baseten.co/environments/<env>; Baseten's shared Model APIs (https://inference.baseten.co/v1) are plain OpenAI-compatible.",
         ),

@@ -8,10 +8,10 @@ retries, hooks and error mapping.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from llmkit._native import AsyncNativeClient, NativeClient
-from llmkit._spec import AuthSpec, Capabilities, Operation, ProviderSpec, SettingSpec
+from llmkit._spec import AuthSpec, Capabilities, Operation, ProviderSpec, QueryParam, SettingSpec
 from llmkit.generated.wire import cohere_v2 as wire
 
 __all__ = ["SPEC", "AsyncCohereClient", "CohereClient"]
@@ -99,12 +99,46 @@ SPEC = ProviderSpec(
             method="GET",
             path="/v1/models",
             query=(),
+            params=(
+                QueryParam(
+                    name="page_size",
+                    wire="page_size",
+                    kind="integer",
+                    required=False,
+                    enum=(),
+                    description="How many models per page (default 20, max 1000).",
+                ),
+                QueryParam(
+                    name="page_token",
+                    wire="page_token",
+                    kind="string",
+                    required=False,
+                    enum=(),
+                    description="The next_page_token of the previous page.",
+                ),
+                QueryParam(
+                    name="endpoint",
+                    wire="endpoint",
+                    kind="string",
+                    required=False,
+                    enum=("chat", "embed", "classify", "summarize", "rerank", "rate", "generate"),
+                    description="Only models for this endpoint.",
+                ),
+                QueryParam(
+                    name="default_only",
+                    wire="default_only",
+                    kind="boolean",
+                    required=False,
+                    enum=(),
+                    description="Only the endpoint's default model (with `endpoint` only).",
+                ),
+            ),
             request=None,
             response="ModelList",
             stream="none",
             stream_event=None,
             model_in_path=False,
-            description="List the models the key can use (the id is `name`; pages with page_token).",
+            description="List the models the key can use (the id is `name`), paged by `page_token`.",
         ),
         "rerank": Operation(
             name="rerank",
@@ -246,10 +280,21 @@ class CohereClient(NativeClient):
     def list_models(
         self,
         *,
+        page_size: int | None = None,
+        page_token: str | None = None,
+        endpoint: Literal["chat", "embed", "classify", "summarize", "rerank", "rate", "generate"] | None = None,
+        default_only: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.ModelList:
-        """List the models the key can use (the id is `name`; pages with page_token)."""
+        """List the models the key can use (the id is `name`), paged by `page_token`.
+
+        Query options:
+            page_size: How many models per page (default 20, max 1000).
+            page_token: The next_page_token of the previous page.
+            endpoint: Only models for this endpoint.
+            default_only: Only the endpoint's default model (with `endpoint` only).
+        """
         return self._call(
             SPEC.operations["list_models"],
             None,
@@ -257,6 +302,12 @@ class CohereClient(NativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "page_size": page_size,
+                "page_token": page_token,
+                "endpoint": endpoint,
+                "default_only": default_only,
+            },
         )
 
     def rerank(
@@ -390,10 +441,21 @@ class AsyncCohereClient(AsyncNativeClient):
     async def list_models(
         self,
         *,
+        page_size: int | None = None,
+        page_token: str | None = None,
+        endpoint: Literal["chat", "embed", "classify", "summarize", "rerank", "rate", "generate"] | None = None,
+        default_only: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.ModelList:
-        """List the models the key can use (the id is `name`; pages with page_token)."""
+        """List the models the key can use (the id is `name`), paged by `page_token`.
+
+        Query options:
+            page_size: How many models per page (default 20, max 1000).
+            page_token: The next_page_token of the previous page.
+            endpoint: Only models for this endpoint.
+            default_only: Only the endpoint's default model (with `endpoint` only).
+        """
         return await self._call(
             SPEC.operations["list_models"],
             None,
@@ -401,6 +463,12 @@ class AsyncCohereClient(AsyncNativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "page_size": page_size,
+                "page_token": page_token,
+                "endpoint": endpoint,
+                "default_only": default_only,
+            },
         )
 
     async def rerank(

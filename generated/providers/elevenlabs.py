@@ -85,6 +85,16 @@ SPEC = ProviderSpec(
             method="GET",
             path="/v1/voices",
             query=(),
+            params=(
+                QueryParam(
+                    name="show_legacy",
+                    wire="show_legacy",
+                    kind="boolean",
+                    required=False,
+                    enum=(),
+                    description="Include the legacy premade voices (default false).",
+                ),
+            ),
             request=None,
             response="VoicesResponse",
             stream="none",
@@ -309,10 +319,15 @@ class ElevenLabsClient(NativeClient):
     def list_voices(
         self,
         *,
+        show_legacy: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.VoicesResponse:
-        """The voices the key can use, with their ids."""
+        """The voices the key can use, with their ids.
+
+        Query options:
+            show_legacy: Include the legacy premade voices (default false).
+        """
         return self._call(
             SPEC.operations["list_voices"],
             None,
@@ -320,6 +335,9 @@ class ElevenLabsClient(NativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "show_legacy": show_legacy,
+            },
         )
 
     def speech_to_text(
@@ -514,10 +532,15 @@ class AsyncElevenLabsClient(AsyncNativeClient):
     async def list_voices(
         self,
         *,
+        show_legacy: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> wire.VoicesResponse:
-        """The voices the key can use, with their ids."""
+        """The voices the key can use, with their ids.
+
+        Query options:
+            show_legacy: Include the legacy premade voices (default false).
+        """
         return await self._call(
             SPEC.operations["list_voices"],
             None,
@@ -525,6 +548,9 @@ class AsyncElevenLabsClient(AsyncNativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+            params={
+                "show_legacy": show_legacy,
+            },
         )
 
     async def speech_to_text(

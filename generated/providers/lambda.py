@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from llmkit._native import AsyncNativeClient, NativeClient
-from llmkit._spec import AuthSpec, Capabilities, Lifecycle, Operation, ProviderSpec, SettingSpec
+from llmkit._spec import AuthSpec, Capabilities, EndpointLifecycle, Operation, ProviderSpec, SettingSpec
 from llmkit.generated.wire import openai_chat as wire
 
 __all__ = ["SPEC", "AsyncLambdaClient", "LambdaClient"]
@@ -88,7 +88,7 @@ SPEC = ProviderSpec(
     quirks=frozenset(("developer_as_system", "max_tokens_field", "reasoning_field")),
     overrides=(),
     extra={
-        "lifecycle": Lifecycle(
+        "lifecycle": EndpointLifecycle(
             status="closed",
             date="2025-09-25",
             note="The Lambda Inference API (https://api.lambda.ai/v1) was shut down; Lambda now only rents the GPUs, so serve a model yourself (e.g. vLLM on a Lambda instance).",

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from llmkit._native import AsyncNativeClient, NativeClient
-from llmkit._spec import AuthSpec, Capabilities, Lifecycle, Operation, ProviderSpec, SettingSpec
+from llmkit._spec import AuthSpec, Capabilities, EndpointLifecycle, Operation, ProviderSpec, SettingSpec
 from llmkit.generated.wire import openai_chat as wire
 
 __all__ = ["SPEC", "AsyncNVIDIADGXCloudLeptonClient", "NVIDIADGXCloudLeptonClient"]
@@ -88,7 +88,7 @@ SPEC = ProviderSpec(
     quirks=frozenset(("developer_as_system", "max_tokens_field", "reasoning_field")),
     overrides=(),
     extra={
-        "lifecycle": Lifecycle(
+        "lifecycle": EndpointLifecycle(
             status="closed",
             note="Lepton AI became NVIDIA DGX Cloud Lepton (2025) and its shared serverless endpoints (https://<model>.lepton.run/api/v1) are gone (no closure date was published in the sources llmkit reviewed); create a dedicated endpoint in the DGX Cloud Lepton dashboard or with `lep endpoint create` and copy its URL.",
         ),

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from llmkit._native import AsyncNativeClient, NativeClient
-from llmkit._spec import AuthSpec, Capabilities, Lifecycle, Operation, ProviderSpec, SettingSpec
+from llmkit._spec import AuthSpec, Capabilities, EndpointLifecycle, Operation, ProviderSpec, SettingSpec
 from llmkit.generated.wire import openai_chat as wire
 
 __all__ = ["SPEC", "AsyncModalClient", "ModalClient"]
@@ -104,7 +104,7 @@ SPEC = ProviderSpec(
     quirks=frozenset(("developer_as_system", "max_tokens_field", "reasoning_field")),
     overrides=(),
     extra={
-        "lifecycle": Lifecycle(
+        "lifecycle": EndpointLifecycle(
             status="active",
             note="Modal never had a shared LLM endpoint: each OpenAI-compatible server is an app you deploy (e.g. Modal's vLLM example), served at https://<workspace>--<app>-<function>.modal.run.",
         ),

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from llmkit._native import AsyncNativeClient, NativeClient
-from llmkit._spec import AuthSpec, Capabilities, Lifecycle, Operation, ProviderSpec, SettingSpec
+from llmkit._spec import AuthSpec, Capabilities, EndpointLifecycle, Operation, ProviderSpec, SettingSpec
 from llmkit.generated.wire import runpod as wire
 
 __all__ = ["SPEC", "AsyncRunPodClient", "RunPodClient"]
@@ -198,7 +198,7 @@ SPEC = ProviderSpec(
     quirks=frozenset(("developer_as_system", "max_tokens_field", "reasoning_field")),
     overrides=(("auth", "runpod"),),
     extra={
-        "lifecycle": Lifecycle(
+        "lifecycle": EndpointLifecycle(
             status="active",
             note="RunPod has no shared model endpoint: each Serverless endpoint is one you deploy (e.g. the worker-vllm template), at https://api.runpod.ai/v2/<endpoint_id>.",
         ),

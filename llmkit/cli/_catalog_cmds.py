@@ -15,11 +15,12 @@ from typing import Any
 
 import attrs
 
+from .._lifecycle import lifecycle_status
 from .._spec import Capabilities, Lifecycle, ModelInfo
 from ._exit import EXIT_OK
 from ._term import Style, fmt_int, fmt_price, render_table
 
-__all__ = ["capability_summary", "env_status", "lifecycle_text", "register"]
+__all__ = ["capability_summary", "env_status", "lifecycle_json", "lifecycle_text", "register"]
 
 # Table names of the capabilities people pick a model by; `--json` lists them all.
 _SHOWN = (
@@ -60,10 +61,23 @@ def env_status(names: tuple[str, ...] | list[str]) -> list[tuple[str, bool]]:
 
 
 def lifecycle_text(lc: Lifecycle | None) -> str:
-    if lc is None or lc.status == "active":
+    """The status today, then the date that matters for it and the replacement:
+    `retired 2025-10-27 -> o4-mini`, `deprecated 2026-06-05, retires 2026-08-05 -> ...`."""
+    status = lifecycle_status(lc)
+    if lc is None or (status == "active" and lc.deprecated is None and lc.retires is None):
         return "active"
-    text = lc.status + (f" {lc.date}" if lc.date else "")
+    if status == "retired":
+        text = f"retired {lc.retires}"
+    else:
+        dates = [f"{k} {v}" for k, v in (("deprecated", lc.deprecated), ("retires", lc.retires)) if v]
+        text = ", ".join(dates) if status == "deprecated" else "active; " + ", ".join(dates)
+        text = text if dates else "deprecated"
     return text + (f" -> {lc.replacement}" if lc.replacement else "")
+
+
+def lifecycle_json(lc: Lifecycle | None) -> dict[str, object] | None:
+    """The lifecycle's fields plus its status today."""
+    return None if lc is None else {"status": lifecycle_status(lc), **attrs.asdict(lc)}
 
 
 def run_providers(args: argparse.Namespace) -> int:
@@ -101,7 +115,7 @@ def _model_json(m: ModelInfo) -> dict[str, Any]:
         "max_output_tokens": m.max_output_tokens,
         "price_per_million_tokens": attrs.asdict(m.price),
         "capabilities": {k: v for k, v in attrs.asdict(m.capabilities).items() if v is not None},
-        "lifecycle": attrs.asdict(m.lifecycle) if m.lifecycle else None,
+        "lifecycle": lifecycle_json(m.lifecycle),
     }
 
 
@@ -123,7 +137,7 @@ def run_live_models(provider: str, as_json: bool) -> int:
                     "max_output_tokens": m.max_output_tokens,
                     "price_per_million_tokens": attrs.asdict(m.price),
                     "capabilities": {k: v for k, v in attrs.asdict(m.capabilities).items() if v is not None},
-                    "lifecycle": attrs.asdict(m.lifecycle) if m.lifecycle else None,
+                    "lifecycle": lifecycle_json(m.lifecycle),
                 }
             )
         print(json.dumps(out, indent=2))
@@ -172,7 +186,7 @@ def run_models(args: argparse.Namespace) -> int:
                 lc,
             ]
         )
-        lc_style = "red" if lc.startswith(("retired", "closed")) else "yellow" if lc != "active" else None
+        lc_style = {"retired": "red", "deprecated": "yellow"}.get(lifecycle_status(m.lifecycle))
         colours.append([None, None, None, None, None, None, None, lc_style])
     headers = ["MODEL", "CONTEXT", "MAX OUT", "IN $/M", "OUT $/M", "CACHED $/M", "CAPABILITIES", "LIFECYCLE"]
     print(render_table(headers, table, style, right=(1, 2, 3, 4, 5), colours=colours))

@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from .._errors import UnsupportedFeatureError
 from .._modal_types import Transcription, TranscriptionSegment, TranscriptionWord
 from .._wire import structure
 from ..dialects._base import CallContext, WireRequest
@@ -95,7 +96,11 @@ def intelligence(transcription: Transcription) -> Intelligence:
     transcription (`client.transcribe("deepgram/nova-3", audio, options={"sentiment": True})`),
     read from its raw listen response."""
     if transcription.provider != "deepgram" or not isinstance(transcription.raw, dict):
-        raise ValueError(f"intelligence() reads Deepgram transcriptions, not {transcription.provider!r} ones")
+        raise UnsupportedFeatureError(
+            f"intelligence() reads Deepgram transcriptions, not {transcription.provider!r} ones "
+            "(pass the result of client.transcribe('deepgram/...', ...))",
+            provider=transcription.provider,
+        )
     resp = structure(transcription.raw, wire.ListenResponse)
     res = resp.results
     channel = res.channels[0] if res.channels else None
@@ -158,6 +163,29 @@ def _split(options: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, list[s
     return single, repeated
 
 
+def _channel(ch: Any, index: int | None, ctx: CallContext) -> Transcription:
+    """One channel's best alternative; `index` tags its words when there are several channels."""
+    alt = ch.alternatives[0] if ch.alternatives else None
+    words = [
+        TranscriptionWord(
+            text=w.punctuated_word or w.word,
+            start=float(w.start),
+            end=float(w.end),
+            confidence=w.confidence,
+            speaker=None if w.speaker is None else str(w.speaker),
+            channel=index,
+        )
+        for w in (alt.words or [] if alt is not None else [])
+    ]
+    return Transcription(
+        text=alt.transcript if alt is not None else "",
+        model=ctx.model,
+        provider=ctx.provider,
+        language=ch.detected_language,
+        words=words,
+    )
+
+
 class DeepgramAdapter(ModalAdapter):
     def transcribe_request(self, audio: bytes, opts: TranscribeOptions, ctx: CallContext) -> ModalRequest:
         op = operation(ctx, "listen", "transcription")
@@ -177,37 +205,35 @@ class DeepgramAdapter(ModalAdapter):
         return ModalRequest(wire=req, content=audio, repeated_query=repeated or None)
 
     def parse_transcription(self, data: Any, ctx: CallContext) -> Transcription:
+        """One channel as before; with several (`multichannel=true`) every channel is kept:
+        each in `channels`, their texts one per line, their words and utterances tagged."""
         resp = structure(data, wire.ListenResponse)
-        channels = resp.results.channels or []
-        alt = channels[0].alternatives[0] if channels and channels[0].alternatives else None
-        words = [
-            TranscriptionWord(
-                text=w.punctuated_word or w.word,
-                start=float(w.start),
-                end=float(w.end),
-                confidence=w.confidence,
-                speaker=None if w.speaker is None else str(w.speaker),
-            )
-            for w in (alt.words or [] if alt is not None else [])
-        ]
+        multi = len(resp.results.channels or []) > 1
+        per = [_channel(ch, i if multi else None, ctx) for i, ch in enumerate(resp.results.channels or [])]
         segments = [
             TranscriptionSegment(
                 text=u.transcript,
                 start=float(u.start),
                 end=float(u.end),
                 speaker=None if u.speaker is None else str(u.speaker),
+                channel=u.channel if multi else None,
             )
             for u in resp.results.utterances or []
         ]
+        for i, c in enumerate(per):
+            c.segments = [s for s in segments if s.channel == (i if multi else None)]
+            c.duration = resp.metadata.duration
+        first = per[0] if per else Transcription(text="", model=ctx.model, provider=ctx.provider)
         return Transcription(
-            text=alt.transcript if alt is not None else "",
+            text="\n".join(c.text for c in per) if multi else first.text,
             model=ctx.model,
             provider=ctx.provider,
-            language=channels[0].detected_language if channels else None,
+            language=first.language,
             duration=resp.metadata.duration,
             segments=segments,
-            words=words,
+            words=[w for c in per for w in c.words],
             raw=data,
+            channels=per if multi else [],
         )
 
     def speech_request(self, text: str, opts: SpeechOptions, ctx: CallContext, *, stream: bool) -> ModalRequest:

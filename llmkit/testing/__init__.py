@@ -10,6 +10,7 @@
 In pytest, the `llmkit_emulator` fixture gives a running Emulator. The emulator answers
 deterministically, rejects what the real provider rejects (missing key, unknown fields,
 unknown models), and can be scripted with `queue_json`, `queue_stream` and `queue_error`.
+`frozen_date("2026-07-01")` fixes the day model lifecycle checks compare against.
 
 Deepgram's live WebSocket API has its own server, `deepgram_live_emulator()` (it needs the
 `llmkit[live]` extra, so it is imported only when used).
@@ -21,9 +22,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .._lifecycle import frozen_date
 from ._server import Emulator, EmuRequest, EmuResponse
 
-__all__ = ["DeepgramLiveEmulator", "EmuRequest", "EmuResponse", "Emulator", "deepgram_live_emulator", "emulator"]
+__all__ = [
+    "DeepgramLiveEmulator",
+    "EmuRequest",
+    "EmuResponse",
+    "Emulator",
+    "deepgram_live_emulator",
+    "emulator",
+    "frozen_date",
+]
 
 _LIVE = {"DeepgramLiveEmulator": "DeepgramLiveEmulator", "deepgram_live_emulator": "live_emulator"}
 

@@ -63,11 +63,12 @@ def signature_for(thinking: str) -> str:
 
 def _models() -> dict[str, ModelInfo]:
     """Model ids and aliases the emulator serves; retired models are gone, as on the real API."""
+    from .._lifecycle import lifecycle_status
     from ..generated.catalog import MODELS
 
     out: dict[str, ModelInfo] = {}
     for m in MODELS:
-        if m.provider == "anthropic" and not (m.lifecycle and m.lifecycle.status in ("retired", "closed")):
+        if m.provider == "anthropic" and lifecycle_status(m.lifecycle) != "retired":
             for name in (m.id, *m.aliases):
                 out[name] = m
     return out

@@ -3,7 +3,9 @@
 `Authorization: Token <key>`; errors in the legacy `{"err_code", "err_msg", "request_id"}`
 shape. Listen takes raw audio with an audio Content-Type (or JSON `{"url"}`) and checks its
 query options against the documented list, so a misspelt option fails as a 400 here rather
-than being silently ignored.
+than being silently ignored. `multichannel=true` answers one channel per `|`-separated part
+of the "heard" text (the emulator's stand-in for a stereo recording); `summarize=v2`,
+`sentiment`, `topics` and `intents` add their results (see `_deepgram_intel`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from .._wire import WireValidationError, structure_strict
 from ..generated.wire import deepgram as wire
+from ._deepgram_intel import intelligence_results
 from ._media_emu import audio_for, catalog_models, transcript_of, words_with_times
 from ._server import Emulator, EmuRequest, EmuResponse
 
@@ -63,6 +66,9 @@ class DeepgramHandler:
         for k in _BOOL_OPTIONS & set(req.query):
             if req.query[k] not in ("true", "false") and k != "detect_language":
                 return self.error(400, f"Invalid value for {k}: expected true or false, got {req.query[k]!r}")
+        summarize = req.query.get("summarize")
+        if summarize is not None and summarize not in ("v2", "false"):
+            return self.error(400, f"Invalid value for summarize: {summarize!r}; use v2")
         model = req.query.get("model", "base")
         if model not in catalog_models(self.provider, "transcription"):
             return self.error(400, f"No such model: {model}", "INVALID_MODEL")
@@ -110,6 +116,36 @@ class DeepgramHandler:
 
 
 def _listen_body(text: str, model: str, query: dict[str, str]) -> dict[str, Any]:
+    parts = [p.strip() for p in text.split("|")] if query.get("multichannel") == "true" else [text]
+    channels = [_channel(part, query) for part in parts]
+    duration = max(len(words_with_times(p)) for p in parts) * 0.5
+    results: dict[str, Any] = {"channels": [c for c, _ in channels]}
+    if query.get("utterances") == "true":
+        results["utterances"] = [
+            {"start": 0.0, "end": len(words_with_times(part)) * 0.5, "confidence": 0.99, "channel": i,
+             "transcript": part, "words": words, "speaker": 0, "id": f"00000000-0000-4000-8000-0000000000u{i}"}
+            for i, (part, (_, words)) in enumerate(zip(parts, channels, strict=True))
+        ]  # fmt: skip
+    results.update(intelligence_results(" ".join(parts), query))
+    return {
+        "metadata": {
+            "transaction_key": "deprecated",
+            "request_id": _REQUEST_ID,
+            "sha256": "0" * 64,
+            "created": "2026-01-01T00:00:00.000Z",
+            "duration": duration,
+            "channels": len(parts),
+            "models": ["30089e05-99d1-4376-b32e-c263170674af"],
+            "model_info": {
+                "30089e05-99d1-4376-b32e-c263170674af": {"name": model, "version": "2025-01-01", "arch": model}
+            },
+        },
+        "results": results,
+    }
+
+
+def _channel(text: str, query: dict[str, str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One channel of the answer, and its words."""
     timed = words_with_times(text)
     diarize = query.get("diarize") == "true"
     words = []
@@ -125,28 +161,7 @@ def _listen_body(text: str, model: str, query: dict[str, str]) -> dict[str, Any]
     if query.get("detect_language") not in (None, "false"):
         channel["detected_language"] = "en"
         channel["language_confidence"] = 0.98
-    results: dict[str, Any] = {"channels": [channel]}
-    duration = len(timed) * 0.5
-    if query.get("utterances") == "true":
-        results["utterances"] = [
-            {"start": 0.0, "end": duration, "confidence": 0.99, "channel": 0, "transcript": text, "words": words,
-             "speaker": 0, "id": "00000000-0000-4000-8000-0000000000u0"}
-        ]  # fmt: skip
-    return {
-        "metadata": {
-            "transaction_key": "deprecated",
-            "request_id": _REQUEST_ID,
-            "sha256": "0" * 64,
-            "created": "2026-01-01T00:00:00.000Z",
-            "duration": duration,
-            "channels": 1,
-            "models": ["30089e05-99d1-4376-b32e-c263170674af"],
-            "model_info": {
-                "30089e05-99d1-4376-b32e-c263170674af": {"name": model, "version": "2025-01-01", "arch": model}
-            },
-        },
-        "results": results,
-    }
+    return channel, words
 
 
 HANDLER = DeepgramHandler()

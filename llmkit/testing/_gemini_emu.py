@@ -46,11 +46,12 @@ _NOTE = re.compile(r"@ (attribute|index) (\w+)")
 
 def _models() -> dict[str, Any]:
     """Live Gemini models of the catalog; a retired one answers 404, as Gemini does."""
+    from .._lifecycle import lifecycle_status
     from ..generated.catalog import MODELS
 
     out: dict[str, Any] = {}
     for m in MODELS:
-        if m.provider == "gemini" and not (m.lifecycle and m.lifecycle.status in ("retired", "closed")):
+        if m.provider == "gemini" and lifecycle_status(m.lifecycle) != "retired":
             out[m.id] = m
             for alias in m.aliases:
                 out[alias] = m
