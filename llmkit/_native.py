@@ -323,11 +323,11 @@ class NativeClient:
             sse = SSEDecoder()
             for chunk in resp.iter_raw():
                 for ev in sse.feed(chunk):
-                    if ev.data.strip() == "[DONE]":
+                    if _done(ev.data):
                         return
                     yield _event(ev.data, cls, self._transport)
             for ev in sse.flush():
-                if ev.data.strip() != "[DONE]":
+                if not _done(ev.data):
                     yield _event(ev.data, cls, self._transport)
 
 
@@ -402,11 +402,11 @@ class AsyncNativeClient:
             sse = SSEDecoder()
             async for chunk in resp.aiter_raw():
                 for ev in sse.feed(chunk):
-                    if ev.data.strip() == "[DONE]":
+                    if _done(ev.data):
                         return
                     yield _event(ev.data, cls, self._transport)
             for ev in sse.flush():
-                if ev.data.strip() != "[DONE]":
+                if not _done(ev.data):
                     yield _event(ev.data, cls, self._transport)
 
 
@@ -431,6 +431,12 @@ def _value(payload: Any, cls: type[T], transport: _Sender) -> T:
         return structure(payload, cls)
     except ValueError as exc:
         raise StreamError(f"{provider} sent a stream event that does not parse: {exc}", provider=provider)
+
+
+def _done(data: str) -> bool:
+    """The end-of-stream marker: `data: [DONE]` (OpenAI), or CLOVA's `signal` event `{"data": "[DONE]"}`."""
+    text = data.strip()
+    return text == "[DONE]" or text.replace(" ", "") == '{"data":"[DONE]"}'
 
 
 def _aws_event(msg: EventStreamMessage, cls: type[T], transport: _Sender) -> T:
