@@ -39,6 +39,7 @@ from .modalities._plan import (
     sorted_rerank,
     speech_options,
     split_batches,
+    token_budget,
 )
 from .modalities._tokens import plan_count
 
@@ -79,7 +80,9 @@ class AsyncModalitiesMixin:
         """Async twin of Client.embed."""
         r = resolve(self, model, "embeddings")
         opts = EmbedOptions(input_type=input_type, dimensions=dimensions, extra_body=extra_body)
-        batches = split_batches(embed_items(inputs, r.ctx), r.adapter.embed_limit(r.ctx), batch_size)
+        batches = split_batches(
+            embed_items(inputs, r.ctx), r.adapter.embed_limit(r.ctx), batch_size, token_budget(r.ctx)
+        )
         requests = [embed_request(r, b, opts) for b in batches]
         t = self._transport(r.provider, r.spec)
         gate = asyncio.Semaphore(EMBED_CONCURRENCY)
