@@ -4192,6 +4192,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=None,
+        options=ModelOptions(max_request_tokens=300000),
     ),
     ModelInfo(
         provider="openai",
@@ -4219,6 +4220,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=None,
+        options=ModelOptions(max_request_tokens=300000),
     ),
     ModelInfo(
         provider="openai",
@@ -4246,7 +4248,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=None,
-        options=ModelOptions(dimensions=False),
+        options=ModelOptions(dimensions=False, max_request_tokens=300000),
     ),
     ModelInfo(
         provider="openai",

@@ -47,6 +47,7 @@ from .modalities._plan import (
     sorted_rerank,
     speech_options,
     split_batches,
+    token_budget,
 )
 from .modalities._tokens import plan_count
 
@@ -89,7 +90,9 @@ class AsyncModalitiesMixin:
         """Async twin of Client.embed."""
         r = resolve(self, model, "embeddings")
         opts = EmbedOptions(input_type=input_type, dimensions=dimensions, extra_body=extra_body)
-        batches = split_batches(embed_items(inputs, r.ctx), r.adapter.embed_limit(r.ctx), batch_size)
+        batches = split_batches(
+            embed_items(inputs, r.ctx), r.adapter.embed_limit(r.ctx), batch_size, token_budget(r.ctx)
+        )
         requests = [embed_request(r, b, opts) for b in batches]
         tokens = estimate_text_tokens(x for b in batches for x in b)
         cost, pricing = priced(r, tokens)
