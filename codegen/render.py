@@ -87,7 +87,7 @@ def _price_args(price: dict[str, Any]) -> str:
 def _options_args(opts: dict[str, Any] | None) -> str | None:
     if not opts:
         return None
-    keys = ("response_formats", "instructions", "dimensions", "max_n")
+    keys = ("response_formats", "instructions", "dimensions", "max_n", "max_request_tokens")
     return ", ".join(f"{k}={_py(opts[k])}" for k in keys if k in opts)
 
 
@@ -148,14 +148,21 @@ def _method_doc(summary: str, params: list[dict[str, Any]]) -> str:
     return summary + "".join("\n" + (pad + line if line else "") for line in lines) + "\n" + pad
 
 
-def _operation_ctx(name: str, op: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+def _operation_ctx(
+    name: str, op: dict[str, Any], schemas: dict[str, Any], wire_schemas: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
     params = re.findall(r"\{\+?([a-z_]+)\}", op["path"])  # `{+name}`: reserved expansion, slashes kept
-    request = schemas.get(op.get("request") or "", {})
+    other, dot, model = (op.get("request") or "").rpartition(".")
+    if dot:
+        schemas = wire_schemas.get(other, {}).get("components", {}).get("schemas", {})
+    request = schemas.get(model, {})
     # A body `stream` flag (OpenAI, Anthropic) vs a streaming endpoint of its own (Gemini): only
     # the former gets a plain method too, and only it has `stream: true` put in the body.
-    stream_flag = "stream" in (request.get("properties") or {})
     stream = op.get("stream", "none")
-    plain = stream == "none" or stream_flag
+    body_flag = "stream" in (request.get("properties") or {})
+    plain = stream == "none" or body_flag
+    # A free-form JSON body of a stream-only endpoint (Vertex's streamRawPredict) needs the flag too.
+    stream_flag = body_flag or (stream != "none" and op.get("body") == "json")
     qparams = [_param_ctx(n, p) for n, p in (op.get("params") or {}).items()]
     description = op.get("description", "").strip() or f"{op['method']} {op['path']}"
     return {
@@ -172,6 +179,9 @@ def _operation_ctx(name: str, op: dict[str, Any], schemas: dict[str, Any]) -> di
         "params": qparams,
         "request": op.get("request"),
         "response": op.get("response"),
+        "response_ref": _wire_ref(op.get("response")),
+        "event_ref": _wire_ref(op.get("stream_event")),
+        "request_ref": _wire_ref(op.get("request")),
         "stream": stream,
         "stream_event": op.get("stream_event"),
         "model_in_path": bool(op.get("model_in_path", False)),
@@ -182,6 +192,20 @@ def _operation_ctx(name: str, op: dict[str, Any], schemas: dict[str, Any]) -> di
         "base_url": op.get("base_url"),
         "base_url_setting": op.get("base_url_setting"),
     }
+
+
+def _wire_ref(name: str | None) -> str | None:
+    """The Python expression of a wire model: `wire.X` in the provider's own schema, or
+    `wire_<dialect>.X` for `<dialect>.X`, a model of another schema (imported under that alias)."""
+    if name is None:
+        return None
+    other, dot, model = name.rpartition(".")
+    return f"wire_{other}.{model}" if dot else f"wire.{name}"
+
+
+def _other_wires(ops: dict[str, Any]) -> list[str]:
+    refs = (o.get(k) or "" for o in ops.values() for k in ("request", "response", "stream_event"))
+    return sorted({ref.partition(".")[0] for ref in refs if "." in ref})
 
 
 def provider_ctx(spec: dict[str, Any], wire_schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -199,7 +223,7 @@ def provider_ctx(spec: dict[str, Any], wire_schemas: dict[str, dict[str, Any]]) 
         )
     auth = spec["auth"]
     schemas = wire_schemas.get(spec.get("wire") or "", {}).get("components", {}).get("schemas", {})
-    operations = [_operation_ctx(n, o, schemas) for n, o in sorted(spec["operations"].items())]
+    operations = [_operation_ctx(n, o, schemas, wire_schemas) for n, o in sorted(spec["operations"].items())]
     return {
         "source": spec["_file"],
         "id": spec["id"],
@@ -208,6 +232,7 @@ def provider_ctx(spec: dict[str, Any], wire_schemas: dict[str, dict[str, Any]]) 
         "dialect": spec["dialect"],
         "wire": spec.get("wire"),
         "wire_module": f"llmkit.generated.wire.{spec['wire']}" if spec.get("wire") else None,
+        "other_wires": _other_wires(spec["operations"]),
         "base_url": spec.get("base_url"),
         "auth": {
             "scheme": auth["scheme"],

@@ -75,6 +75,13 @@ def validate_spec(data: Any, file: str, root: Path, wire_schemas: dict[str, dict
             ref = op.get(key)
             if ref is None:
                 continue
+            if "." in ref:  # `<wire>.<Model>`: a model of another dialect's schema (Vertex's partners)
+                other, _, name = ref.partition(".")
+                if name not in wire_schemas.get(other, {}).get("components", {}).get("schemas", {}):
+                    raise SpecError(
+                        file, f"operations.{op_name}.{key}", f"wire model {name!r} is not in specs/wire/{other}.yaml"
+                    )
+                continue
             if wire is None:
                 raise SpecError(file, f"operations.{op_name}.{key}", "names a wire model but the spec has no `wire`")
             if ref not in models:

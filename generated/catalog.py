@@ -4224,6 +4224,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=None,
+        options=ModelOptions(max_request_tokens=300000),
     ),
     ModelInfo(
         provider="openai",
@@ -4251,6 +4252,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=None,
+        options=ModelOptions(max_request_tokens=300000),
     ),
     ModelInfo(
         provider="openai",
@@ -4278,7 +4280,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=None,
-        options=ModelOptions(dimensions=False),
+        options=ModelOptions(dimensions=False, max_request_tokens=300000),
     ),
     ModelInfo(
         provider="openai",

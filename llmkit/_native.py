@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeVar
 from urllib.parse import quote
 
 import attrs
@@ -47,10 +47,16 @@ from ._transport import AsyncProviderTransport, ProviderTransport
 from ._wire import structure, unstructure
 from .dialects._base import WireRequest, expand_path
 
+if TYPE_CHECKING:
+    from ._gate import AsyncGate, Gate
+
 __all__ = ["AsyncNativeClient", "NativeClient", "encode_params", "expand_reserved", "merge_body", "multipart_parts"]
 
 T = TypeVar("T")
 _EVENTSTREAM = "application/vnd.amazon.eventstream"
+# What a native client sends through: the Client's orchestrated gate (`client.native(...)`)
+# or a bare transport.
+_Sender: TypeAlias = "ProviderTransport | AsyncProviderTransport | Gate | AsyncGate"
 
 
 def merge_body(body: Any, fields: Mapping[str, Any]) -> Any:
@@ -251,7 +257,7 @@ class NativeClient:
 
     spec: ClassVar[ProviderSpec]
 
-    def __init__(self, transport: ProviderTransport) -> None:
+    def __init__(self, transport: ProviderTransport | Gate) -> None:
         self._transport = transport
 
     def __repr__(self) -> str:
@@ -317,11 +323,11 @@ class NativeClient:
             sse = SSEDecoder()
             for chunk in resp.iter_raw():
                 for ev in sse.feed(chunk):
-                    if ev.data.strip() == "[DONE]":
+                    if _done(ev.data):
                         return
                     yield _event(ev.data, cls, self._transport)
             for ev in sse.flush():
-                if ev.data.strip() != "[DONE]":
+                if not _done(ev.data):
                     yield _event(ev.data, cls, self._transport)
 
 
@@ -330,7 +336,7 @@ class AsyncNativeClient:
 
     spec: ClassVar[ProviderSpec]
 
-    def __init__(self, transport: AsyncProviderTransport) -> None:
+    def __init__(self, transport: AsyncProviderTransport | AsyncGate) -> None:
         self._transport = transport
 
     def __repr__(self) -> str:
@@ -396,15 +402,15 @@ class AsyncNativeClient:
             sse = SSEDecoder()
             async for chunk in resp.aiter_raw():
                 for ev in sse.feed(chunk):
-                    if ev.data.strip() == "[DONE]":
+                    if _done(ev.data):
                         return
                     yield _event(ev.data, cls, self._transport)
             for ev in sse.flush():
-                if ev.data.strip() != "[DONE]":
+                if not _done(ev.data):
                     yield _event(ev.data, cls, self._transport)
 
 
-def _event(data: str, cls: type[T], transport: ProviderTransport | AsyncProviderTransport) -> T:
+def _event(data: str, cls: type[T], transport: _Sender) -> T:
     """One SSE event as its wire model; an error event (or raw error body) raises typed."""
     provider = transport.provider
     try:
@@ -414,7 +420,7 @@ def _event(data: str, cls: type[T], transport: ProviderTransport | AsyncProvider
     return _value(payload, cls, transport)
 
 
-def _value(payload: Any, cls: type[T], transport: ProviderTransport | AsyncProviderTransport) -> T:
+def _value(payload: Any, cls: type[T], transport: _Sender) -> T:
     """One decoded stream value as its wire model; an error value (e.g. Ollama's
     `{"error": "..."}` line under HTTP 200) raises its typed error instead."""
     provider = transport.provider
@@ -427,7 +433,13 @@ def _value(payload: Any, cls: type[T], transport: ProviderTransport | AsyncProvi
         raise StreamError(f"{provider} sent a stream event that does not parse: {exc}", provider=provider)
 
 
-def _aws_event(msg: EventStreamMessage, cls: type[T], transport: ProviderTransport | AsyncProviderTransport) -> T:
+def _done(data: str) -> bool:
+    """The end-of-stream marker: `data: [DONE]` (OpenAI), or CLOVA's `signal` event `{"data": "[DONE]"}`."""
+    text = data.strip()
+    return text == "[DONE]" or text.replace(" ", "") == '{"data":"[DONE]"}'
+
+
+def _aws_event(msg: EventStreamMessage, cls: type[T], transport: _Sender) -> T:
     """One AWS event-stream message as the operation's event union, `{<:event-type>: payload}`
     (the form boto3 yields), without Bedrock's random `p` padding; an `exception` or `error`
     message raises the typed error its HTTP twin would."""

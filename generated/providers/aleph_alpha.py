@@ -80,7 +80,7 @@ SPEC = ProviderSpec(
             stream="none",
             stream_event=None,
             model_in_path=False,
-            description="The models this API serves (a JSON array).",
+            description="The models this API serves: a JSON array returned as decoded JSON (free-form: its entries' fields are not in llmkit's reviewed facts).",
         ),
         "tokenize": Operation(
             name="tokenize",
@@ -195,7 +195,7 @@ class AlephAlphaClient(NativeClient):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> Any:
-        """The models this API serves (a JSON array)."""
+        """The models this API serves: a JSON array returned as decoded JSON (free-form: its entries' fields are not in llmkit's reviewed facts)."""
         return self._call(
             SPEC.operations["models_available"],
             None,
@@ -304,7 +304,7 @@ class AsyncAlephAlphaClient(AsyncNativeClient):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> Any:
-        """The models this API serves (a JSON array)."""
+        """The models this API serves: a JSON array returned as decoded JSON (free-form: its entries' fields are not in llmkit's reviewed facts)."""
         return await self._call(
             SPEC.operations["models_available"],
             None,

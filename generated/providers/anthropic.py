@@ -152,7 +152,7 @@ SPEC = ProviderSpec(
             stream="none",
             stream_event=None,
             model_in_path=False,
-            description="The results of an ended batch, one JSON object per line (in any order).",
+            description="The results of an ended batch, one JSON object per line (in any order), returned as the raw JSONL bytes; client.batches reads them typed.",
         ),
         "retrieve_model": Operation(
             name="retrieve_model",
@@ -336,7 +336,7 @@ class AnthropicClient(NativeClient):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> Any:
-        """The results of an ended batch, one JSON object per line (in any order)."""
+        """The results of an ended batch, one JSON object per line (in any order), returned as the raw JSONL bytes; client.batches reads them typed."""
         return self._call(
             SPEC.operations["retrieve_message_batch_results"],
             None,
@@ -517,7 +517,7 @@ class AsyncAnthropicClient(AsyncNativeClient):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> Any:
-        """The results of an ended batch, one JSON object per line (in any order)."""
+        """The results of an ended batch, one JSON object per line (in any order), returned as the raw JSONL bytes; client.batches reads them typed."""
         return await self._call(
             SPEC.operations["retrieve_message_batch_results"],
             None,

@@ -228,7 +228,7 @@ SPEC = ProviderSpec(
             stream="none",
             stream_event=None,
             model_in_path=False,
-            description="The same, as chunked audio sent while it is made.",
+            description="The same, as chunked audio sent while it is made; the answer is audio bytes.",
         ),
     },
     capabilities=Capabilities(
@@ -444,7 +444,7 @@ class ElevenLabsClient(NativeClient):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> Any:
-        """The same, as chunked audio sent while it is made.
+        """The same, as chunked audio sent while it is made; the answer is audio bytes.
 
         Query options:
             output_format: codec_samplerate[_bitrate] of the audio (default mp3_44100_128; pcm is raw, no WAV header).
@@ -657,7 +657,7 @@ class AsyncElevenLabsClient(AsyncNativeClient):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
     ) -> Any:
-        """The same, as chunked audio sent while it is made.
+        """The same, as chunked audio sent while it is made; the answer is audio bytes.
 
         Query options:
             output_format: codec_samplerate[_bitrate] of the audio (default mp3_44100_128; pcm is raw, no WAV header).

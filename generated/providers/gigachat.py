@@ -82,11 +82,11 @@ SPEC = ProviderSpec(
             path="/tokens/count",
             query=(),
             request="GigaTokensCountRequest",
-            response=None,
+            response="GigaTokensCountResponse",
             stream="none",
             stream_event=None,
             model_in_path=False,
-            description="Count the tokens of each input string (the answer is a JSON array of {tokens, characters}).",
+            description="Count the tokens of each input string (the answer is a JSON array of {object, tokens, characters}, one per string, in order).",
         ),
         "create_chat_completion": Operation(
             name="create_chat_completion",
@@ -168,12 +168,12 @@ class GigaChatClient(NativeClient):
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
-    ) -> Any:
-        """Count the tokens of each input string (the answer is a JSON array of {tokens, characters})."""
+    ) -> wire.GigaTokensCountResponse:
+        """Count the tokens of each input string (the answer is a JSON array of {object, tokens, characters}, one per string, in order)."""
         return self._call(
             SPEC.operations["count_tokens"],
             body,
-            None,
+            wire.GigaTokensCountResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -275,12 +275,12 @@ class AsyncGigaChatClient(AsyncNativeClient):
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
-    ) -> Any:
-        """Count the tokens of each input string (the answer is a JSON array of {tokens, characters})."""
+    ) -> wire.GigaTokensCountResponse:
+        """Count the tokens of each input string (the answer is a JSON array of {object, tokens, characters}, one per string, in order)."""
         return await self._call(
             SPEC.operations["count_tokens"],
             body,
-            None,
+            wire.GigaTokensCountResponse,
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,

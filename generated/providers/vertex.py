@@ -12,7 +12,9 @@ from typing import Any
 
 from llmkit._native import AsyncNativeClient, NativeClient
 from llmkit._spec import AuthSpec, Capabilities, Operation, ProviderSpec, SettingSpec
+from llmkit.generated.wire import anthropic_messages as wire_anthropic_messages
 from llmkit.generated.wire import gemini as wire
+from llmkit.generated.wire import openai_chat as wire_openai_chat
 
 __all__ = ["SPEC", "AsyncGoogleVertexAIClient", "GoogleVertexAIClient"]
 
@@ -106,11 +108,11 @@ SPEC = ProviderSpec(
             path="/projects/{project}/locations/{location}/publishers/mistralai/models/{model}:rawPredict",
             query=(),
             request=None,
-            response=None,
+            response="openai_chat.CreateChatCompletionResponse",
             stream="none",
             stream_event=None,
             model_in_path=True,
-            description="Mistral on Vertex: the URL names the model version (`mistral-small-2503@001`), the body is Mistral's chat body with `model` set to the name without it (`mistral-small-2503`); the answer is a Mistral chat completion.",
+            description="Mistral on Vertex: the URL names the model version (`mistral-small-2503@001`), the body is Mistral's chat body with `model` set to the name without it (`mistral-small-2503`); the answer is a Mistral chat completion (OpenAI-shaped).",
         ),
         "mistral_stream_raw_predict": Operation(
             name="mistral_stream_raw_predict",
@@ -119,20 +121,20 @@ SPEC = ProviderSpec(
             query=(),
             request=None,
             response=None,
-            stream="none",
-            stream_event=None,
+            stream="sse",
+            stream_event="openai_chat.ChatCompletionChunk",
             model_in_path=True,
-            description="Mistral on Vertex, streamed (`stream: true` in the body): Mistral's SSE chunks ending in `data: [DONE]`; read it through client.chat(stream=True).",
+            description="Mistral on Vertex, streamed (the method puts `stream: true` in the body): Mistral's SSE chunks (OpenAI-shaped) ending in `data: [DONE]`; client.chat(stream=True) reads the same stream unified.",
         ),
         "openapi_chat_completions": Operation(
             name="openapi_chat_completions",
             method="POST",
             path="/projects/{project}/locations/{location}/endpoints/openapi/chat/completions",
             query=(),
-            request=None,
-            response=None,
-            stream="none",
-            stream_event=None,
+            request="openai_chat.CreateChatCompletionRequest",
+            response="openai_chat.CreateChatCompletionResponse",
+            stream="sse",
+            stream_event="openai_chat.ChatCompletionChunk",
             model_in_path=False,
             description="Partner and open models (Llama, DeepSeek, Qwen, gpt-oss, ...) through Vertex's OpenAI-compatible endpoint: an OpenAI chat body whose `model` is `publisher/model` (`meta/llama-3.3-70b-instruct-maas`); with `stream: true` the answer is OpenAI SSE ending in `data: [DONE]`.",
         ),
@@ -154,7 +156,7 @@ SPEC = ProviderSpec(
             path="/projects/{project}/locations/{location}/publishers/anthropic/models/{model}:rawPredict",
             query=(),
             request=None,
-            response=None,
+            response="anthropic_messages.Message",
             stream="none",
             stream_event=None,
             model_in_path=True,
@@ -179,10 +181,10 @@ SPEC = ProviderSpec(
             query=(),
             request=None,
             response=None,
-            stream="none",
-            stream_event=None,
+            stream="sse",
+            stream_event="anthropic_messages.MessageStreamEvent",
             model_in_path=True,
-            description="Claude on Vertex, streamed (`stream: true` in the body): Anthropic's SSE events; read it through client.chat(stream=True).",
+            description="Claude on Vertex, streamed (the method puts `stream: true` in the body): Anthropic's SSE events, typed; client.chat(stream=True) reads the same stream unified.",
         ),
     },
     capabilities=Capabilities(
@@ -267,12 +269,12 @@ class GoogleVertexAIClient(NativeClient):
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
-    ) -> Any:
-        """Mistral on Vertex: the URL names the model version (`mistral-small-2503@001`), the body is Mistral's chat body with `model` set to the name without it (`mistral-small-2503`); the answer is a Mistral chat completion."""
+    ) -> wire_openai_chat.CreateChatCompletionResponse:
+        """Mistral on Vertex: the URL names the model version (`mistral-small-2503@001`), the body is Mistral's chat body with `model` set to the name without it (`mistral-small-2503`); the answer is a Mistral chat completion (OpenAI-shaped)."""
         return self._call(
             SPEC.operations["mistral_raw_predict"],
             body,
-            None,
+            wire_openai_chat.CreateChatCompletionResponse,
             path_params={
                 "project": project,
                 "location": location,
@@ -291,12 +293,13 @@ class GoogleVertexAIClient(NativeClient):
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
-    ) -> Any:
-        """Mistral on Vertex, streamed (`stream: true` in the body): Mistral's SSE chunks ending in `data: [DONE]`; read it through client.chat(stream=True)."""
-        return self._call(
+    ) -> Iterator[wire_openai_chat.ChatCompletionChunk]:
+        """Mistral on Vertex, streamed (the method puts `stream: true` in the body): Mistral's SSE chunks (OpenAI-shaped) ending in `data: [DONE]`; client.chat(stream=True) reads the same stream unified. Streamed: yields each event as it arrives."""
+        return self._stream(
             SPEC.operations["mistral_stream_raw_predict"],
             body,
-            None,
+            wire_openai_chat.ChatCompletionChunk,
+            stream_flag=True,
             path_params={
                 "project": project,
                 "location": location,
@@ -310,16 +313,39 @@ class GoogleVertexAIClient(NativeClient):
         self,
         project: str,
         location: str,
-        body: Mapping[str, Any],
+        body: wire_openai_chat.CreateChatCompletionRequest | Mapping[str, Any],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
-    ) -> Any:
+    ) -> wire_openai_chat.CreateChatCompletionResponse:
         """Partner and open models (Llama, DeepSeek, Qwen, gpt-oss, ...) through Vertex's OpenAI-compatible endpoint: an OpenAI chat body whose `model` is `publisher/model` (`meta/llama-3.3-70b-instruct-maas`); with `stream: true` the answer is OpenAI SSE ending in `data: [DONE]`."""
         return self._call(
             SPEC.operations["openapi_chat_completions"],
             body,
-            None,
+            wire_openai_chat.CreateChatCompletionResponse,
+            path_params={
+                "project": project,
+                "location": location,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def openapi_chat_completions_stream(
+        self,
+        project: str,
+        location: str,
+        body: wire_openai_chat.CreateChatCompletionRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> Iterator[wire_openai_chat.ChatCompletionChunk]:
+        """Partner and open models (Llama, DeepSeek, Qwen, gpt-oss, ...) through Vertex's OpenAI-compatible endpoint: an OpenAI chat body whose `model` is `publisher/model` (`meta/llama-3.3-70b-instruct-maas`); with `stream: true` the answer is OpenAI SSE ending in `data: [DONE]`. Streamed: yields each event as it arrives."""
+        return self._stream(
+            SPEC.operations["openapi_chat_completions"],
+            body,
+            wire_openai_chat.ChatCompletionChunk,
+            stream_flag=True,
             path_params={
                 "project": project,
                 "location": location,
@@ -361,12 +387,12 @@ class GoogleVertexAIClient(NativeClient):
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
-    ) -> Any:
+    ) -> wire_anthropic_messages.Message:
         """Claude on Vertex: an Anthropic Messages body without `model`, with `anthropic_version: vertex-2023-10-16`; the answer is an Anthropic Message."""
         return self._call(
             SPEC.operations["raw_predict"],
             body,
-            None,
+            wire_anthropic_messages.Message,
             path_params={
                 "project": project,
                 "location": location,
@@ -410,12 +436,13 @@ class GoogleVertexAIClient(NativeClient):
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
-    ) -> Any:
-        """Claude on Vertex, streamed (`stream: true` in the body): Anthropic's SSE events; read it through client.chat(stream=True)."""
-        return self._call(
+    ) -> Iterator[wire_anthropic_messages.MessageStreamEvent]:
+        """Claude on Vertex, streamed (the method puts `stream: true` in the body): Anthropic's SSE events, typed; client.chat(stream=True) reads the same stream unified. Streamed: yields each event as it arrives."""
+        return self._stream(
             SPEC.operations["stream_raw_predict"],
             body,
-            None,
+            wire_anthropic_messages.MessageStreamEvent,
+            stream_flag=True,
             path_params={
                 "project": project,
                 "location": location,
@@ -488,12 +515,12 @@ class AsyncGoogleVertexAIClient(AsyncNativeClient):
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
-    ) -> Any:
-        """Mistral on Vertex: the URL names the model version (`mistral-small-2503@001`), the body is Mistral's chat body with `model` set to the name without it (`mistral-small-2503`); the answer is a Mistral chat completion."""
+    ) -> wire_openai_chat.CreateChatCompletionResponse:
+        """Mistral on Vertex: the URL names the model version (`mistral-small-2503@001`), the body is Mistral's chat body with `model` set to the name without it (`mistral-small-2503`); the answer is a Mistral chat completion (OpenAI-shaped)."""
         return await self._call(
             SPEC.operations["mistral_raw_predict"],
             body,
-            None,
+            wire_openai_chat.CreateChatCompletionResponse,
             path_params={
                 "project": project,
                 "location": location,
@@ -503,7 +530,7 @@ class AsyncGoogleVertexAIClient(AsyncNativeClient):
             extra_query=extra_query,
         )
 
-    async def mistral_stream_raw_predict(
+    def mistral_stream_raw_predict(
         self,
         project: str,
         location: str,
@@ -512,12 +539,13 @@ class AsyncGoogleVertexAIClient(AsyncNativeClient):
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
-    ) -> Any:
-        """Mistral on Vertex, streamed (`stream: true` in the body): Mistral's SSE chunks ending in `data: [DONE]`; read it through client.chat(stream=True)."""
-        return await self._call(
+    ) -> AsyncIterator[wire_openai_chat.ChatCompletionChunk]:
+        """Mistral on Vertex, streamed (the method puts `stream: true` in the body): Mistral's SSE chunks (OpenAI-shaped) ending in `data: [DONE]`; client.chat(stream=True) reads the same stream unified. Streamed: yields each event as it arrives."""
+        return self._stream(
             SPEC.operations["mistral_stream_raw_predict"],
             body,
-            None,
+            wire_openai_chat.ChatCompletionChunk,
+            stream_flag=True,
             path_params={
                 "project": project,
                 "location": location,
@@ -531,16 +559,39 @@ class AsyncGoogleVertexAIClient(AsyncNativeClient):
         self,
         project: str,
         location: str,
-        body: Mapping[str, Any],
+        body: wire_openai_chat.CreateChatCompletionRequest | Mapping[str, Any],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
-    ) -> Any:
+    ) -> wire_openai_chat.CreateChatCompletionResponse:
         """Partner and open models (Llama, DeepSeek, Qwen, gpt-oss, ...) through Vertex's OpenAI-compatible endpoint: an OpenAI chat body whose `model` is `publisher/model` (`meta/llama-3.3-70b-instruct-maas`); with `stream: true` the answer is OpenAI SSE ending in `data: [DONE]`."""
         return await self._call(
             SPEC.operations["openapi_chat_completions"],
             body,
-            None,
+            wire_openai_chat.CreateChatCompletionResponse,
+            path_params={
+                "project": project,
+                "location": location,
+            },
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def openapi_chat_completions_stream(
+        self,
+        project: str,
+        location: str,
+        body: wire_openai_chat.CreateChatCompletionRequest | Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[wire_openai_chat.ChatCompletionChunk]:
+        """Partner and open models (Llama, DeepSeek, Qwen, gpt-oss, ...) through Vertex's OpenAI-compatible endpoint: an OpenAI chat body whose `model` is `publisher/model` (`meta/llama-3.3-70b-instruct-maas`); with `stream: true` the answer is OpenAI SSE ending in `data: [DONE]`. Streamed: yields each event as it arrives."""
+        return self._stream(
+            SPEC.operations["openapi_chat_completions"],
+            body,
+            wire_openai_chat.ChatCompletionChunk,
+            stream_flag=True,
             path_params={
                 "project": project,
                 "location": location,
@@ -582,12 +633,12 @@ class AsyncGoogleVertexAIClient(AsyncNativeClient):
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
-    ) -> Any:
+    ) -> wire_anthropic_messages.Message:
         """Claude on Vertex: an Anthropic Messages body without `model`, with `anthropic_version: vertex-2023-10-16`; the answer is an Anthropic Message."""
         return await self._call(
             SPEC.operations["raw_predict"],
             body,
-            None,
+            wire_anthropic_messages.Message,
             path_params={
                 "project": project,
                 "location": location,
@@ -622,7 +673,7 @@ class AsyncGoogleVertexAIClient(AsyncNativeClient):
             extra_query=extra_query,
         )
 
-    async def stream_raw_predict(
+    def stream_raw_predict(
         self,
         project: str,
         location: str,
@@ -631,12 +682,13 @@ class AsyncGoogleVertexAIClient(AsyncNativeClient):
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
-    ) -> Any:
-        """Claude on Vertex, streamed (`stream: true` in the body): Anthropic's SSE events; read it through client.chat(stream=True)."""
-        return await self._call(
+    ) -> AsyncIterator[wire_anthropic_messages.MessageStreamEvent]:
+        """Claude on Vertex, streamed (the method puts `stream: true` in the body): Anthropic's SSE events, typed; client.chat(stream=True) reads the same stream unified. Streamed: yields each event as it arrives."""
+        return self._stream(
             SPEC.operations["stream_raw_predict"],
             body,
-            None,
+            wire_anthropic_messages.MessageStreamEvent,
+            stream_flag=True,
             path_params={
                 "project": project,
                 "location": location,

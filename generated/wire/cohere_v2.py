@@ -199,7 +199,14 @@ class EmbedBilledUnits:
 
 @_wire_model
 class EmbedByType:
+    """One member per asked embedding type. int8/uint8 are quantized vectors; binary/ubinary pack one bit per dimension (8 per value, signed/unsigned); base64 is little-endian float32."""
+
     float: list[list[float_aliased]] | None = _wire_field("float", default=None)
+    int8: list[list[int]] | None = _wire_field("int8", default=None)
+    uint8: list[list[int]] | None = _wire_field("uint8", default=None)
+    binary: list[list[int]] | None = _wire_field("binary", default=None)
+    ubinary: list[list[int]] | None = _wire_field("ubinary", default=None)
+    base64: list[str] | None = _wire_field("base64", default=None)
     additional_properties: dict[str, Any] = _extra_field()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 from llmkit._wire import _extra_field, _wire_field, _wire_model
 
@@ -204,6 +204,12 @@ class GigaTokensCountRequest:
     model: str = _wire_field("model")
     input: list[str] = _wire_field("input")
     additional_properties: dict[str, Any] = _extra_field()
+
+
+GigaTokensCountResponse: TypeAlias = list[GigaTokensCount]
+"""
+What /tokens/count answers, one entry per input string, in order.
+"""
 
 
 @_wire_model

@@ -4,9 +4,11 @@ Cohere's v3+ embedding models refuse a request without `input_type`: the unified
 "document" map to `search_query` / `search_document` (Cohere's own names, and `classification`
 or `clustering`, pass through), and a call that gives none is embedded as `search_document`,
 the retrieval corpus side, which is what an unqualified `embed(texts)` is almost always for.
-Vectors come back keyed by type (`embeddings.float`), not as a list of objects; llmkit always
-asks for floats. `dimensions` maps to `output_dimension` (embed-v4.0 only). At most 96 texts
-per request.
+Vectors come back keyed by type (`embeddings.float`), not as a list of objects. llmkit asks
+for floats unless `extra_body={"embedding_types": [T]}` names one other type: int8/uint8
+vectors come back as ints, binary/ubinary as their packed ints (one per 8 dimensions), base64
+decoded to floats. `dimensions` maps to `output_dimension` (embed-v4.0 only). At most 96
+texts per request.
 
 Token counting goes through `POST /v1/tokenize`, which tokenizes raw text, not a chat prompt:
 see `prompt_text` for the text llmkit builds and why the count is an estimate.
@@ -15,7 +17,7 @@ see `prompt_text` for the text llmkit builds and why the count is an estimate.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._errors import ConfigError, LLMKitError
@@ -34,10 +36,20 @@ from ._base import (
     operation,
     unsupported,
 )
+from .openai import decode_float32
 
-__all__ = ["ADAPTER", "TOKENIZE_MAX_CHARS", "CohereModalAdapter", "cohere_input_type", "prompt_text", "text_chunks"]
+__all__ = [
+    "ADAPTER",
+    "EMBEDDING_TYPES",
+    "TOKENIZE_MAX_CHARS",
+    "CohereModalAdapter",
+    "cohere_input_type",
+    "prompt_text",
+    "text_chunks",
+]
 
 _INPUT_TYPES = {"query": "search_query", "document": "search_document"}
+EMBEDDING_TYPES = ("float", "int8", "uint8", "binary", "ubinary", "base64")
 # `text` of /v1/tokenize: 1 to 65536 characters (docs.cohere.com/reference/tokenize, recalled 2025).
 TOKENIZE_MAX_CHARS = 65536
 
@@ -104,6 +116,23 @@ def cohere_input_type(input_type: str | None) -> str:
     return _INPUT_TYPES.get(input_type, input_type)
 
 
+def _embedding_type(extra: Mapping[str, Any] | None, ctx: CallContext) -> str:
+    """The one embedding type asked for in `extra_body["embedding_types"]` (float if none)."""
+    asked = (extra or {}).get("embedding_types")
+    if asked is None:
+        return "float"
+    if isinstance(asked, str) or not isinstance(asked, (list, tuple)) or len(asked) != 1:
+        raise ConfigError(
+            f"{ctx.provider}/{ctx.model}: embedding_types must be a list of one type, e.g. ['int8'] "
+            f"(EmbeddingResponse.vectors holds one type), got {asked!r}"
+        )
+    if asked[0] not in EMBEDDING_TYPES:
+        raise ConfigError(
+            f"{ctx.provider}/{ctx.model}: unknown embedding type {asked[0]!r}; use one of {', '.join(EMBEDDING_TYPES)}"
+        )
+    return str(asked[0])
+
+
 class CohereModalAdapter(ModalAdapter):
     max_embed_inputs = 96
 
@@ -113,19 +142,32 @@ class CohereModalAdapter(ModalAdapter):
             "model": ctx.model,
             "texts": list(inputs),
             "input_type": cohere_input_type(opts.input_type),
-            "embedding_types": ["float"],
+            "embedding_types": [_embedding_type(opts.extra_body, ctx)],
         }
         if opts.dimensions is not None:
             body["output_dimension"] = opts.dimensions
         return json_request(op, merged(body, opts.extra_body))
 
     def parse_embed(self, data: Any, ctx: CallContext, count: int) -> EmbeddingResponse:
+        """The vectors of the one type the answer carries (float, when it carries several)."""
         resp = structure(data, wire.EmbedResponse)
-        floats = resp.embeddings.float if resp.embeddings is not None else None
-        vectors = [[float(x) for x in v] for v in floats or []]
+        by_type = resp.embeddings
+        present = [t for t in EMBEDDING_TYPES if by_type is not None and getattr(by_type, t, None) is not None]
+        kind = "float" if "float" in present else (present[0] if len(present) == 1 else None)
+        if kind is None:
+            what = f"embeddings of several types ({', '.join(present)})" if present else "no embeddings"
+            raise LLMKitError(f"{ctx.provider} returned {what} for {count} inputs", provider=ctx.provider, body=data)
+        values = getattr(by_type, kind)
+        vectors: list[list[float]]
+        if kind == "float":
+            vectors = [[float(x) for x in v] for v in values]
+        elif kind == "base64":
+            vectors = [decode_float32(v, ctx.provider) for v in values]
+        else:
+            vectors = [[int(x) for x in v] for v in values]  # ints, as asked
         if len(vectors) != count:
             raise LLMKitError(
-                f"{ctx.provider} returned {len(vectors)} float embeddings for {count} inputs", provider=ctx.provider
+                f"{ctx.provider} returned {len(vectors)} {kind} embeddings for {count} inputs", provider=ctx.provider
             )
         billed = resp.meta.billed_units if resp.meta is not None else None
         tokens = billed.input_tokens if billed is not None else None

@@ -28,7 +28,7 @@ from .._spec import ModelInfo
 from .._wire import WireValidationError, structure_strict
 from ..generated.wire import cohere_v2 as wire
 from ._brain import Conversation, Plan, chunks, plan
-from ._media_emu import catalog_models, input_tokens, vector
+from ._media_emu import catalog_models, input_tokens, vector, vector_base64
 from ._server import Emulator, EmuRequest, EmuResponse
 
 __all__ = ["HANDLER", "CohereHandler"]
@@ -283,6 +283,30 @@ def embedding_vector(text: str, input_type: str, dims: int) -> list[float]:
     return vector(f"{input_type}:{text}", dims)
 
 
+def typed_embeddings(floats: list[list[float]], kinds: list[str]) -> dict[str, Any]:
+    """The `embeddings` object for the asked types: quantized to int8/uint8, bit-packed (one
+    bit per dimension, positive -> 1, first dimension in the high bit; binary is the packed
+    byte minus 128), or little-endian float32 in base64, as Cohere's embed v3+ answers."""
+    out: dict[str, Any] = {}
+    for kind in kinds:
+        if kind == "float":
+            out[kind] = floats
+        elif kind == "int8":
+            out[kind] = [[max(-128, min(127, round(x * 127))) for x in v] for v in floats]
+        elif kind == "uint8":
+            out[kind] = [[max(0, min(255, round((x + 1) * 127.5))) for x in v] for v in floats]
+        elif kind in ("binary", "ubinary"):
+            packed = [_pack_bits(v) for v in floats]
+            out[kind] = [[b - 128 for b in p] for p in packed] if kind == "binary" else packed
+        else:  # base64 (the schema's enum allows nothing else)
+            out[kind] = [vector_base64(v) for v in floats]
+    return out
+
+
+def _pack_bits(v: list[float]) -> list[int]:
+    return [sum(1 << (7 - j) for j, x in enumerate(v[i : i + 8]) if x > 0) for i in range(0, len(v), 8)]
+
+
 def _rerank(req: EmuRequest) -> EmuResponse:
     """Scores by word overlap with the query (deterministic), best first, like Cohere's order."""
     try:
@@ -320,8 +344,9 @@ def _embed(req: EmuRequest) -> EmuResponse:
     texts = list(body.texts or [])
     if not texts or len(texts) > EMBED_MAX_TEXTS:
         raise _Reject(400, f"invalid request: texts must contain between 1 and {EMBED_MAX_TEXTS} items")
-    if body.embedding_types is not None and body.embedding_types != ["float"]:
-        raise _Reject(400, "invalid request: the emulator serves only embedding_types ['float']")
+    kinds = list(body.embedding_types or ["float"])
+    if not kinds:
+        raise _Reject(400, "invalid request: embedding_types must not be empty")
     dims = _EMBED_DIMS.get(body.model, 1024)
     if body.output_dimension is not None:
         if body.model != "embed-v4.0" or body.output_dimension not in (256, 512, 1024, 1536):
@@ -331,7 +356,7 @@ def _embed(req: EmuRequest) -> EmuResponse:
         {
             "id": f"emb-{next(_IDS)}",
             "response_type": "embeddings_by_type",
-            "embeddings": {"float": [embedding_vector(t, body.input_type, dims) for t in texts]},
+            "embeddings": typed_embeddings([embedding_vector(t, body.input_type, dims) for t in texts], kinds),
             "texts": texts,
             "meta": {"api_version": {"version": "2"}, "billed_units": {"input_tokens": input_tokens(texts)}},
         }
