@@ -4031,7 +4031,12 @@ MODELS: tuple[ModelInfo, ...] = (
                 image_generation=False,
             )
         ),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-06-11",
+            retires="2026-12-11",
+            note="OpenAI names a newer model, not in this catalog",
+            source="https://developers.openai.com/api/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="openai",
@@ -4050,7 +4055,12 @@ MODELS: tuple[ModelInfo, ...] = (
                 image_generation=False,
             )
         ),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-06-11",
+            retires="2026-12-11",
+            note="OpenAI names a newer model, not in this catalog",
+            source="https://developers.openai.com/api/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="openai",
@@ -4069,7 +4079,12 @@ MODELS: tuple[ModelInfo, ...] = (
                 image_generation=False,
             )
         ),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-06-11",
+            retires="2026-12-11",
+            note="OpenAI names a newer model, not in this catalog",
+            source="https://developers.openai.com/api/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="openai",
@@ -4082,7 +4097,12 @@ MODELS: tuple[ModelInfo, ...] = (
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
             Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
         ),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-10-14",
+            retires="2027-01-14",
+            note="fine-tunes of it shut down on the same day; OpenAI names a newer model, not in this catalog",
+            source="https://developers.openai.com/api/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="openai",
@@ -4095,7 +4115,12 @@ MODELS: tuple[ModelInfo, ...] = (
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
             Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
         ),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-10-14",
+            retires="2027-01-14",
+            note="fine-tunes of it shut down on the same day; OpenAI names a newer model, not in this catalog",
+            source="https://developers.openai.com/api/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="openai",
@@ -4108,7 +4133,11 @@ MODELS: tuple[ModelInfo, ...] = (
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
             Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
         ),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            retires="2026-10-23",
+            note="date from third-party copies of OpenAI's deprecations page; OpenAI names a newer model, not in this catalog",
+            source="https://developers.openai.com/api/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="openai",
@@ -4121,7 +4150,12 @@ MODELS: tuple[ModelInfo, ...] = (
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
             Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
         ),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-10-14",
+            retires="2027-01-14",
+            note="fine-tunes of it shut down on the same day; OpenAI names a newer model, not in this catalog",
+            source="https://developers.openai.com/api/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="openai",
@@ -4134,7 +4168,12 @@ MODELS: tuple[ModelInfo, ...] = (
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
             Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
         ),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-10-14",
+            retires="2027-01-14",
+            note="fine-tunes of it shut down on the same day; OpenAI names a newer model, not in this catalog",
+            source="https://developers.openai.com/api/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="openai",
@@ -4153,7 +4192,12 @@ MODELS: tuple[ModelInfo, ...] = (
                 image_generation=False,
             )
         ),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-06-11",
+            retires="2026-12-11",
+            note="date from third-party copies of OpenAI's deprecations page; OpenAI names a newer model, not in this catalog",
+            source="https://developers.openai.com/api/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="openai",
@@ -4173,7 +4217,11 @@ MODELS: tuple[ModelInfo, ...] = (
                 image_generation=False,
             )
         ),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            retires="2026-10-23",
+            note="date from third-party copies of OpenAI's deprecations page; OpenAI names a newer model, not in this catalog",
+            source="https://developers.openai.com/api/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="openai",
@@ -4195,7 +4243,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=Lifecycle(
-            retires="2025-10-27", replacement="o4-mini", source="https://platform.openai.com/docs/deprecations"
+            retires="2025-10-27", replacement="o4-mini", source="https://developers.openai.com/api/docs/deprecations"
         ),
     ),
     ModelInfo(
@@ -4529,7 +4577,11 @@ MODELS: tuple[ModelInfo, ...] = (
                 image_generation=True,
             )
         ),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            retires="2026-10-23",
+            note="date from third-party copies of OpenAI's deprecations page",
+            source="https://developers.openai.com/api/docs/deprecations",
+        ),
         options=ModelOptions(response_formats=()),
     ),
     ModelInfo(

@@ -13,10 +13,15 @@ import pytest
 import llmkit
 from llmkit import models
 from llmkit._spec import ModelOptions
+from llmkit.testing import frozen_date
 from llmkit.testing._media_emu import image_bytes, parse_multipart
 from tests.test_modal_types import AMClient, MClient, media_emu
 
 # (call, model, args, kwargs, the refusal's text)
+# gpt-image-1 shut down on 2026-10-23 (specs/providers/openai.yaml); its options are checked on
+# a day it was still served, since a retired model fails its lifecycle check first.
+GPT_IMAGE_1_SERVED = "2026-10-01"
+
 REFUSED: list[tuple[str, str, tuple[Any, ...], dict[str, Any], str]] = [
     (
         "transcribe",
@@ -88,7 +93,11 @@ def _ids() -> list[str]:
 @pytest.mark.parametrize(("call", "model", "args", "kwargs", "text"), REFUSED, ids=_ids())
 def test_refused_before_any_request(emu: Any, call: str, model: str, args: Any, kwargs: Any, text: str) -> None:
     media_emu(emu)
-    with MClient(providers=emu.providers_config()) as c, pytest.raises(llmkit.UnsupportedFeatureError) as info:
+    with (
+        frozen_date(GPT_IMAGE_1_SERVED),
+        MClient(providers=emu.providers_config()) as c,
+        pytest.raises(llmkit.UnsupportedFeatureError) as info,
+    ):
         getattr(c, call)(model, *args, **kwargs)
     assert text in str(info.value) and info.value.provider == "openai"
     assert emu.requests == []
@@ -102,7 +111,10 @@ def test_refused_before_any_request_async(emu: Any, call: str, model: str, args:
         async with AMClient(providers=emu.providers_config()) as ac:
             await getattr(ac, call)(model, *args, **kwargs)
 
-    with pytest.raises(llmkit.UnsupportedFeatureError, match="does not support") as info:
+    with (
+        frozen_date(GPT_IMAGE_1_SERVED),
+        pytest.raises(llmkit.UnsupportedFeatureError, match="does not support") as info,
+    ):
         asyncio.run(run())
     assert text in str(info.value)
     assert emu.requests == []
@@ -132,7 +144,8 @@ def test_what_the_models_do_take_goes_out_exactly(emu: Any) -> None:
         }
         assert r.images[0].data == image_bytes("a fox", 0)
         # gpt-image-1 answers base64 anyway: b64_json is honoured by leaving the field out.
-        r = c.generate_image("openai/gpt-image-1", "a dog", response_format="b64_json", n=2)
+        with frozen_date(GPT_IMAGE_1_SERVED):
+            r = c.generate_image("openai/gpt-image-1", "a dog", response_format="b64_json", n=2)
         assert emu.last_request.json() == {"model": "gpt-image-1", "prompt": "a dog", "n": 2}
         assert [i.data for i in r.images] == [image_bytes("a dog", 0), image_bytes("a dog", 1)]
         t = c.transcribe("openai/whisper-1", b"one two", filename="a.wav", options={"response_format": "verbose_json"})
