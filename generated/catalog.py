@@ -1902,7 +1902,12 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["cerebras"].merged(Capabilities()),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-02-16",
+            replacement="gpt-oss-120b",
+            note="no shutdown date published",
+            source="https://inference-docs.cerebras.ai/support/deprecation",
+        ),
     ),
     ModelInfo(
         provider="cerebras",
@@ -1912,7 +1917,11 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["cerebras"].merged(Capabilities()),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-04-22",
+            retires="2026-05-27",
+            source="https://inference-docs.cerebras.ai/support/deprecation",
+        ),
     ),
     ModelInfo(
         provider="cerebras",
@@ -1932,7 +1941,12 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["cerebras"].merged(Capabilities(reasoning=True)),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-02-16",
+            replacement="gpt-oss-120b",
+            note="no shutdown date published",
+            source="https://inference-docs.cerebras.ai/support/deprecation",
+        ),
     ),
     ModelInfo(
         provider="cerebras",
@@ -1942,7 +1956,11 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["cerebras"].merged(Capabilities()),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-04-22",
+            retires="2026-05-27",
+            source="https://inference-docs.cerebras.ai/support/deprecation",
+        ),
     ),
     ModelInfo(
         provider="cloudflare",
@@ -2888,6 +2906,20 @@ MODELS: tuple[ModelInfo, ...] = (
         context_window=1048576,
         max_output_tokens=65536,
         price=Price(input=2.0, output=12.0, cached_input=0.2),
+        capabilities=PROVIDER_CAPABILITIES["gemini"].merged(Capabilities(embeddings=False)),
+        lifecycle=Lifecycle(
+            retires="2026-03-09",
+            replacement="gemini-3.1-pro-preview",
+            source="https://ai.google.dev/gemini-api/docs/deprecations",
+        ),
+    ),
+    ModelInfo(
+        provider="gemini",
+        id="gemini-3.1-pro-preview",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
         capabilities=PROVIDER_CAPABILITIES["gemini"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
@@ -4598,7 +4630,12 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["perplexity"].merged(Capabilities(reasoning=True)),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            retires="2025-12-15",
+            replacement="sonar-reasoning-pro",
+            note="date from third-party reports of Perplexity's changelog",
+            source="https://docs.perplexity.ai/changelog",
+        ),
     ),
     ModelInfo(
         provider="perplexity",
@@ -5871,7 +5908,11 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["xai"].merged(Capabilities(vision=True, reasoning=True)),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            retires="2026-05-15",
+            note="retired at 12:00 PT; xAI recommends grok-4.3, not in this catalog",
+            source="https://docs.x.ai/docs/migration/may-15-retirement",
+        ),
     ),
     ModelInfo(
         provider="xai",
@@ -5881,7 +5922,11 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["xai"].merged(Capabilities(vision=True)),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            retires="2026-05-15",
+            note="retired at 12:00 PT; xAI recommends grok-4.3, not in this catalog",
+            source="https://docs.x.ai/docs/migration/may-15-retirement",
+        ),
     ),
     ModelInfo(
         provider="xai",
@@ -5891,7 +5936,11 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["xai"].merged(Capabilities(reasoning=True)),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            retires="2026-05-15",
+            note="retired at 12:00 PT; xAI recommends grok-4.3, not in this catalog",
+            source="https://docs.x.ai/docs/migration/may-15-retirement",
+        ),
     ),
     ModelInfo(
         provider="xai",
@@ -5901,7 +5950,11 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["xai"].merged(Capabilities()),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            retires="2026-05-15",
+            note="retired at 12:00 PT; xAI recommends grok-4.3, not in this catalog",
+            source="https://docs.x.ai/docs/migration/may-15-retirement",
+        ),
     ),
     ModelInfo(
         provider="xai",

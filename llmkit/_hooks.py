@@ -13,8 +13,9 @@ functions. A hook that raises fails the call: hooks are part of the caller's cod
 Every call a client makes fires them, not only chat: `event.kind` says which (`"chat"`,
 `"embed"`, `"rerank"`, `"transcribe"`, `"speak"`, `"generate_image"`, `"count_tokens"`,
 `"list_models"`, `"batches"`, `"context_caches"`, `"native"`), `event.operation` names the
-spec operation of the request, and a call beyond chat hands its answer over in `result`
-(`response` stays the ChatResponse of a chat call, so chat-only hooks keep working).
+spec operation of the request (None where it is not known), and a call beyond chat hands
+its answer over in `result` (`response` stays the ChatResponse of a chat call, so chat-only
+hooks keep working).
 """
 
 from __future__ import annotations

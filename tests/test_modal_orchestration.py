@@ -332,3 +332,73 @@ def test_chat_events_keep_their_shape(kit: Kit, emu: Emulator, mode: str) -> Non
         ("after_response", "chat", None),
     ]
     assert events[1].response is resp and events[1].result is None
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_count_tokens_and_list_models_fire_hooks_and_are_free(kit: Kit, emu: Emulator, mode: str) -> None:
+    c, events = _hooked(kit, mode, budget_usd=0.0)  # free calls are never refused
+    n = kit.run(c, lambda c: c.count_tokens("anthropic/claude-haiku-4-5", "Hi"))
+    listed = kit.run(c, lambda c: c.list_models("openai"))
+    assert [x[:4] for x in _seen(events)] == [
+        ("before_request", "count_tokens", "anthropic", "anthropic/claude-haiku-4-5"),
+        ("after_response", "count_tokens", "anthropic", "anthropic/claude-haiku-4-5"),
+        ("before_request", "list_models", "openai", "openai"),
+        ("after_response", "list_models", "openai", "openai"),
+    ]
+    assert events[0].body == emu.requests[0].json()
+    assert events[1].result is n and events[3].result is listed and len(emu.requests) == 2
+    assert c.usage.total.requests == 0  # no model ran
+
+
+def test_batches_submit_meets_the_budget_and_its_handle_does_not(kit: Kit, emu: Emulator) -> None:
+    c, events = _hooked(kit, "sync")
+    handle = c.batches.submit("openai/gpt-4o-mini", [[{"role": "user", "content": "Hi"}]])
+    assert [(e.name, e.kind) for e in events] == [
+        ("before_request", "batches"),  # the JSONL upload
+        ("after_response", "batches"),
+        ("before_request", "batches"),  # the batch itself
+        ("after_response", "batches"),
+    ]
+    assert events[2].body == emu.requests[1].json() and events[3].result.json()["id"] == handle.id
+    spent = kit.make("sync", budget_usd=0.0)
+    with pytest.raises(llmkit.BudgetExceededError):
+        spent.batches.submit("openai/gpt-4o-mini", [[{"role": "user", "content": "Hi"}]])
+    sent = len(emu.requests)
+    assert [r.path for r in emu.requests] == ["/openai/v1/files", "/openai/v1/batches"]
+    handle._t._client = spent  # the same batch seen from the client whose budget is used up
+    assert handle.status().state in ("in_progress", "completed") and len(emu.requests) == sent + 1
+
+
+def test_async_redis_state_limits_modality_calls(emu: Emulator, redis_url: str) -> None:
+    async def go() -> list[float]:
+        waits: list[float] = []
+        clock = Clock()
+
+        async def record(s: float) -> None:
+            waits.append(s)
+
+        clients = [
+            llmkit.AsyncClient(
+                providers=emu.providers_config(), rate_limits={"voyage": {"rpm": 2}}, state_url=redis_url
+            )
+            for _ in range(2)
+        ]
+        for c in clients:
+            c._orch.state.clock = clock
+            c._sleep = record
+        await clients[0].embed(EMBED, ["alpha"])
+        await clients[0].rerank(RERANK, "capital", DOCS)
+        await clients[1].embed(EMBED, ["beta"])  # another process, the same bucket
+        for c in clients:
+            await c.aclose()
+        return waits
+
+    assert asyncio.run(go()) == [30.0] and len(emu.requests) == 3
+
+
+def test_a_native_stream_left_early_is_still_booked(kit: Kit, emu: Emulator) -> None:
+    c, events = _hooked(kit, "sync")
+    it = c.native("openai").create_chat_completion_stream(CHAT_BODY)
+    next(it)
+    it.close()  # the reader stopped: the call happened, its connection is closed
+    assert [e.name for e in events] == ["before_request", "after_response"]
