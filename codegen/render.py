@@ -87,7 +87,7 @@ def _price_args(price: dict[str, Any]) -> str:
 def _options_args(opts: dict[str, Any] | None) -> str | None:
     if not opts:
         return None
-    keys = ("response_formats", "instructions", "dimensions", "max_n")
+    keys = ("response_formats", "instructions", "dimensions", "max_n", "max_request_tokens")
     return ", ".join(f"{k}={_py(opts[k])}" for k in keys if k in opts)
 
 

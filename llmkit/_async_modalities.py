@@ -1,16 +1,21 @@
 """The async twins of the calls beyond chat, for `llmkit.AsyncClient`.
 
-Same planning and adapters as `ModalitiesMixin`; only the waiting differs. Embedding
-batches go out concurrently (a few at a time) and come back in input order.
+Same planning, adapters and orchestration (`llmkit._gate.acall`) as `ModalitiesMixin`; only
+the waiting differs. Embedding batches go out concurrently (a few at a time, each waiting for
+the rate limiter) and come back in input order.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
+import httpx
+
 from ._errors import ConfigError
+from ._gate import AsyncCall, acall
 from ._modal_types import (
     AsyncSpeechStream,
     EmbeddingResponse,
@@ -20,7 +25,10 @@ from ._modal_types import (
     TokenCount,
     Transcription,
 )
-from ._types import ImagePart
+from ._modalities import embed_usage, priced, rerank_cost, rerank_tokens
+from ._pipeline import Pricing
+from ._types import ImagePart, Usage
+from ._usage import estimate_text_tokens
 from .modalities._base import (
     AudioInput,
     EmbedOptions,
@@ -30,7 +38,7 @@ from .modalities._base import (
     TranscribeOptions,
     audio_bytes,
 )
-from .modalities._http import asend, content_type, decode_json
+from .modalities._http import content_type, decode_json
 from .modalities._multimodal import EmbedInput, EmbedItem, embed_items, embed_request
 from .modalities._plan import (
     documents_list,
@@ -39,13 +47,16 @@ from .modalities._plan import (
     sorted_rerank,
     speech_options,
     split_batches,
+    token_budget,
 )
 from .modalities._tokens import plan_count
 
 if TYPE_CHECKING:
+    from ._client import AsyncClient
     from ._spec import ProviderSpec
     from ._transport import AsyncProviderTransport
-    from .dialects._base import CallContext
+    from .dialects._base import CallContext, WireRequest
+    from .modalities._plan import Resolved
 
 __all__ = ["AsyncModalitiesMixin"]
 
@@ -79,18 +90,24 @@ class AsyncModalitiesMixin:
         """Async twin of Client.embed."""
         r = resolve(self, model, "embeddings")
         opts = EmbedOptions(input_type=input_type, dimensions=dimensions, extra_body=extra_body)
-        batches = split_batches(embed_items(inputs, r.ctx), r.adapter.embed_limit(r.ctx), batch_size)
+        batches = split_batches(
+            embed_items(inputs, r.ctx), r.adapter.embed_limit(r.ctx), batch_size, token_budget(r.ctx)
+        )
         requests = [embed_request(r, b, opts) for b in batches]
-        t = self._transport(r.provider, r.spec)
+        tokens = estimate_text_tokens(x for b in batches for x in b)
+        cost, pricing = priced(r, tokens)
         gate = asyncio.Semaphore(EMBED_CONCURRENCY)
+        async with self._call(r, "embed", requests[0].wire, -(-tokens // len(batches)), cost, pricing) as c:
 
-        async def one(batch: list[EmbedItem], m: ModalRequest) -> EmbeddingResponse:
-            async with gate:
-                resp = await asend(t, m, timeout)
-            return r.adapter.parse_embed_http(resp, r.ctx, len(batch))
+            async def one(batch: list[EmbedItem], m: ModalRequest) -> EmbeddingResponse:
+                async with gate:
+                    resp = await c.send(m, timeout=timeout)
+                return r.adapter.parse_embed_http(resp, r.ctx, len(batch))
 
-        parts = await asyncio.gather(*(one(b, m) for b, m in zip(batches, requests, strict=True)))
-        return join_embeddings(parts, r.ctx)
+            parts = await asyncio.gather(*(one(b, m) for b, m in zip(batches, requests, strict=True)))
+            out = join_embeddings(parts, r.ctx)
+            await c.done(out, embed_usage(out), out.cost_usd, out.usage.input_tokens)
+        return out
 
     async def rerank(
         self,
@@ -108,8 +125,12 @@ class AsyncModalitiesMixin:
         docs = documents_list(query, documents, top_n)
         opts = RerankOptions(top_n=top_n, return_documents=return_documents, extra_body=extra_body)
         m = r.adapter.rerank_request(query, docs, opts, r.ctx)
-        data = decode_json(await asend(self._transport(r.provider, r.spec), m, timeout), r.provider)
-        return sorted_rerank(r.adapter.parse_rerank(data, r.ctx, docs), docs, return_documents)
+        tokens = rerank_tokens(query, docs)
+        async with self._call(r, "rerank", m.wire, tokens, *priced(r, tokens)) as c:
+            data = decode_json(await c.send(m, timeout=timeout), r.provider)
+            out = rerank_cost(r, sorted_rerank(r.adapter.parse_rerank(data, r.ctx, docs), docs, return_documents))
+            await c.done(out, Usage(input_tokens=out.input_tokens or 0), out.cost_usd, out.input_tokens)
+        return out
 
     async def transcribe(
         self,
@@ -131,8 +152,10 @@ class AsyncModalitiesMixin:
             language=language, prompt=prompt, timestamps=timestamps, filename=name, media_type=mt, extra=options
         )
         m = r.adapter.transcribe_request(data, opts, r.ctx)
-        body = decode_json(await asend(self._transport(r.provider, r.spec), m, timeout), r.provider)
-        return r.adapter.parse_transcription(body, r.ctx)
+        async with self._call(r, "transcribe", m.wire) as c:
+            out = r.adapter.parse_transcription_http(await c.send(m, timeout=timeout), r.ctx)
+            await c.done(out, Usage())
+        return out
 
     async def speak(
         self,
@@ -150,14 +173,17 @@ class AsyncModalitiesMixin:
         r = resolve(self, model, "speech")
         opts = speech_options(text, voice, format, speed, instructions, extra_body)
         m = r.adapter.speech_request(text, opts, r.ctx, stream=False)
-        resp = await asend(self._transport(r.provider, r.spec), m, timeout)
-        return SpeechResponse(
-            audio=resp.content,
-            content_type=content_type(resp),
-            model=r.ctx.model,
-            provider=r.provider,
-            request_id=resp.headers.get("request-id") or resp.headers.get("x-request-id"),
-        )
+        async with self._call(r, "speak", m.wire) as c:
+            resp = await c.send(m, timeout=timeout)
+            out = SpeechResponse(
+                audio=resp.content,
+                content_type=content_type(resp),
+                model=r.ctx.model,
+                provider=r.provider,
+                request_id=resp.headers.get("request-id") or resp.headers.get("x-request-id"),
+            )
+            await c.done(out, Usage())
+        return out
 
     async def speak_stream(
         self,
@@ -175,8 +201,16 @@ class AsyncModalitiesMixin:
         r = resolve(self, model, "speech")
         opts = speech_options(text, voice, format, speed, instructions, extra_body)
         m = r.adapter.speech_request(text, opts, r.ctx, stream=True)
-        opener = self._transport(r.provider, r.spec).stream(m.wire, timeout=timeout)
+        opener = self._speech_opener(r, m, timeout)
         return await AsyncSpeechStream(opener, content_type, r.ctx.model, r.provider)._open()
+
+    @asynccontextmanager
+    async def _speech_opener(
+        self, r: Resolved, m: ModalRequest, timeout: float | None
+    ) -> AsyncIterator[httpx.Response]:
+        async with self._call(r, "speak", m.wire, stream=True) as c, c.stream(m, timeout=timeout) as resp:
+            yield resp
+            await c.done(None, Usage())
 
     async def generate_image(
         self,
@@ -196,12 +230,58 @@ class AsyncModalitiesMixin:
             raise ConfigError("generate_image needs a non-empty prompt string")
         opts = ImageOptions(n=n, size=size, response_format=response_format, quality=quality, extra_body=extra_body)
         m = r.adapter.image_request(prompt, opts, r.ctx)
-        return r.adapter.parse_image_response(await asend(self._transport(r.provider, r.spec), m, timeout), r.ctx)
+        async with self._call(r, "generate_image", m.wire) as c:
+            out = r.adapter.parse_image_response(await c.send(m, timeout=timeout), r.ctx)
+            await c.done(out, Usage())
+        return out
 
     async def count_tokens(self, model: str, messages: Any, **params: Any) -> TokenCount:
         """Async twin of Client.count_tokens."""
         plan = plan_count(self, model, messages, params)
         if plan.local is not None:
             return plan.local
-        transport = self._transport(plan.provider, plan.spec)
-        return plan.result([decode_json(await transport.send(w), plan.provider) for w in plan.wires])
+        first = plan.wires[0]
+        async with acall(
+            self._client_self(),
+            plan.provider,
+            plan.spec,
+            "count_tokens",
+            plan.ctx.model,
+            operation=first.operation,
+            body=first.body,
+            pricing="free",
+        ) as c:
+            out = plan.result([decode_json(await c.send(w), plan.provider) for w in plan.wires])
+            await c.done(out)
+        return out
+
+    # -- the call's way through the orchestration ---------------------------------------------
+    def _client_self(self) -> AsyncClient:
+        return self  # type: ignore[return-value]  # mixed into AsyncClient only
+
+    def _call(
+        self,
+        r: Resolved,
+        kind: str,
+        wire: WireRequest,
+        tokens: int = 0,
+        cost: float | None = None,
+        pricing: Pricing = "unknown",
+        *,
+        stream: bool = False,
+    ) -> AbstractAsyncContextManager[AsyncCall]:
+        """One model call (its latency counts for the model) through the client's orchestration."""
+        return acall(
+            self._client_self(),
+            r.provider,
+            r.spec,
+            kind,
+            r.ctx.model,
+            operation=wire.operation,
+            body=wire.body,
+            stream=stream,
+            tokens=tokens,
+            cost=cost,
+            pricing=pricing,
+            timed=True,
+        )

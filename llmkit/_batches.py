@@ -23,6 +23,7 @@ import attrs
 import httpx
 
 from ._errors import LLMKitError, UnsupportedFeatureError
+from ._gate import AsyncGate, Gate
 from ._transport import decode_json
 from ._types import ChatResponse
 from .dialects._base import CallContext, WireRequest, expand_path
@@ -323,26 +324,23 @@ class _Anthropic(_Protocol):
 _PROTOCOLS: dict[str, type[_Protocol]] = {"openai_chat": _OpenAI, "anthropic_messages": _Anthropic}
 
 
-def _run(t: ProviderTransport, steps: Steps) -> Any:
-    """Drive a protocol step over a sync transport (retries and error mapping included)."""
-    from .modalities._http import send
-
+def _run(gate: Gate, steps: Steps) -> Any:
+    """Drive a protocol step through the client's orchestration (each request one call, with
+    limits, budget, hooks and the transport's retries and error mapping)."""
     try:
         req = next(steps)
         while True:
-            req = steps.send(send(t, req))
+            req = steps.send(gate.send(req))
     except StopIteration as stop:
         return stop.value
 
 
-async def _arun(t: AsyncProviderTransport, steps: Steps) -> Any:
+async def _arun(gate: AsyncGate, steps: Steps) -> Any:
     """The async twin of `_run`."""
-    from .modalities._http import asend
-
     try:
         req = next(steps)
         while True:
-            req = steps.send(await asend(t, req))
+            req = steps.send(await gate.send(req))
     except StopIteration as stop:
         return stop.value
 
@@ -416,9 +414,7 @@ _Finish = Callable[[ChatResponse, CallContext, "ChatRequest | None"], ChatRespon
 class BatchHandle(_HandleBase):
     """A submitted batch: poll it, wait for it, read its results, cancel it."""
 
-    def __init__(
-        self, proto: _Protocol, items: list[_Item], raw: dict[str, Any], finish: _Finish, t: ProviderTransport
-    ) -> None:
+    def __init__(self, proto: _Protocol, items: list[_Item], raw: dict[str, Any], finish: _Finish, t: Gate) -> None:
         super().__init__(proto, items, raw, finish)
         self._t = t
 
@@ -467,7 +463,7 @@ class AsyncBatchHandle(_HandleBase):
     """The async twin of BatchHandle."""
 
     def __init__(
-        self, proto: _Protocol, items: list[_Item], raw: dict[str, Any], finish: _Finish, t: AsyncProviderTransport
+        self, proto: _Protocol, items: list[_Item], raw: dict[str, Any], finish: _Finish, t: AsyncGate
     ) -> None:
         super().__init__(proto, items, raw, finish)
         self._t = t
@@ -546,8 +542,10 @@ class Batches:
         t = self._client._transport(provider, spec)
         proto = proto_cls(provider, spec, t)
         proto.check()
-        raw = _run(t, proto.create(batch_items, bodies))
-        return BatchHandle(proto, batch_items, raw, self._client._finish, t)
+        raw = _run(Gate(self._client, provider, spec, "batches"), proto.create(batch_items, bodies))
+        # Polling, cancelling and reading results cost nothing: the budget never refuses them.
+        handle_gate = Gate(self._client, provider, spec, "batches", pricing="free")
+        return BatchHandle(proto, batch_items, raw, self._client._finish, handle_gate)
 
 
 class AsyncBatches:
@@ -561,5 +559,6 @@ class AsyncBatches:
         t = self._client._transport(provider, spec)
         proto = proto_cls(provider, spec, t)
         proto.check()
-        raw = await _arun(t, proto.create(batch_items, bodies))
-        return AsyncBatchHandle(proto, batch_items, raw, self._client._finish, t)
+        raw = await _arun(AsyncGate(self._client, provider, spec, "batches"), proto.create(batch_items, bodies))
+        handle_gate = AsyncGate(self._client, provider, spec, "batches", pricing="free")
+        return AsyncBatchHandle(proto, batch_items, raw, self._client._finish, handle_gate)

@@ -3,24 +3,25 @@
 Everything that does not touch the network (model-string parsing, settings, capability
 checks, request building, response parsing) is shared in `_core.Core`; the two clients only
 differ in how they wait for I/O. Orchestration (cache, budget, rate limits, hooks, spans,
-usage and latency) lives in `_pipeline.Orchestrator`; the clients call it at fixed points.
+usage and latency) lives in `_pipeline.Orchestrator`; the clients call it at fixed points,
+and every call beyond chat reaches it through `_gate` and the same `_with_retries` loop.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import httpx
 
+from . import _retry
 from ._async_modalities import AsyncModalitiesMixin
 from ._chat_params import chat_request, check_params, model_list
 from ._core import Core, MessagesArg
 from ._errors import LLMKitError
 from ._fallback import next_model
+from ._gate import AsyncGate, Gate, acall, call
 from ._live import LiveMixin
 from ._modalities import ModalitiesMixin
 from ._models_list import ListedModel
@@ -66,7 +67,7 @@ class Client(ModalitiesMixin, Core):
     def __init__(self, providers: Mapping[str, Mapping[str, Any]] | None = None, **options: Any) -> None:
         super().__init__(providers, **options)
         self._transports: dict[str, ProviderTransport] = {}
-        self._sleep: Callable[[float], None] = time.sleep
+        self._sleep: Callable[[float], None] = _sleep
 
     def _transport(self, provider: str, spec: ProviderSpec) -> ProviderTransport:
         t = self._transports.get(provider)
@@ -268,16 +269,19 @@ class Client(ModalitiesMixin, Core):
         UnsupportedFeatureError before any request.
         """
         spec, lister = self._lister(provider)
-        transport = self._transport(provider, spec)
         req: WireRequest | None = lister.first()
-        while req is not None:
-            req = lister.feed(decode_json(transport.send(req), provider))
-        return lister.result()
+        with call(self, provider, spec, "list_models", operation=req.operation if req else None, pricing="free") as c:
+            while req is not None:
+                req = lister.feed(decode_json(c.send(req), provider))
+            out = lister.result()
+            c.done(out)
+        return out
 
     def native(self, provider: str) -> Any:
-        """The generated typed client of one provider: every endpoint its spec declares."""
+        """The generated typed client of one provider: every endpoint its spec declares, each
+        request going through this client's orchestration (limits, budget, hooks, spans)."""
         spec = self._spec(provider)
-        return _native_class(spec, 0)(self._transport(provider, spec))
+        return _native_class(spec, 0)(Gate(self, provider, spec))
 
     def close(self) -> None:
         for t in self._transports.values():
@@ -298,7 +302,7 @@ class AsyncClient(LiveMixin, AsyncModalitiesMixin, Core):
     def __init__(self, providers: Mapping[str, Mapping[str, Any]] | None = None, **options: Any) -> None:
         super().__init__(providers, **options)
         self._transports: dict[str, AsyncProviderTransport] = {}
-        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self._sleep: Callable[[float], Awaitable[None]] = _asleep
 
     def _transport(self, provider: str, spec: ProviderSpec) -> AsyncProviderTransport:
         t = self._transports.get(provider)
@@ -464,15 +468,19 @@ class AsyncClient(LiveMixin, AsyncModalitiesMixin, Core):
     async def list_models(self, provider: str) -> list[ListedModel]:
         """The models `provider` lists for this key right now, merged with llmkit's catalog."""
         spec, lister = self._lister(provider)
-        transport = self._transport(provider, spec)
         req: WireRequest | None = lister.first()
-        while req is not None:
-            req = lister.feed(decode_json(await transport.send(req), provider))
-        return lister.result()
+        async with acall(
+            self, provider, spec, "list_models", operation=req.operation if req else None, pricing="free"
+        ) as c:
+            while req is not None:
+                req = lister.feed(decode_json(await c.send(req), provider))
+            out = lister.result()
+            await c.done(out)
+        return out
 
     def native(self, provider: str) -> Any:
         spec = self._spec(provider)
-        return _native_class(spec, 1)(self._transport(provider, spec))
+        return _native_class(spec, 1)(AsyncGate(self, provider, spec))
 
     async def aclose(self) -> None:
         for t in self._transports.values():
@@ -488,6 +496,15 @@ class AsyncClient(LiveMixin, AsyncModalitiesMixin, Core):
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.aclose()
+
+
+def _sleep(seconds: float) -> None:
+    """The clients' default wait: the retry module's, so one patch quiets every loop in tests."""
+    _retry._sleep(seconds)
+
+
+async def _asleep(seconds: float) -> None:
+    await _retry._asleep(seconds)
 
 
 def _native_class(spec: ProviderSpec, which: int) -> Any:

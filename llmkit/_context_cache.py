@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._errors import ConfigError, UnsupportedFeatureError
+from ._gate import AsyncGate, Gate
 from ._native import expand_reserved
 from ._registry import split_model
 from ._transport import decode_json
@@ -188,7 +189,8 @@ class ContextCaches:
         self._plan = _Planner(client)
 
     def _send(self, provider: str, spec: ProviderSpec, req: WireRequest, timeout: float | None) -> Any:
-        return decode_json(self._client._transport(provider, spec).send(req, timeout=timeout), provider)
+        gate = Gate(self._client, provider, spec, "context_caches")  # the client's orchestration
+        return decode_json(gate.send(req, timeout=timeout), provider)
 
     def create(
         self,
@@ -264,7 +266,8 @@ class AsyncContextCaches:
         self._plan = _Planner(client)
 
     async def _send(self, provider: str, spec: ProviderSpec, req: WireRequest, timeout: float | None) -> Any:
-        return decode_json(await self._client._transport(provider, spec).send(req, timeout=timeout), provider)
+        gate = AsyncGate(self._client, provider, spec, "context_caches")
+        return decode_json(await gate.send(req, timeout=timeout), provider)
 
     async def create(
         self,

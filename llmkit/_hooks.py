@@ -1,4 +1,4 @@
-"""Event hooks: see every chat call as it happens (logging, metrics, tracing, auditing).
+"""Event hooks: see every call as it happens (logging, metrics, tracing, auditing).
 
     client = llmkit.Client(hooks={"after_response": [log_it]})
 
@@ -9,6 +9,13 @@
 follows (with the wait), `after_response` once per answered call (also for cache hits, with
 `cached=True`), `on_error` once per failed call. An AsyncClient awaits hooks that are coroutine
 functions. A hook that raises fails the call: hooks are part of the caller's code.
+
+Every call a client makes fires them, not only chat: `event.kind` says which (`"chat"`,
+`"embed"`, `"rerank"`, `"transcribe"`, `"speak"`, `"generate_image"`, `"count_tokens"`,
+`"list_models"`, `"batches"`, `"context_caches"`, `"native"`), `event.operation` names the
+spec operation of the request (None where it is not known), and a call beyond chat hands
+its answer over in `result` (`response` stays the ChatResponse of a chat call, so chat-only
+hooks keep working).
 """
 
 from __future__ import annotations
@@ -31,8 +38,11 @@ Hook = Callable[["HookEvent"], Any]
 
 @attrs.frozen(kw_only=True)
 class HookEvent:
-    """What a hook is told. `model` is `provider/model`; `body` is the JSON request body (it never
-    holds a key: keys travel in headers, which hooks are not given)."""
+    """What a hook is told. `model` is `provider/model` (just `provider` for a call that names no
+    model, such as `list_models`); `body` is the JSON request body (it never holds a key: keys
+    travel in headers, which hooks are not given). `kind` is the client call (`"chat"`,
+    `"embed"`, ...); `result` is the answer of a call beyond chat (an EmbeddingResponse,
+    Transcription, ..., or the raw httpx.Response of a native or management request)."""
 
     name: HookName
     provider: str
@@ -45,6 +55,9 @@ class HookEvent:
     elapsed: float | None = None  # after_response / on_error: seconds since the call began
     cached: bool = False
     stream: bool = False
+    kind: str = "chat"
+    operation: str | None = None  # the spec operation sent (e.g. "embeddings", "pull")
+    result: Any = attrs.field(default=None, repr=False)
 
 
 class Hooks:

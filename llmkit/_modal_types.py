@@ -75,6 +75,7 @@ class RerankResponse:
     model: str
     provider: str
     input_tokens: int | None = None
+    cost_usd: float | None = None  # from `input_tokens` at the catalog's price, when both are known
     raw: Any = attrs.field(default=None, repr=False)
 
 

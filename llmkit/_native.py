@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeVar
 from urllib.parse import quote
 
 import attrs
@@ -47,10 +47,16 @@ from ._transport import AsyncProviderTransport, ProviderTransport
 from ._wire import structure, unstructure
 from .dialects._base import WireRequest, expand_path
 
+if TYPE_CHECKING:
+    from ._gate import AsyncGate, Gate
+
 __all__ = ["AsyncNativeClient", "NativeClient", "encode_params", "expand_reserved", "merge_body", "multipart_parts"]
 
 T = TypeVar("T")
 _EVENTSTREAM = "application/vnd.amazon.eventstream"
+# What a native client sends through: the Client's orchestrated gate (`client.native(...)`)
+# or a bare transport.
+_Sender: TypeAlias = "ProviderTransport | AsyncProviderTransport | Gate | AsyncGate"
 
 
 def merge_body(body: Any, fields: Mapping[str, Any]) -> Any:
@@ -251,7 +257,7 @@ class NativeClient:
 
     spec: ClassVar[ProviderSpec]
 
-    def __init__(self, transport: ProviderTransport) -> None:
+    def __init__(self, transport: ProviderTransport | Gate) -> None:
         self._transport = transport
 
     def __repr__(self) -> str:
@@ -330,7 +336,7 @@ class AsyncNativeClient:
 
     spec: ClassVar[ProviderSpec]
 
-    def __init__(self, transport: AsyncProviderTransport) -> None:
+    def __init__(self, transport: AsyncProviderTransport | AsyncGate) -> None:
         self._transport = transport
 
     def __repr__(self) -> str:
@@ -404,7 +410,7 @@ class AsyncNativeClient:
                     yield _event(ev.data, cls, self._transport)
 
 
-def _event(data: str, cls: type[T], transport: ProviderTransport | AsyncProviderTransport) -> T:
+def _event(data: str, cls: type[T], transport: _Sender) -> T:
     """One SSE event as its wire model; an error event (or raw error body) raises typed."""
     provider = transport.provider
     try:
@@ -414,7 +420,7 @@ def _event(data: str, cls: type[T], transport: ProviderTransport | AsyncProvider
     return _value(payload, cls, transport)
 
 
-def _value(payload: Any, cls: type[T], transport: ProviderTransport | AsyncProviderTransport) -> T:
+def _value(payload: Any, cls: type[T], transport: _Sender) -> T:
     """One decoded stream value as its wire model; an error value (e.g. Ollama's
     `{"error": "..."}` line under HTTP 200) raises its typed error instead."""
     provider = transport.provider
@@ -433,7 +439,7 @@ def _done(data: str) -> bool:
     return text == "[DONE]" or text.replace(" ", "") == '{"data":"[DONE]"}'
 
 
-def _aws_event(msg: EventStreamMessage, cls: type[T], transport: ProviderTransport | AsyncProviderTransport) -> T:
+def _aws_event(msg: EventStreamMessage, cls: type[T], transport: _Sender) -> T:
     """One AWS event-stream message as the operation's event union, `{<:event-type>: payload}`
     (the form boto3 yields), without Bedrock's random `p` padding; an `exception` or `error`
     message raises the typed error its HTTP twin would."""

@@ -1,9 +1,12 @@
-"""OpenTelemetry spans for chat calls, following the GenAI semantic conventions.
+"""OpenTelemetry spans for every call, following the GenAI semantic conventions.
 
 Only when `opentelemetry-api` is installed (`pip install 'llmkit[otel]'`): otherwise nothing is
 imported and each call pays one `is None` check. With the API but no SDK configured, spans are
 OpenTelemetry's no-ops. One span per chat call (`chat {model}`, kind CLIENT), started before the
-first attempt and ended when the answer (or the stream) is complete or the call fails.
+first attempt and ended when the answer (or the stream) is complete or the call fails. Calls
+beyond chat get one span each the same way, named `{operation} {model}`: `embeddings` (the
+convention's name), `rerank`, `transcribe`, `speak`, `generate_image`, `count_tokens`, and for
+native and management requests the spec operation (`pull`, `list_models`, `create_batch`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 from ._types import ChatRequest, ChatResponse
 from ._version import __version__
 
-__all__ = ["end_span", "start_span", "system_tracer"]
+__all__ = ["end_call_span", "end_span", "operation_name", "start_call_span", "start_span", "system_tracer"]
 
 # llmkit provider ids whose GenAI `gen_ai.provider.name` differs from the id.
 _PROVIDER_NAMES = {
@@ -58,6 +61,40 @@ def start_span(tracer: Any, provider: str, model: str, req: ChatRequest) -> Any:
         if value is not None:
             attrs[key] = value
     return tracer.start_span(f"chat {model}", kind=SpanKind.CLIENT, attributes=attrs)
+
+
+def operation_name(kind: str, operation: str | None) -> str:
+    """`gen_ai.operation.name` of a call: the convention's `embeddings` for embed, the spec
+    operation for native and management requests, else the client call's own name."""
+    if kind == "embed":
+        return "embeddings"
+    if kind in ("native", "batches", "context_caches", "list_models") and operation:
+        return operation
+    return kind
+
+
+def start_call_span(tracer: Any, provider: str, model: str, kind: str, operation: str | None) -> Any:
+    """A started span for a call beyond chat (`model` may be empty: then the provider names it)."""
+    from opentelemetry.trace import SpanKind
+
+    op = operation_name(kind, operation)
+    attrs: dict[str, Any] = {
+        "gen_ai.operation.name": op,
+        "gen_ai.provider.name": _PROVIDER_NAMES.get(provider, provider),
+        "llmkit.kind": kind,
+    }
+    if model:
+        attrs["gen_ai.request.model"] = model
+    return tracer.start_span(f"{op} {model or provider}", kind=SpanKind.CLIENT, attributes=attrs)
+
+
+def end_call_span(span: Any, input_tokens: int | None, cost: float | None) -> None:
+    """Record what a call beyond chat used, and end its span."""
+    if input_tokens is not None:
+        span.set_attribute("gen_ai.usage.input_tokens", input_tokens)
+    if cost is not None:
+        span.set_attribute("llmkit.cost_usd", cost)
+    span.end()
 
 
 def end_span(span: Any, resp: ChatResponse | None, error: BaseException | None, cached: bool = False) -> None:

@@ -1,16 +1,18 @@
-"""What happens around each chat call: cache, budget, rate limits, hooks, spans, usage, latency.
+"""What happens around each call: cache, budget, rate limits, hooks, spans, usage, latency.
 
 `Orchestrator` holds a Client's orchestration parts and a `Ticket` follows one call through
-them. The clients call it at fixed points (before the call, before each attempt, after a failed
-attempt, at the end); the sync and async twins differ only where they wait on I/O (Redis,
-async hooks). Nothing here touches the provider's HTTP: that stays in the clients.
+them: a chat call, or (as a `CallTicket`) any other call the client makes, from embed to a
+native request; `llmkit._gate` drives those through the same retry loop as chat. The clients
+call it at fixed points (before the call, before each attempt, after a failed attempt, at the
+end); the sync and async twins differ only where they wait on I/O (Redis, async hooks).
+Nothing here touches the provider's HTTP: that stays in the clients.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -19,17 +21,23 @@ from ._errors import ConfigError, RateLimitError
 from ._events import StreamEvent
 from ._hooks import Hook, HookEvent, HookName, Hooks
 from ._latency import LatencyTracker
-from ._otel import end_span, start_span, system_tracer
+from ._otel import end_call_span, end_span, start_call_span, start_span, system_tracer
 from ._ratelimit import RateLimiter
 from ._replay import dump_response, load_response
 from ._spec import ModelInfo
 from ._sse import SSEEvent
 from ._state import State, open_state
-from ._types import ChatRequest, ChatResponse
+from ._types import ChatRequest, ChatResponse, Usage
 from ._usage import DEFAULT_OUTPUT_ESTIMATE, Budget, UsageTracker, estimate_cost, estimate_input_tokens
 from .dialects._base import StreamDecoder, WireRequest
 
-__all__ = ["Orchestrator", "Ticket", "TimedDecoder"]
+__all__ = ["CallTicket", "Orchestrator", "Pricing", "Ticket", "TimedDecoder"]
+
+# How a call beyond chat meets the budget: "estimated" reserves its estimated cost (embed and
+# rerank on a priced model), "unknown" reserves nothing but is refused once the budget is used
+# up (speech, images, transcription, native requests), "free" is never refused (reads, lists,
+# deletes, token counts).
+Pricing = Literal["estimated", "unknown", "free"]
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -56,6 +64,34 @@ class Ticket:
 
     def event(self, name: HookName, **kw: Any) -> HookEvent:
         return HookEvent(name=name, provider=self.provider, model=self.model, body=self.body, stream=self.stream, **kw)
+
+
+@attrs.define(kw_only=True, eq=False)
+class CallTicket(Ticket):
+    """A call beyond chat: which one (`kind`, `operation`), how it meets the budget, whether its
+    latency counts for the model, and how many requests it sent (for the token buckets)."""
+
+    kind: str
+    operation: str | None = None
+    pricing: Pricing = "unknown"
+    timed: bool = False
+    requests: int = 0
+
+    @property
+    def model(self) -> str:
+        return f"{self.provider}/{self.model_id}" if self.model_id else self.provider
+
+    def event(self, name: HookName, **kw: Any) -> HookEvent:
+        return HookEvent(
+            name=name,
+            provider=self.provider,
+            model=self.model,
+            body=self.body,
+            stream=self.stream,
+            kind=self.kind,
+            operation=self.operation,
+            **kw,
+        )
 
 
 class Orchestrator:
@@ -257,6 +293,116 @@ class Orchestrator:
             await self.asucceeded(tk, tk.final)
         else:
             await self.afailed(tk, exc or _unfinished(tk))
+
+    # -- calls beyond chat ----------------------------------------------------------------------
+    def call_ticket(
+        self,
+        provider: str,
+        model_id: str,
+        kind: str,
+        *,
+        operation: str | None = None,
+        body: Any = None,
+        stream: bool = False,
+        tokens: int = 0,
+        cost: float | None = None,
+        pricing: Pricing = "unknown",
+        timed: bool = False,
+    ) -> CallTicket:
+        """A ticket for a call beyond chat; `tokens` is the estimate per request (token
+        buckets), `cost` the estimated cost when `pricing` is "estimated"."""
+        return CallTicket(
+            provider=provider,
+            model_id=model_id,
+            body=body,
+            stream=stream,
+            tokens=tokens,
+            cost_estimate=(cost or 0.0) if self.budget is not None and pricing == "estimated" else 0.0,
+            cache_key=None,
+            kind=kind,
+            operation=operation,
+            pricing=pricing,
+            timed=timed,
+        )
+
+    def _open_span(self, tk: CallTicket) -> None:
+        if self.tracer is not None:
+            tk.span = start_call_span(self.tracer, tk.provider, tk.model_id, tk.kind, tk.operation)
+
+    def open_call(self, tk: CallTicket) -> None:
+        """The budget (BudgetExceededError before any request) and the span."""
+        if self.budget is not None and tk.pricing != "free":
+            if tk.pricing == "estimated":
+                self.budget.reserve(tk.model, tk.cost_estimate)
+                tk.reserved = True
+            else:
+                self.budget.check_open(tk.model)
+        self._open_span(tk)
+
+    async def aopen_call(self, tk: CallTicket) -> None:
+        if self.budget is not None and tk.pricing != "free":
+            if tk.pricing == "estimated":
+                await self.budget.areserve(tk.model, tk.cost_estimate)
+                tk.reserved = True
+            else:
+                await self.budget.acheck_open(tk.model)
+        self._open_span(tk)
+
+    def _book_call(self, tk: CallTicket, usage: Usage | None, cost: float | None) -> float:
+        tk.finished = True
+        if usage is not None:
+            self.usage.record(tk.provider, tk.model_id, usage, cost)
+        if tk.timed:
+            self.latency.record(tk.model, self._elapsed(tk), None)
+        if tk.span is not None:
+            end_call_span(tk.span, usage.input_tokens if usage is not None else None, cost)
+        return (cost or 0.0) - tk.cost_estimate if tk.reserved else 0.0
+
+    def _settle_tokens(self, tk: CallTicket, tokens: int | None) -> tuple[int, int] | None:
+        if tokens is None or not tk.tokens:
+            return None
+        return tk.tokens * max(tk.requests, 1), tokens
+
+    def call_done(
+        self,
+        tk: CallTicket,
+        result: Any,
+        usage: Usage | None = None,
+        cost: float | None = None,
+        tokens: int | None = None,
+    ) -> None:
+        """A call beyond chat answered: `usage` (None for calls that are not model usage, such as
+        a listing) and `cost` go into `client.usage`; `tokens` the provider reported correct the
+        token buckets; hooks see `result`."""
+        if tk.finished:
+            return
+        delta = self._book_call(tk, usage, cost)
+        if self.budget is not None:
+            self.budget.adjust(delta)
+        settle = self._settle_tokens(tk, tokens)
+        if settle is not None:
+            self.limiter.settle(tk.provider, tk.model_id, *settle)
+        if self.hooks.wants("after_response"):
+            self.hooks.emit(tk.event("after_response", result=result, elapsed=self._elapsed(tk)))
+
+    async def acall_done(
+        self,
+        tk: CallTicket,
+        result: Any,
+        usage: Usage | None = None,
+        cost: float | None = None,
+        tokens: int | None = None,
+    ) -> None:
+        if tk.finished:
+            return
+        delta = self._book_call(tk, usage, cost)
+        if self.budget is not None:
+            await self.budget.aadjust(delta)
+        settle = self._settle_tokens(tk, tokens)
+        if settle is not None:
+            await self.limiter.asettle(tk.provider, tk.model_id, *settle)
+        if self.hooks.wants("after_response"):
+            await self.hooks.aemit(tk.event("after_response", result=result, elapsed=self._elapsed(tk)))
 
     def close(self) -> None:
         close = getattr(self.state, "close", None)

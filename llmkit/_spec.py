@@ -194,6 +194,7 @@ class ModelOptions:
     instructions: bool | None = None
     dimensions: bool | None = None
     max_n: int | None = None
+    max_request_tokens: int | None = None  # embeddings: input tokens summed over one request
 
 
 @attrs.frozen(kw_only=True, slots=True)

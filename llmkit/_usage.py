@@ -9,7 +9,9 @@ replaced by the real cost when the answer arrives, and released if the call fail
 
 from __future__ import annotations
 
+import math
 import threading
+from collections.abc import Iterable
 
 import attrs
 
@@ -25,6 +27,7 @@ __all__ = [
     "UsageTracker",
     "estimate_cost",
     "estimate_input_tokens",
+    "estimate_text_tokens",
 ]
 
 # Output tokens assumed for a call without `max_tokens` when estimating its cost.
@@ -144,6 +147,20 @@ def estimate_input_tokens(req: ChatRequest) -> int:
     return total
 
 
+def estimate_text_tokens(items: Iterable[object]) -> int:
+    """The same guess for the inputs of a call beyond chat: text by its characters, an input
+    made of parts by its parts, anything else (an image) as a typical image."""
+    total = 0
+    for item in items:
+        if isinstance(item, str):
+            total += _text_tokens(item)
+        elif isinstance(getattr(item, "parts", None), tuple):
+            total += estimate_text_tokens(item.parts)  # type: ignore[attr-defined]
+        else:
+            total += _IMAGE_TOKENS
+    return total
+
+
 def estimate_cost(info: ModelInfo | None, input_tokens: int, output_tokens: int) -> float | None:
     """The cost at catalog prices of this many tokens; None when the model has no price."""
     if info is None or info.price.input is None or info.price.output is None:
@@ -179,6 +196,17 @@ class Budget:
             provider=model.partition("/")[0],
         )
 
+    def _spent_up(self, model: str, spent: float) -> BudgetExceededError:
+        return BudgetExceededError(
+            f"{model}: ${spent:.6f} of the ${self.limit_usd:.2f} budget is spent, and a call whose price "
+            "llmkit cannot estimate is not sent once the budget is used up: raise budget_usd",
+            provider=model.partition("/")[0],
+        )
+
+    def _under(self) -> float:
+        # Just below the limit: a zero reservation then fails once the spend has *reached* it.
+        return math.nextafter(self.limit_usd, -math.inf)
+
     def reserve(self, model: str, estimate: float) -> None:
         ok, spent = self.state.budget_reserve(estimate, self.limit_usd)
         if not ok:
@@ -188,6 +216,18 @@ class Budget:
         ok, spent = await self.state.abudget_reserve(estimate, self.limit_usd)
         if not ok:
             raise self._refuse(model, estimate, spent)
+
+    def check_open(self, model: str) -> None:
+        """For a call whose price llmkit cannot estimate (speech, images, transcription, native
+        requests): reserves nothing, but is refused once the budget is used up."""
+        ok, spent = self.state.budget_reserve(0.0, self._under())
+        if not ok:
+            raise self._spent_up(model, spent)
+
+    async def acheck_open(self, model: str) -> None:
+        ok, spent = await self.state.abudget_reserve(0.0, self._under())
+        if not ok:
+            raise self._spent_up(model, spent)
 
     def adjust(self, delta: float) -> None:
         if delta:

@@ -537,7 +537,7 @@ def test_emulator_refuses_unknown_models_and_fields(emu, client) -> None:
         llmkit.Client(providers={"xai": {"api_key": "wrong", "base_url": emu.base_url("xai"), "max_retries": 0}}) as c,
     ):
         emu.require_key = "right"
-        c.chat("xai/grok-3", "Hi")
+        c.chat("xai/grok-3-mini", "Hi")
 
 
 # -- the custom provider form ---------------------------------------------------------------------

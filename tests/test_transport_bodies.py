@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import llmkit
-from llmkit import _retry
+from llmkit import _retry, _transport
 from llmkit._transport import DEADLINE_CODE
 from llmkit.dialects._base import WireRequest
 from llmkit.testing import Emulator, EmuRequest, EmuResponse
@@ -31,13 +31,24 @@ MODES = ["sync", "async"]
 
 @pytest.fixture
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The transport's retry waits, recorded instead of slept."""
+    """The retry policy's waits, as decided (whichever loop asks); nothing really sleeps.
+
+    The policy's decisions, not every sleep: a 429's Retry-After also pauses the client's rate
+    limiter, and with sleeps that take no time that pause would show up as a second wait."""
     recorded: list[float] = []
+    policy = _transport._Base.should_retry
+
+    def spy(self: _transport._Base, *args: Any) -> float | None:
+        wait = policy(self, *args)
+        if wait is not None:
+            recorded.append(wait)
+        return wait
 
     async def asleep(seconds: float) -> None:
-        recorded.append(seconds)
+        return None
 
-    monkeypatch.setattr(_retry, "_sleep", recorded.append)
+    monkeypatch.setattr(_transport._Base, "should_retry", spy)
+    monkeypatch.setattr(_retry, "_sleep", lambda seconds: None)
     monkeypatch.setattr(_retry, "_asleep", asleep)
     return recorded
 

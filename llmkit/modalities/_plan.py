@@ -8,7 +8,7 @@ Everything here is I/O-free and relies only on the client's `_spec` and `_contex
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any, Protocol, TypeVar
 
@@ -32,6 +32,7 @@ __all__ = [
     "speech_options",
     "split_batches",
     "texts",
+    "token_budget",
 ]
 
 T = TypeVar("T")
@@ -143,13 +144,55 @@ def texts(inputs: str | Sequence[str]) -> list[str]:
     return items
 
 
-def split_batches(items: list[T], limit: int, batch_size: int | None) -> list[list[T]]:
-    """Consecutive slices of at most `batch_size` (capped at the provider's limit) items."""
+TokenBudget = tuple[int, Callable[[Any], int]]  # (most tokens per request, tokens of one input)
+
+
+def split_batches(
+    items: list[T], limit: int, batch_size: int | None, tokens: TokenBudget | None = None
+) -> list[list[T]]:
+    """Consecutive slices of at most `batch_size` (capped at the provider's limit) items and,
+    given a token budget, of at most that many input tokens (an input over the budget on its
+    own goes alone: the provider says whether it takes it)."""
     size = limit if batch_size is None else batch_size
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
     size = min(size, limit)
-    return [items[i : i + size] for i in range(0, len(items), size)]
+    if tokens is None:
+        return [items[i : i + size] for i in range(0, len(items), size)]
+    budget, count = tokens
+    batches: list[list[T]] = []
+    current: list[T] = []
+    used = 0
+    for item in items:
+        n = count(item)
+        if current and (len(current) >= size or used + n > budget):
+            batches.append(current)
+            current, used = [], 0
+        current.append(item)
+        used += n
+    if current:
+        batches.append(current)
+    return batches
+
+
+def token_budget(ctx: CallContext) -> TokenBudget | None:
+    """The model's per-request input-token limit (catalog `max_request_tokens`) and a counter
+    of one input's tokens: the model's own encoding where `bpe-openai` has it, else an
+    estimate on the safe side. None when the catalog gives no limit."""
+    options = ctx.model_info.options if ctx.model_info is not None else None
+    budget = options.max_request_tokens if options is not None else None
+    if budget is None:
+        return None
+    from ._tokens import text_counter  # _tokens imports this module
+
+    count = text_counter(ctx.model)
+
+    def item_tokens(item: Any) -> int:
+        if isinstance(item, str):
+            return count(item)
+        return sum(count(p) for p in getattr(item, "parts", ()) if isinstance(p, str))
+
+    return budget, item_tokens
 
 
 def join_embeddings(parts: Sequence[EmbeddingResponse], ctx: CallContext) -> EmbeddingResponse:

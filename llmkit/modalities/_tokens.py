@@ -31,7 +31,7 @@ from .._types import ChatRequest, ImagePart, Message, TextPart, coerce_messages
 from ..dialects._base import CallContext, WireRequest
 from ._plan import CoreHelpers, adapter_for, supports
 
-__all__ = ["CountPlan", "TextTokenizer", "encoding_name", "local_count", "plan_count"]
+__all__ = ["CountPlan", "TextTokenizer", "encoding_name", "local_count", "plan_count", "text_counter"]
 
 # Model-name prefixes of OpenAI's encodings (as tiktoken maps them); longest prefix wins.
 _ENCODINGS = (
@@ -115,6 +115,21 @@ def _encoding(name: str) -> _Encoding | None:
         enc: _Encoding = bpe_openai.get_encoding(name)
         enc.encode("warm up")  # the encoding data loads on first use
     return enc
+
+
+def text_counter(model: str) -> Callable[[str], int]:
+    """Tokens of a text for `model`: exact with its OpenAI encoding (bpe-openai installed),
+    else generous: a token per four ASCII characters and one per other character."""
+    name = encoding_name(model)
+    enc = _encoding(name) if name is not None else None
+    if enc is not None:
+        return lambda text: len(enc.encode(text))
+    return _safe_estimate
+
+
+def _safe_estimate(text: str) -> int:
+    wide = sum(1 for ch in text if ord(ch) >= 128)
+    return (len(text) - wide + 3) // 4 + wide
 
 
 def _text_tokens(text: str, enc: _Encoding | None) -> int:

@@ -32,6 +32,7 @@ __all__ = ["MEDIA_PATHS", "handle_media", "with_media"]
 
 MEDIA_PATHS = ("/embeddings", "/audio/", "/images/")
 MAX_EMBED_INPUTS = 2048
+MAX_REQUEST_TOKENS = 300_000  # summed over a request's inputs (OpenAPI CreateEmbeddingRequest.input)
 _DIMS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536}
 _VOICES = {"alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse"}
 _AUDIO_EXT = ("flac", "mp3", "mp4", "mpeg", "mpga", "m4a", "ogg", "wav", "webm")
@@ -90,6 +91,9 @@ def _embeddings(req: EmuRequest, base: _ErrorMaker) -> EmuResponse:
         return base.error(400, f"'$.input' has {len(inputs)} items; at most {MAX_EMBED_INPUTS} are allowed.")
     if any(t == "" for t in inputs):
         return base.error(400, "'$.input' is invalid: empty strings are not allowed.", param="input")
+    tokens = input_tokens(inputs)
+    if tokens > MAX_REQUEST_TOKENS:
+        return base.error(400, f"Requested {tokens} tokens, max {MAX_REQUEST_TOKENS} tokens per request", param="input")
     dims = _DIMS[body.model]
     if body.dimensions is not None:
         if body.model == "text-embedding-ada-002":
@@ -102,7 +106,6 @@ def _embeddings(req: EmuRequest, base: _ErrorMaker) -> EmuResponse:
     for i, text in enumerate(inputs):
         v = vector(text, dims)
         data.append({"object": "embedding", "index": i, "embedding": vector_base64(v) if as_b64 else v})
-    tokens = input_tokens(inputs)
     return EmuResponse.json(
         {
             "object": "list",
