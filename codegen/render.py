@@ -295,7 +295,12 @@ def _example_call(pid: str, caps: dict[str, Any], models: list[dict[str, Any]], 
     extra = "".join(f", {k}={json.dumps(v)}" for k, v in sorted(kwargs.items()))
 
     def first(cap: str) -> str:
-        return next((m["id"] for m in models if cap in m["caps_full"]), models[0]["id"] if models else "MODEL")
+        """The first model with `cap`, preferring one with no shutdown date, else the one that
+        shuts down last: the example should keep running as dates pass."""
+        able = [m for m in models if cap in m["caps_full"]]
+        if not able:
+            return models[0]["id"] if models else "MODEL"
+        return str(max(able, key=lambda m: (m["lifecycle_dict"] or {}).get("retires") or "9999-12-31")["id"])
 
     if caps.get("chat", True):
         return f'resp = client.chat("{pid}/{first("chat")}", messages=[{{"role": "user", "content": "Hi"}}])'

@@ -5986,9 +5986,20 @@ MODELS: tuple[ModelInfo, ...] = (
         capabilities=PROVIDER_CAPABILITIES["xai"].merged(Capabilities(vision=True)),
         lifecycle=Lifecycle(
             retires="2026-05-15",
-            note="retired at 12:00 PT; xAI recommends grok-4.3, not in this catalog",
+            replacement="grok-4.20-non-reasoning",
+            note="retired at 12:00 PT; later versions of xAI's page name grok-4.3 with reasoning effort none instead",
             source="https://docs.x.ai/docs/migration/may-15-retirement",
         ),
+    ),
+    ModelInfo(
+        provider="xai",
+        id="grok-4.20-non-reasoning",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["xai"].merged(Capabilities()),
+        lifecycle=None,
     ),
     ModelInfo(
         provider="xai",

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 import llmkit
+from llmkit._lifecycle import lifecycle_status
 from llmkit._registry import provider_spec
 from llmkit._spec import ProviderSpec
 from llmkit.dialects._openai_quirks import QUIRKS
@@ -38,8 +39,10 @@ LOCAL_MODEL = {"tgi": "tgi", "llamafile": "local", "lmstudio": "qwen2.5-7b-instr
 
 
 def model_of(pid: str) -> str:
-    """The provider's first active catalog model without reasoning (a plain, exact answer), or a local name."""
-    ids = [m.id for m in MODELS if m.provider == pid and not m.capabilities.reasoning and m.lifecycle is None]
+    """The provider's first catalog model still served on the suite's day, preferring one without
+    reasoning (a plain, exact answer), or a local name."""
+    served = [m for m in MODELS if m.provider == pid and lifecycle_status(m.lifecycle) != "retired"]
+    ids = [m.id for m in served if not m.capabilities.reasoning] or [m.id for m in served]
     return ids[0] if ids else LOCAL_MODEL[pid]
 
 
