@@ -3072,7 +3072,12 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=32768,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(transcription=False)),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            retires="2026-08-16",
+            replacement="openai/gpt-oss-120b",
+            note="date from third-party reports of Groq's announcement; Groq also names qwen3.6-27b, not in this catalog",
+            source="https://console.groq.com/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="groq",
@@ -3082,7 +3087,12 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=131072,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(transcription=False)),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            retires="2026-08-16",
+            replacement="openai/gpt-oss-120b",
+            note="date from third-party reports of Groq's announcement; Groq also names qwen3.6-27b, not in this catalog",
+            source="https://console.groq.com/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="groq",

@@ -310,7 +310,7 @@ def test_fine_tuning_refuses_bad_data_and_providers_before_any_request(emu: Emul
     with pytest.raises(ConfigError, match="is not a file"):
         client.fine_tuning.create("openai/" + BASE, "missing.jsonl")
     with pytest.raises(llmkit.UnsupportedFeatureError, match="no fine-tuning operations"):
-        client.fine_tuning.create("groq/llama-3.3-70b-versatile", LINES)
+        client.fine_tuning.create("groq/meta-llama/llama-4-scout-17b-16e-instruct", LINES)
     assert emu.requests == []
 
 
