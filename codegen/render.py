@@ -180,6 +180,7 @@ def _operation_ctx(
         "request": op.get("request"),
         "response": op.get("response"),
         "response_ref": _wire_ref(op.get("response")),
+        "returns": _wire_ref(op.get("response")) or ("None" if op.get("empty_response") else "Any"),
         "event_ref": _wire_ref(op.get("stream_event")),
         "request_ref": _wire_ref(op.get("request")),
         "stream": stream,

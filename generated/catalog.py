@@ -1902,7 +1902,12 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["cerebras"].merged(Capabilities()),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-02-16",
+            replacement="gpt-oss-120b",
+            note="no shutdown date published",
+            source="https://inference-docs.cerebras.ai/support/deprecation",
+        ),
     ),
     ModelInfo(
         provider="cerebras",
@@ -1912,7 +1917,11 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["cerebras"].merged(Capabilities()),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-04-22",
+            retires="2026-05-27",
+            source="https://inference-docs.cerebras.ai/support/deprecation",
+        ),
     ),
     ModelInfo(
         provider="cerebras",
@@ -1932,7 +1941,12 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["cerebras"].merged(Capabilities(reasoning=True)),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-02-16",
+            replacement="gpt-oss-120b",
+            note="no shutdown date published",
+            source="https://inference-docs.cerebras.ai/support/deprecation",
+        ),
     ),
     ModelInfo(
         provider="cerebras",
@@ -1942,7 +1956,11 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["cerebras"].merged(Capabilities()),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-04-22",
+            retires="2026-05-27",
+            source="https://inference-docs.cerebras.ai/support/deprecation",
+        ),
     ),
     ModelInfo(
         provider="cloudflare",
@@ -2889,6 +2907,20 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=65536,
         price=Price(input=2.0, output=12.0, cached_input=0.2),
         capabilities=PROVIDER_CAPABILITIES["gemini"].merged(Capabilities(embeddings=False)),
+        lifecycle=Lifecycle(
+            retires="2026-03-09",
+            replacement="gemini-3.1-pro-preview",
+            source="https://ai.google.dev/gemini-api/docs/deprecations",
+        ),
+    ),
+    ModelInfo(
+        provider="gemini",
+        id="gemini-3.1-pro-preview",
+        aliases=(),
+        context_window=None,
+        max_output_tokens=None,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["gemini"].merged(Capabilities(embeddings=False)),
         lifecycle=None,
     ),
     ModelInfo(
@@ -3040,7 +3072,12 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=32768,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(transcription=False)),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            retires="2026-08-16",
+            replacement="openai/gpt-oss-120b",
+            note="date from third-party reports of Groq's announcement; Groq also names qwen3.6-27b, not in this catalog",
+            source="https://console.groq.com/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="groq",
@@ -3050,7 +3087,12 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=131072,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["groq"].merged(Capabilities(transcription=False)),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            retires="2026-08-16",
+            replacement="openai/gpt-oss-120b",
+            note="date from third-party reports of Groq's announcement; Groq also names qwen3.6-27b, not in this catalog",
+            source="https://console.groq.com/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="groq",
@@ -3999,7 +4041,12 @@ MODELS: tuple[ModelInfo, ...] = (
                 image_generation=False,
             )
         ),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-06-11",
+            retires="2026-12-11",
+            note="OpenAI names a newer model, not in this catalog",
+            source="https://developers.openai.com/api/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="openai",
@@ -4018,7 +4065,12 @@ MODELS: tuple[ModelInfo, ...] = (
                 image_generation=False,
             )
         ),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-06-11",
+            retires="2026-12-11",
+            note="OpenAI names a newer model, not in this catalog",
+            source="https://developers.openai.com/api/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="openai",
@@ -4037,7 +4089,12 @@ MODELS: tuple[ModelInfo, ...] = (
                 image_generation=False,
             )
         ),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-06-11",
+            retires="2026-12-11",
+            note="OpenAI names a newer model, not in this catalog",
+            source="https://developers.openai.com/api/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="openai",
@@ -4050,7 +4107,12 @@ MODELS: tuple[ModelInfo, ...] = (
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
             Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
         ),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-10-14",
+            retires="2027-01-14",
+            note="fine-tunes of it shut down on the same day; OpenAI names a newer model, not in this catalog",
+            source="https://developers.openai.com/api/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="openai",
@@ -4063,7 +4125,12 @@ MODELS: tuple[ModelInfo, ...] = (
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
             Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
         ),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-10-14",
+            retires="2027-01-14",
+            note="fine-tunes of it shut down on the same day; OpenAI names a newer model, not in this catalog",
+            source="https://developers.openai.com/api/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="openai",
@@ -4076,7 +4143,11 @@ MODELS: tuple[ModelInfo, ...] = (
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
             Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
         ),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            retires="2026-10-23",
+            note="date from third-party copies of OpenAI's deprecations page; OpenAI names a newer model, not in this catalog",
+            source="https://developers.openai.com/api/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="openai",
@@ -4089,7 +4160,12 @@ MODELS: tuple[ModelInfo, ...] = (
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
             Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
         ),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-10-14",
+            retires="2027-01-14",
+            note="fine-tunes of it shut down on the same day; OpenAI names a newer model, not in this catalog",
+            source="https://developers.openai.com/api/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="openai",
@@ -4102,7 +4178,12 @@ MODELS: tuple[ModelInfo, ...] = (
         capabilities=PROVIDER_CAPABILITIES["openai"].merged(
             Capabilities(embeddings=False, transcription=False, speech=False, image_generation=False)
         ),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-10-14",
+            retires="2027-01-14",
+            note="fine-tunes of it shut down on the same day; OpenAI names a newer model, not in this catalog",
+            source="https://developers.openai.com/api/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="openai",
@@ -4121,7 +4202,12 @@ MODELS: tuple[ModelInfo, ...] = (
                 image_generation=False,
             )
         ),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            deprecated="2026-06-11",
+            retires="2026-12-11",
+            note="date from third-party copies of OpenAI's deprecations page; OpenAI names a newer model, not in this catalog",
+            source="https://developers.openai.com/api/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="openai",
@@ -4141,7 +4227,11 @@ MODELS: tuple[ModelInfo, ...] = (
                 image_generation=False,
             )
         ),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            retires="2026-10-23",
+            note="date from third-party copies of OpenAI's deprecations page; OpenAI names a newer model, not in this catalog",
+            source="https://developers.openai.com/api/docs/deprecations",
+        ),
     ),
     ModelInfo(
         provider="openai",
@@ -4163,7 +4253,7 @@ MODELS: tuple[ModelInfo, ...] = (
             )
         ),
         lifecycle=Lifecycle(
-            retires="2025-10-27", replacement="o4-mini", source="https://platform.openai.com/docs/deprecations"
+            retires="2025-10-27", replacement="o4-mini", source="https://developers.openai.com/api/docs/deprecations"
         ),
     ),
     ModelInfo(
@@ -4497,7 +4587,11 @@ MODELS: tuple[ModelInfo, ...] = (
                 image_generation=True,
             )
         ),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            retires="2026-10-23",
+            note="date from third-party copies of OpenAI's deprecations page",
+            source="https://developers.openai.com/api/docs/deprecations",
+        ),
         options=ModelOptions(response_formats=()),
     ),
     ModelInfo(
@@ -4598,7 +4692,12 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["perplexity"].merged(Capabilities(reasoning=True)),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            retires="2025-12-15",
+            replacement="sonar-reasoning-pro",
+            note="date from third-party reports of Perplexity's changelog",
+            source="https://docs.perplexity.ai/changelog",
+        ),
     ),
     ModelInfo(
         provider="perplexity",
@@ -5871,7 +5970,11 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["xai"].merged(Capabilities(vision=True, reasoning=True)),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            retires="2026-05-15",
+            note="retired at 12:00 PT; xAI recommends grok-4.3, not in this catalog",
+            source="https://docs.x.ai/docs/migration/may-15-retirement",
+        ),
     ),
     ModelInfo(
         provider="xai",
@@ -5881,7 +5984,11 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["xai"].merged(Capabilities(vision=True)),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            retires="2026-05-15",
+            note="retired at 12:00 PT; xAI recommends grok-4.3, not in this catalog",
+            source="https://docs.x.ai/docs/migration/may-15-retirement",
+        ),
     ),
     ModelInfo(
         provider="xai",
@@ -5891,7 +5998,11 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["xai"].merged(Capabilities(reasoning=True)),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            retires="2026-05-15",
+            note="retired at 12:00 PT; xAI recommends grok-4.3, not in this catalog",
+            source="https://docs.x.ai/docs/migration/may-15-retirement",
+        ),
     ),
     ModelInfo(
         provider="xai",
@@ -5901,7 +6012,11 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["xai"].merged(Capabilities()),
-        lifecycle=None,
+        lifecycle=Lifecycle(
+            retires="2026-05-15",
+            note="retired at 12:00 PT; xAI recommends grok-4.3, not in this catalog",
+            source="https://docs.x.ai/docs/migration/may-15-retirement",
+        ),
     ),
     ModelInfo(
         provider="xai",

@@ -153,7 +153,7 @@ class AsyncModalitiesMixin:
         )
         m = r.adapter.transcribe_request(data, opts, r.ctx)
         async with self._call(r, "transcribe", m.wire) as c:
-            out = r.adapter.parse_transcription(decode_json(await c.send(m, timeout=timeout), r.provider), r.ctx)
+            out = r.adapter.parse_transcription_http(await c.send(m, timeout=timeout), r.ctx)
             await c.done(out, Usage())
         return out
 

@@ -194,7 +194,7 @@ class ModalitiesMixin:
         )
         m = r.adapter.transcribe_request(data, opts, r.ctx)
         with self._call(r, "transcribe", m.wire) as c:
-            out = r.adapter.parse_transcription(decode_json(c.send(m, timeout=timeout), r.provider), r.ctx)
+            out = r.adapter.parse_transcription_http(c.send(m, timeout=timeout), r.ctx)
             c.done(out, Usage())
         return out
 

@@ -7,6 +7,20 @@ from collections.abc import Iterator
 
 import pytest
 
+from llmkit.testing import frozen_date
+
+# Model lifecycles are judged against today's date, so a suite run on the real calendar would
+# change verdicts as shutdown dates pass. Every test sees this fixed day instead (a test that
+# needs another wraps its own `frozen_date`); retirements already past on it stay retired.
+SUITE_DAY = "2026-11-25"
+
+
+@pytest.fixture(autouse=True)
+def _fixed_lifecycle_day() -> Iterator[None]:
+    with frozen_date(SUITE_DAY):
+        yield
+
+
 # Tests must never pick up a developer's real keys or endpoints.
 for _name in list(os.environ):
     if _name.endswith(("_API_KEY", "_BASE_URL")) or _name in {"OPENAI_ORG_ID", "OPENAI_PROJECT_ID"}:

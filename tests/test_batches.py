@@ -190,7 +190,7 @@ def test_wait_timeout_raises_without_sleeping_past_it(emu) -> None:
 def test_provider_without_batches_is_refused_before_any_request(emu) -> None:
     client = emu.client()
     with pytest.raises(llmkit.UnsupportedFeatureError, match="groq does not support batches"):
-        client.batches.submit("groq/llama-3.3-70b-versatile", [USER])
+        client.batches.submit("groq/meta-llama/llama-4-scout-17b-16e-instruct", [USER])
     assert emu.requests == []
 
 
@@ -258,7 +258,7 @@ def test_cli_batch_bad_input_is_usage_error(env, capsys, tmp_path) -> None:
 def test_cli_batch_unsupported_provider(env, capsys, tmp_path) -> None:
     src = tmp_path / "in.jsonl"
     src.write_text('"hi"\n', encoding="utf-8")
-    assert main(["batch", "groq/llama-3.3-70b-versatile", str(src)]) == 11
+    assert main(["batch", "groq/meta-llama/llama-4-scout-17b-16e-instruct", str(src)]) == 11
 
 
 def test_async_client_batches_twin(emu) -> None:

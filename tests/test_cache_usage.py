@@ -84,7 +84,7 @@ OPENAI_FAMILY: list[tuple[str, str, dict[str, Any], Usage]] = [
     ),
     (
         "groq",
-        "llama-3.3-70b-versatile",
+        "meta-llama/llama-4-scout-17b-16e-instruct",
         {
             "queue_time": 0.02,
             "prompt_tokens": 2006,
@@ -262,7 +262,12 @@ def test_bedrock_converse_reads_and_writes(emu: Emulator, client: llmkit.Client)
 
 def test_groq_stream_usage_in_x_groq(emu: Emulator, client: llmkit.Client) -> None:
     # Groq streams put usage in `x_groq.usage` on the final chunk (wire-facts-core.md §9).
-    base = {"id": "chatcmpl-g", "object": "chat.completion.chunk", "created": 1, "model": "llama-3.3-70b-versatile"}
+    base = {
+        "id": "chatcmpl-g",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "meta-llama/llama-4-scout-17b-16e-instruct",
+    }
     usage = {
         "prompt_tokens": 2006,
         "completion_tokens": 300,
@@ -282,5 +287,5 @@ def test_groq_stream_usage_in_x_groq(emu: Emulator, client: llmkit.Client) -> No
         },
     ]
     emu.queue_stream("groq", [f"data: {json.dumps(c)}\n\n" for c in chunks] + ["data: [DONE]\n\n"])
-    final = client.chat("groq/llama-3.3-70b-versatile", "Hi", stream=True).get_final_response()
+    final = client.chat("groq/meta-llama/llama-4-scout-17b-16e-instruct", "Hi", stream=True).get_final_response()
     assert final.usage == Usage(input_tokens=2006, output_tokens=300, cached_input_tokens=1920)

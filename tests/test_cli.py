@@ -247,7 +247,9 @@ def test_models_table(capsys) -> None:
     row = next(line for line in lines if line.startswith("openai/gpt-4o-mini "))
     cells = row.split()
     assert cells[:6] == ["openai/gpt-4o-mini", "128,000", "16,384", "0.15", "0.6", "0.075"]
-    assert cells[6].startswith("tools,vision,json_schema,caching") and cells[7] == "active"
+    assert cells[6].startswith("tools,vision,json_schema,caching")
+    assert row.endswith("deprecated 2026-10-14, retires 2027-01-14")  # on the suite's day, 2026-11-25
+    assert next(line for line in lines if line.startswith("openai/text-embedding-3-small ")).endswith("active")
     retired = next(line for line in lines if line.startswith("openai/o1-mini "))
     assert retired.endswith("retired 2025-10-27 -> o4-mini")
     # numeric columns are right-aligned: each ends where its header ends
@@ -433,9 +435,15 @@ def test_real_processes_emulator_and_chat() -> None:
         assert emulator.stdout is not None
         url = emulator.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
-        env = {**os.environ, "OPENAI_API_KEY": "shell-key", "OPENAI_BASE_URL": url + "/openai/v1", "NO_COLOR": "1"}
+        # A model with no lifecycle: this process reads the real calendar, not the suite's day.
+        env = {
+            **os.environ,
+            "ANTHROPIC_API_KEY": "shell-key",
+            "ANTHROPIC_BASE_URL": url + "/anthropic",
+            "NO_COLOR": "1",
+        }
         chat = subprocess.run(
-            [sys.executable, "-m", "llmkit.cli", "chat", "openai/gpt-4o-mini", "--usage"],
+            [sys.executable, "-m", "llmkit.cli", "chat", "anthropic/claude-haiku-4-5", "--usage"],
             input="piped prompt",
             capture_output=True,
             text=True,
@@ -443,7 +451,11 @@ def test_real_processes_emulator_and_chat() -> None:
             timeout=60,
         )
         assert (chat.returncode, chat.stdout) == (0, "You said: piped prompt\n")
-        assert chat.stderr == "openai/gpt-4o-mini: 2 input + 4 output tokens, $0.000003, finish_reason=stop\n"
+        # 2 * $1.00 + 4 * $5.00 per million tokens
+        assert (
+            chat.stderr
+            == "anthropic/claude-haiku-4-5-20251001: 2 input + 4 output tokens, $0.000022, finish_reason=stop\n"
+        )
         missing = subprocess.run(
             [sys.executable, "-m", "llmkit.cli", "chat", "gemini/gemini-2.5-flash", "Hi"],
             capture_output=True,

@@ -110,8 +110,8 @@ def test_the_emulated_media_endpoints_check_credentials(emu: Any) -> None:
 
 
 def test_groq_transcription_refusals(emu: Any, client: Any) -> None:
-    with pytest.raises(llmkit.UnsupportedFeatureError, match="llama-3.3-70b-versatile is a chat model"):
-        client.transcribe("groq/llama-3.3-70b-versatile", b"x", filename="a.wav")
+    with pytest.raises(llmkit.UnsupportedFeatureError, match="llama-4-scout-17b-16e-instruct is a chat model"):
+        client.transcribe("groq/meta-llama/llama-4-scout-17b-16e-instruct", b"x", filename="a.wav")
     with pytest.raises(llmkit.UnsupportedFeatureError, match="does not support transcription"):
         client.transcribe("mistral/mistral-embed", b"x", filename="a.wav")
     assert emu.requests == []

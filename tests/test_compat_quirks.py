@@ -335,7 +335,7 @@ def test_citations_from_bare_urls_and_none(emu, client) -> None:
     )
     resp = client.chat("perplexity/sonar", "q")
     assert citations(resp) == [Citation(url="https://a.example"), Citation(url="https://b.example")]
-    assert citations(client.chat("groq/llama-3.3-70b-versatile", "q")) == []
+    assert citations(client.chat("groq/meta-llama/llama-4-scout-17b-16e-instruct", "q")) == []
 
 
 def test_perplexity_role_alternation_is_enforced(emu, client) -> None:
@@ -367,14 +367,14 @@ def test_groq_x_groq_usage_when_it_is_the_only_usage(emu, client) -> None:
 
 
 def test_groq_timing_kept_in_raw(emu, client) -> None:
-    resp = client.chat("groq/llama-3.3-70b-versatile", "Hi")
+    resp = client.chat("groq/meta-llama/llama-4-scout-17b-16e-instruct", "Hi")
     assert resp.raw["usage"]["queue_time"] == 0.01 and resp.raw["x_groq"] == {"id": "req_emu_groq"}
     assert resp.usage.input_tokens == 1
 
 
 def test_groq_refuses_logprobs(emu, client) -> None:
     with pytest.raises(llmkit.BadRequestError, match="logprobs"):
-        client.chat("groq/llama-3.3-70b-versatile", "Hi", extra_body={"logprobs": True})
+        client.chat("groq/meta-llama/llama-4-scout-17b-16e-instruct", "Hi", extra_body={"logprobs": True})
 
 
 # -- local servers, Databricks, Hugging Face, and the rest ---------------------------------------
@@ -521,7 +521,7 @@ def test_env_vars_named_in_the_specs(emu, monkeypatch) -> None:
     with llmkit.Client(
         providers={"groq": {"base_url": emu.base_url("groq")}, "deepinfra": {"base_url": emu.base_url("deepinfra")}}
     ) as c:
-        c.chat("groq/llama-3.3-70b-versatile", "Hi")
+        c.chat("groq/meta-llama/llama-4-scout-17b-16e-instruct", "Hi")
         assert emu.last_request.headers["authorization"] == "Bearer gsk-env"
         c.chat("deepinfra/meta-llama/Llama-3.3-70B-Instruct", "Hi")
         assert emu.last_request.headers["authorization"] == "Bearer di-env"
@@ -537,7 +537,7 @@ def test_emulator_refuses_unknown_models_and_fields(emu, client) -> None:
         llmkit.Client(providers={"xai": {"api_key": "wrong", "base_url": emu.base_url("xai"), "max_retries": 0}}) as c,
     ):
         emu.require_key = "right"
-        c.chat("xai/grok-3", "Hi")
+        c.chat("xai/grok-3-mini", "Hi")
 
 
 # -- the custom provider form ---------------------------------------------------------------------

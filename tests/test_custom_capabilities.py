@@ -103,5 +103,5 @@ def test_built_in_providers_take_no_capabilities_setting(emu: Any) -> None:
         llmkit.Client(providers={"groq": {"api_key": "k", "capabilities": ["rerank"]}}) as c,
         pytest.raises(llmkit.ConfigError, match="unknown setting 'capabilities' for provider 'groq'"),
     ):
-        c.chat("groq/llama-3.3-70b-versatile", "hi")
+        c.chat("groq/meta-llama/llama-4-scout-17b-16e-instruct", "hi")
     assert emu.requests == []

@@ -198,7 +198,7 @@ def test_lists_over_the_per_request_limit_are_split_at_2048(emu: Any, client: An
 
 def test_providers_without_embeddings_fail_before_any_request(emu: Any, client: Any) -> None:
     with pytest.raises(llmkit.UnsupportedFeatureError, match="does not support embeddings"):
-        client.embed("groq/llama-3.3-70b-versatile", ["a"])
+        client.embed("groq/meta-llama/llama-4-scout-17b-16e-instruct", ["a"])
     with pytest.raises(llmkit.UnsupportedFeatureError, match="together/meta-llama/Llama-3.3-70B-Instruct-Turbo"):
         client.embed("together/meta-llama/Llama-3.3-70B-Instruct-Turbo", ["a"])
     with pytest.raises(llmkit.UnsupportedFeatureError):

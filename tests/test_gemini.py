@@ -166,14 +166,14 @@ def test_tools_and_tool_choice(emu, client, choice, config) -> None:
 
 
 def test_function_response_turn_echoes_signature(emu, client) -> None:
-    first = client.chat("gemini/gemini-3-pro-preview", "Weather in Paris?", tools=[WEATHER])
+    first = client.chat("gemini/gemini-3.1-pro-preview", "Weather in Paris?", tools=[WEATHER])
     sig = first.tool_calls[0].provider_data["thoughtSignature"]
     history = [
         {"role": "user", "content": "Weather in Paris?"},
         first.message,
         {"role": "tool", "tool_call_id": first.tool_calls[0].id, "content": "sunny, 21°C"},
     ]
-    resp = client.chat("gemini/gemini-3-pro-preview", history, tools=[WEATHER])
+    resp = client.chat("gemini/gemini-3.1-pro-preview", history, tools=[WEATHER])
     assert emu.last_request.json()["contents"] == [
         {"role": "user", "parts": [{"text": "Weather in Paris?"}]},
         {
@@ -189,7 +189,7 @@ def test_function_response_turn_echoes_signature(emu, client) -> None:
 
 
 def test_gemini3_rejects_a_call_without_its_signature(emu, client) -> None:
-    first = client.chat("gemini/gemini-3-pro-preview", "Weather in Paris?", tools=[WEATHER])
+    first = client.chat("gemini/gemini-3.1-pro-preview", "Weather in Paris?", tools=[WEATHER])
     first.tool_calls[0].provider_data = {"synthetic_id": True}
     history = [
         {"role": "user", "content": "Weather in Paris?"},
@@ -197,7 +197,7 @@ def test_gemini3_rejects_a_call_without_its_signature(emu, client) -> None:
         {"role": "tool", "tool_call_id": "call_0", "content": "sunny"},
     ]
     with pytest.raises(llmkit.BadRequestError, match="missing a thought_signature"):
-        client.chat("gemini/gemini-3-pro-preview", history, tools=[WEATHER])
+        client.chat("gemini/gemini-3.1-pro-preview", history, tools=[WEATHER])
 
 
 def test_consecutive_tool_results_merge_into_one_turn(emu, client) -> None:

@@ -130,7 +130,7 @@ def test_count_tokens_unsupported_without_endpoint_or_tokenizer(emu: Any, mc: MC
     with pytest.raises(llmkit.UnsupportedFeatureError, match="no local tokenizer for this model"):
         mc.count_tokens("openai/my-llama-finetune", "Hi")
     with pytest.raises(llmkit.UnsupportedFeatureError, match="groq has no count endpoint"):
-        mc.count_tokens("groq/llama-3.3-70b-versatile", "Hi")
+        mc.count_tokens("groq/meta-llama/llama-4-scout-17b-16e-instruct", "Hi")
     assert _tokens.encoding_name("ft:gpt-4o-mini-2024-07-18:org::abc") == "o200k_base"
     assert _tokens.encoding_name("gpt-4.1-nano") == "o200k_base" and _tokens.encoding_name("gpt-4") == "cl100k_base"
     assert emu.requests == []

@@ -13,10 +13,15 @@ import pytest
 import llmkit
 from llmkit import models
 from llmkit._spec import ModelOptions
+from llmkit.testing import frozen_date
 from llmkit.testing._media_emu import image_bytes, parse_multipart
 from tests.test_modal_types import AMClient, MClient, media_emu
 
 # (call, model, args, kwargs, the refusal's text)
+# gpt-image-1 shut down on 2026-10-23 (specs/providers/openai.yaml); its options are checked on
+# a day it was still served, since a retired model fails its lifecycle check first.
+GPT_IMAGE_1_SERVED = "2026-10-01"
+
 REFUSED: list[tuple[str, str, tuple[Any, ...], dict[str, Any], str]] = [
     (
         "transcribe",
@@ -68,14 +73,13 @@ REFUSED: list[tuple[str, str, tuple[Any, ...], dict[str, Any], str]] = [
         "openai/text-embedding-ada-002 does not support dimensions",
     ),
 ]
-# Text transcripts (item: text/srt/vtt) are refused for every model: llmkit reads JSON transcripts.
 REFUSED += [
     (
         "transcribe",
-        "openai/whisper-1",
+        "openai/gpt-4o-transcribe",
         (b"hi",),
         {"filename": "a.wav", "options": {"response_format": fmt}},
-        f"openai/whisper-1 does not support response_format '{fmt}' through llmkit; llmkit reads JSON transcripts",
+        f"openai/gpt-4o-transcribe does not support response_format '{fmt}'; it takes json",
     )
     for fmt in ("text", "srt", "vtt")
 ]
@@ -88,7 +92,11 @@ def _ids() -> list[str]:
 @pytest.mark.parametrize(("call", "model", "args", "kwargs", "text"), REFUSED, ids=_ids())
 def test_refused_before_any_request(emu: Any, call: str, model: str, args: Any, kwargs: Any, text: str) -> None:
     media_emu(emu)
-    with MClient(providers=emu.providers_config()) as c, pytest.raises(llmkit.UnsupportedFeatureError) as info:
+    with (
+        frozen_date(GPT_IMAGE_1_SERVED),
+        MClient(providers=emu.providers_config()) as c,
+        pytest.raises(llmkit.UnsupportedFeatureError) as info,
+    ):
         getattr(c, call)(model, *args, **kwargs)
     assert text in str(info.value) and info.value.provider == "openai"
     assert emu.requests == []
@@ -102,10 +110,51 @@ def test_refused_before_any_request_async(emu: Any, call: str, model: str, args:
         async with AMClient(providers=emu.providers_config()) as ac:
             await getattr(ac, call)(model, *args, **kwargs)
 
-    with pytest.raises(llmkit.UnsupportedFeatureError, match="does not support") as info:
+    with (
+        frozen_date(GPT_IMAGE_1_SERVED),
+        pytest.raises(llmkit.UnsupportedFeatureError, match="does not support") as info,
+    ):
         asyncio.run(run())
     assert text in str(info.value)
     assert emu.requests == []
+
+
+PLAIN = {
+    "text": "one two three",
+    "srt": "1\n00:00:00,000 --> 00:00:01,500\none two three\n\n",
+    "vtt": "WEBVTT\n\n00:00:00.000 --> 00:00:01.500\none two three\n\n",
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(PLAIN))
+def test_text_srt_and_vtt_transcripts_come_back_as_text(emu: Any, fmt: str) -> None:
+    media_emu(emu)
+    with MClient(providers=emu.providers_config()) as c:
+        t = c.transcribe("openai/whisper-1", b"one two three", filename="a.mp3", options={"response_format": fmt})
+    req = emu.last_request
+    assert (req.method, req.path) == ("POST", "/openai/v1/audio/transcriptions")
+    form = parse_multipart(req.headers["content-type"], req.body)
+    assert form.fields == {"model": ["whisper-1"], "response_format": [fmt]}
+    assert form.files == {"file": ("a.mp3", "audio/mpeg", b"one two three")}
+    body = PLAIN[fmt] + ("\n" if fmt == "text" else "")
+    assert (t.text, t.raw, t.provider, t.model) == (body.strip(), body, "openai", "whisper-1")
+    assert t.words == [] and t.segments == []
+
+
+def test_text_transcripts_async(emu: Any) -> None:
+    media_emu(emu)
+
+    async def run() -> Any:
+        async with AMClient(providers=emu.providers_config()) as ac:
+            return await ac.transcribe(
+                "openai/whisper-1", b"one two three", filename="a.wav", options={"response_format": "srt"}
+            )
+
+    t = asyncio.run(run())
+    assert t.text == PLAIN["srt"].strip() and t.raw == PLAIN["srt"]
+    assert parse_multipart(emu.last_request.headers["content-type"], emu.last_request.body).fields[
+        "response_format"
+    ] == ["srt"]
 
 
 def test_the_catalog_carries_the_options() -> None:
@@ -116,8 +165,8 @@ def test_the_catalog_carries_the_options() -> None:
     assert by_id["gpt-4o-mini-tts"].options is None
     assert by_id["dall-e-3"].options == ModelOptions(max_n=1)
     assert by_id["gpt-image-1"].options == ModelOptions(response_formats=())
-    assert by_id["text-embedding-ada-002"].options == ModelOptions(dimensions=False)
-    assert by_id["text-embedding-3-small"].options is None
+    assert by_id["text-embedding-ada-002"].options == ModelOptions(dimensions=False, max_request_tokens=300_000)
+    assert by_id["text-embedding-3-small"].options == ModelOptions(max_request_tokens=300_000)
 
 
 def test_what_the_models_do_take_goes_out_exactly(emu: Any) -> None:
@@ -132,7 +181,8 @@ def test_what_the_models_do_take_goes_out_exactly(emu: Any) -> None:
         }
         assert r.images[0].data == image_bytes("a fox", 0)
         # gpt-image-1 answers base64 anyway: b64_json is honoured by leaving the field out.
-        r = c.generate_image("openai/gpt-image-1", "a dog", response_format="b64_json", n=2)
+        with frozen_date(GPT_IMAGE_1_SERVED):
+            r = c.generate_image("openai/gpt-image-1", "a dog", response_format="b64_json", n=2)
         assert emu.last_request.json() == {"model": "gpt-image-1", "prompt": "a dog", "n": 2}
         assert [i.data for i in r.images] == [image_bytes("a dog", 0), image_bytes("a dog", 1)]
         t = c.transcribe("openai/whisper-1", b"one two", filename="a.wav", options={"response_format": "verbose_json"})

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import llmkit
+from llmkit.testing import frozen_date
 from llmkit.testing._media_emu import image_bytes, parse_multipart, vector
 from tests.test_modal_types import AMClient, MClient, media_emu
 
@@ -198,10 +199,13 @@ def test_generate_image_urls_and_bytes(emu: Any, mc: MClient) -> None:
         (image_bytes("a cat", 0), "image/png", None),
         (image_bytes("a cat", 1), "image/png", None),
     ]
-    r = mc.generate_image("openai/gpt-image-1", "a dog")
-    assert r.images[0].data == image_bytes("a dog", 0) and r.raw["usage"]["output_tokens"] == 272
-    with pytest.raises(llmkit.UnsupportedFeatureError, match="gpt-image-1 does not support response_format 'url'"):
-        mc.generate_image("openai/gpt-image-1", "a dog", response_format="url")
+    with frozen_date("2026-10-01"):  # gpt-image-1 shut down on 2026-10-23
+        r = mc.generate_image("openai/gpt-image-1", "a dog")
+        assert r.images[0].data == image_bytes("a dog", 0) and r.raw["usage"]["output_tokens"] == 272
+        with pytest.raises(llmkit.UnsupportedFeatureError, match="gpt-image-1 does not support response_format 'url'"):
+            mc.generate_image("openai/gpt-image-1", "a dog", response_format="url")
+    with pytest.raises(llmkit.ConfigError, match="openai/gpt-image-1 was retired on 2026-10-23"):
+        mc.generate_image("openai/gpt-image-1", "a dog")
 
 
 def test_async_twins(emu: Any) -> None:

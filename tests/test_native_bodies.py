@@ -82,7 +82,7 @@ def test_vertex_raw_predict_native_sends_the_free_form_json_body(emu: Any) -> No
     )
     assert req.headers["authorization"] == "Bearer tok"
     assert req.json() == body
-    assert out["type"] == "message" and out["content"][0]["text"] == "You said: Hi"
+    assert out.type == "message" and out.content[0].text == "You said: Hi"  # typed: an Anthropic Message
 
 
 def test_a_body_none_operation_sends_no_body(emu: Any, client: Any) -> None:

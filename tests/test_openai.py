@@ -384,9 +384,9 @@ def test_unsupported_features_fail_before_any_request(emu, client) -> None:
 
 
 def test_reasoning_model_gets_reasoning_effort(emu, client) -> None:
-    client.chat("openai/o4-mini", "think", reasoning_effort="low", max_tokens=100)
+    client.chat("openai/o3", "think", reasoning_effort="low", max_tokens=100)
     assert emu.last_request.json() == {
-        "model": "o4-mini",
+        "model": "o3",
         "messages": [{"role": "user", "content": "think"}],
         "max_completion_tokens": 100,
         "reasoning_effort": "low",

@@ -310,20 +310,20 @@ def test_fine_tuning_refuses_bad_data_and_providers_before_any_request(emu: Emul
     with pytest.raises(ConfigError, match="is not a file"):
         client.fine_tuning.create("openai/" + BASE, "missing.jsonl")
     with pytest.raises(llmkit.UnsupportedFeatureError, match="no fine-tuning operations"):
-        client.fine_tuning.create("groq/llama-3.3-70b-versatile", LINES)
+        client.fine_tuning.create("groq/meta-llama/llama-4-scout-17b-16e-instruct", LINES)
     assert emu.requests == []
 
 
 def test_async_fine_tuning(emu: Emulator) -> None:
     async def run() -> str | None:
         async with emu.async_client() as ac:
-            job = await ac.fine_tuning.create("openai/gpt-4.1-nano-2025-04-14", LINES, validation_data=LINES[:1])
+            job = await ac.fine_tuning.create("openai/gpt-4.1-mini-2025-04-14", LINES, validation_data=LINES[:1])
             assert emu.last_request.json()["validation_file"].startswith("file-")
             await job.wait(poll_interval=0)
             return job.model
 
     model = asyncio.run(run())
-    assert model is not None and model.startswith("openai/ft:gpt-4.1-nano-2025-04-14:emu-org::")
+    assert model is not None and model.startswith("openai/ft:gpt-4.1-mini-2025-04-14:emu-org::")
 
 
 def test_codegen_diff_reports_fine_tuned_price_changes(tmp_path: Any, capsys: Any) -> None:

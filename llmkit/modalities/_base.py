@@ -180,6 +180,11 @@ class ModalAdapter:
     def parse_transcription(self, data: Any, ctx: CallContext) -> Transcription:
         raise unsupported(ctx, "transcription")
 
+    def parse_transcription_http(self, resp: httpx.Response, ctx: CallContext) -> Transcription:
+        """The transcript of an HTTP answer: its JSON through `parse_transcription`, unless a
+        family also answers plain text (OpenAI's text/srt/vtt formats) and reads it here."""
+        return self.parse_transcription(decode_json(resp, ctx.provider), ctx)
+
     def speech_request(self, text: str, opts: SpeechOptions, ctx: CallContext, *, stream: bool) -> ModalRequest:
         raise unsupported(ctx, "speech")
 

@@ -19,6 +19,8 @@ import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import httpx
+
 from .._errors import ConfigError, LLMKitError
 from .._modal_types import (
     EmbeddingResponse,
@@ -32,6 +34,7 @@ from .._modal_types import (
     TranscriptionWord,
 )
 from .._spec import ModelOptions
+from .._transport import decode_json
 from .._wire import structure
 from ..dialects._base import CallContext, WireRequest
 from ..generated.wire import openai_chat as wire
@@ -50,6 +53,7 @@ from ._base import (
     upload_name,
 )
 from ._fields import literals, model_class, request_fields, resolved_operation, spec_request
+from ._http import content_type
 
 __all__ = ["ADAPTER", "OpenAIModalAdapter", "decode_float32"]
 
@@ -58,8 +62,6 @@ _IMAGE_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 _SIZE_FIELDS = ("dimensions", "output_dimension")  # OpenAI's name, then Mistral's
 _WXH = re.compile(r"^([1-9][0-9]*)x([1-9][0-9]*)$")
 _NO_OPTIONS = ModelOptions()
-# Transcript formats whose answer is plain text, not JSON: llmkit reads JSON transcripts only.
-_TEXT_TRANSCRIPTS = ("text", "srt", "vtt")
 
 
 def _options(ctx: CallContext) -> ModelOptions:
@@ -183,13 +185,6 @@ class OpenAIModalAdapter(ModalAdapter):
         form.update(opts.extra or {})
         fmt = form.get("response_format")
         if isinstance(fmt, str):
-            if fmt in _TEXT_TRANSCRIPTS:
-                raise unsupported(
-                    ctx,
-                    f"response_format {fmt!r} through llmkit",
-                    "llmkit reads JSON transcripts: leave response_format out (Transcription.text) "
-                    "or pass timestamps=True for segments and words",
-                )
             _refuse_format(ctx, fmt, f"response_format {fmt!r}")
         name = upload_name(opts.filename, opts.media_type)
         return ModalRequest(
@@ -197,6 +192,14 @@ class OpenAIModalAdapter(ModalAdapter):
             data=form,
             files={"file": (name, audio, opts.media_type)},
         )
+
+    def parse_transcription_http(self, resp: httpx.Response, ctx: CallContext) -> Transcription:
+        """JSON transcripts as `parse_transcription`; the text, srt and vtt formats answer
+        text/plain: that text, whitespace-trimmed, is `text`, and the exact body is `raw`."""
+        if content_type(resp) == "text/plain":
+            body = resp.text
+            return Transcription(text=body.strip(), model=ctx.model, provider=ctx.provider, raw=body)
+        return self.parse_transcription(decode_json(resp, ctx.provider), ctx)
 
     def parse_transcription(self, data: Any, ctx: CallContext) -> Transcription:
         resp = structure(data, wire.CreateTranscriptionResponse)
