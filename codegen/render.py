@@ -95,6 +95,22 @@ _MODEL_LIFECYCLE_KEYS = ("deprecated", "retires", "replacement", "note", "source
 _ENDPOINT_LIFECYCLE_KEYS = ("status", "date", "replacement", "note", "source")
 
 
+_OPTION_TEXT = {
+    "response_formats": lambda v: "response_format " + (", ".join(v) if v else "not taken (always base64)"),
+    "instructions": lambda v: "instructions " + ("taken" if v else "not taken"),
+    "dimensions": lambda v: "dimensions " + ("taken" if v else "not taken"),
+    "max_n": lambda v: f"at most {v} image{'' if v == 1 else 's'} per request",
+    "max_request_tokens": lambda v: f"at most {v:,} input tokens per request (batches split to fit)",
+}
+
+
+def _options_text(opts: dict[str, Any] | None) -> str | None:
+    """A model's request options for its docs page, in words."""
+    if not opts:
+        return None
+    return "; ".join(str(_OPTION_TEXT[k](opts[k])) for k in _OPTION_TEXT if k in opts)
+
+
 def _lifecycle_args(lc: dict[str, Any] | None, keys: tuple[str, ...] = _MODEL_LIFECYCLE_KEYS) -> str | None:
     if not lc:
         return None
@@ -180,6 +196,7 @@ def _operation_ctx(
         "request": op.get("request"),
         "response": op.get("response"),
         "response_ref": _wire_ref(op.get("response")),
+        "returns": _wire_ref(op.get("response")) or ("None" if op.get("empty_response") else "Any"),
         "event_ref": _wire_ref(op.get("stream_event")),
         "request_ref": _wire_ref(op.get("request")),
         "stream": stream,
@@ -351,6 +368,7 @@ def _model_ctx(spec: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
         "lifecycle_dict": m.get("lifecycle"),
         "lifecycle_text": _lifecycle_text(m.get("lifecycle")),
         "options": _options_args(m.get("options")),
+        "options_text": _options_text(m.get("options")),
     }
 
 

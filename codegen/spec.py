@@ -91,6 +91,8 @@ def validate_spec(data: Any, file: str, root: Path, wire_schemas: dict[str, dict
                     f"wire model {ref!r} is not in specs/wire/{wire}.yaml",
                 )
         _check_operation_body(op_name, op, file)
+        if op.get("empty_response") and op.get("response"):
+            raise SpecError(file, f"operations.{op_name}", "`empty_response` and `response` contradict each other")
         if op.get("stream", "none") != "none" and not op.get("stream_event"):
             raise SpecError(file, f"operations.{op_name}", "a streamed operation needs `stream_event`")
         _check_operation_host(data, op_name, op, file)

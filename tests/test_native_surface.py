@@ -28,8 +28,9 @@ from llmkit.generated.wire import gigachat as gw
 from llmkit.generated.wire import openai_chat as oc
 
 # An operation may answer without a wire model only when its answer has no fixed shape: audio
-# or file bytes, a deployed model's own JSON, an empty body; its description must say which.
-FREE_FORM = re.compile(r"\bbytes\b|own JSON|empty 200|free-form")
+# or file bytes, a deployed model's own JSON; its description must say which. An empty answer
+# (`empty_response` in the spec, "empty 200" in its description) is typed None.
+FREE_FORM = re.compile(r"\bbytes\b|own JSON|free-form")
 
 
 def _wire(spec: ProviderSpec, ref: str) -> Any:
@@ -99,6 +100,8 @@ def test_every_operation_has_typed_documented_methods(pid: str, op_name: str) ->
                 assert inspect.iscoroutinefunction(fn) is is_async
                 if op.response is not None:
                     want = _wire(spec, op.response)
+                elif "empty 200" in op.description:
+                    want = type(None)
                 else:
                     want = Any
                     assert FREE_FORM.search(op.description), (
@@ -197,6 +200,21 @@ def test_vertex_openapi_chat_completions_both_forms(emu: Any, vx: Any) -> None:
     chunks = list(vx.openapi_chat_completions_stream("proj-1", "us-central1", body))
     assert (emu.last_request.path, emu.last_request.json()) == (path, {**body, "stream": True})
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "You said: Hi"
+
+
+def test_ollama_copy_and_delete_answer_none(emu: Any) -> None:
+    with emu.client() as c:
+        ollama = c.native("ollama")
+        assert typing.get_type_hints(ollama.copy)["return"] is type(None)
+        assert ollama.copy(source="llama3.2", destination="mine") is None
+        assert (emu.last_request.method, emu.last_request.json()) == (
+            "POST",
+            {"source": "llama3.2", "destination": "mine"},
+        )
+        assert ollama.delete(model="mine") is None
+        assert (emu.last_request.method, emu.last_request.path) == ("DELETE", "/ollama/api/delete")
+        with pytest.raises(llmkit.NotFoundError, match="model 'mine' not found"):
+            ollama.delete(model="mine")
 
 
 def test_gigachat_count_tokens_is_a_typed_list(emu: Any) -> None:

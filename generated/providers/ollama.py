@@ -232,7 +232,7 @@ class OllamaClient(NativeClient):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         **fields: Any,
-    ) -> Any:
+    ) -> None:
         """Copy a model under a new name (empty 200 answer)."""
         return self._call(
             SPEC.operations["copy"],
@@ -250,7 +250,7 @@ class OllamaClient(NativeClient):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         **fields: Any,
-    ) -> Any:
+    ) -> None:
         """Delete a model (a DELETE with a JSON body; empty 200 answer)."""
         return self._call(
             SPEC.operations["delete"],
@@ -432,7 +432,7 @@ class AsyncOllamaClient(AsyncNativeClient):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         **fields: Any,
-    ) -> Any:
+    ) -> None:
         """Copy a model under a new name (empty 200 answer)."""
         return await self._call(
             SPEC.operations["copy"],
@@ -450,7 +450,7 @@ class AsyncOllamaClient(AsyncNativeClient):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
         **fields: Any,
-    ) -> Any:
+    ) -> None:
         """Delete a model (a DELETE with a JSON body; empty 200 answer)."""
         return await self._call(
             SPEC.operations["delete"],
