@@ -160,8 +160,9 @@ def test_allow_retired_models_is_explicit_per_model(emu) -> None:
         }
         with pytest.raises(llmkit.ConfigError, match="claude-sonnet-4-20250514 was retired"):
             c.chat("anthropic/claude-sonnet-4-20250514", "Hi")  # only the named model is allowed
-    with emu.client(allow_retired_models=True) as c, pytest.raises(
-        llmkit.ConfigError, match="allow_retired_models for 'anthropic' must be a list of model ids"
+    with (
+        emu.client(allow_retired_models=True) as c,
+        pytest.raises(llmkit.ConfigError, match="allow_retired_models for 'anthropic' must be a list of model ids"),
     ):
         c.chat("anthropic/claude-3-5-haiku-20241022", "Hi")
     assert len(emu.requests) == 1
@@ -250,6 +251,23 @@ def test_spec_rejects_bad_lifecycles(specs_root: Path, lc: dict, where: str, rea
         load_provider_specs(specs_root, load_wire_schemas(specs_root))
     assert (info.value.file, info.value.path) == ("specs/providers/anthropic.yaml", path + where)
     assert reason in info.value.reason
+
+
+def test_spec_rejects_an_unreal_endpoint_closure_date(specs_root: Path) -> None:
+    path = specs_root / "specs" / "providers" / "lambda.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["lifecycle"]["date"] = "2025-09-31"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(SpecError) as info:
+        load_provider_specs(specs_root, load_wire_schemas(specs_root))
+    assert (info.value.file, info.value.path) == ("specs/providers/lambda.yaml", "lifecycle.date")
+    assert info.value.reason == "'2025-09-31' is not a real date (YYYY-MM-DD)"
+
+
+def test_closed_endpoint_still_raises_with_its_date() -> None:
+    with pytest.raises(llmkit.ConfigError, match=r"its shared public API closed on 2025-09-25") as info:
+        llmkit.Client().chat("lambda/llama3.1-8b-instruct", "Hi")
+    assert "base_url" in str(info.value)
 
 
 def test_spec_accepts_a_replacement_in_another_provider(specs_root: Path) -> None:
