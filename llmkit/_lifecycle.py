@@ -14,6 +14,8 @@ reachable past its date (Anthropic by request, Google's "earliest possible" date
 from __future__ import annotations
 
 import datetime
+import os
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Collection, Iterator
@@ -135,4 +137,18 @@ def _warn_once(key: tuple[str, str], message: str) -> None:
         if key in _warned:
             return
         _warned.add(key)
-    warnings.warn(message, ModelDeprecationWarning, stacklevel=5)
+    warnings.warn(message, ModelDeprecationWarning, stacklevel=_caller_level())
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _caller_level() -> int:
+    """The stacklevel of the first frame outside llmkit, so the warning names the user's line
+    (`app.py:12`) rather than llmkit's internals, however deep the call path is."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level

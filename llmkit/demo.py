@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from typing import Any
 
+from ._lifecycle import ModelDeprecationWarning
 from .testing import emulator
 
 __all__ = ["main"]
@@ -43,7 +45,11 @@ def main(out: Any = None) -> int:
         for provider in served:
             model = MODELS[provider]
             print(f"== {model}", file=out)
-            resp = client.chat(model, [{"role": "user", "content": "Hello from llmkit!"}], max_tokens=64)
+            with warnings.catch_warnings(record=True) as notes:
+                warnings.simplefilter("always", ModelDeprecationWarning)
+                resp = client.chat(model, [{"role": "user", "content": "Hello from llmkit!"}], max_tokens=64)
+            for note in notes:  # a model's lifecycle, as any caller would see it (once per process)
+                print(f"note:      {note.message}", file=out)
             print(
                 f"chat:      {resp.text!r}  ({resp.usage.input_tokens} in / "
                 f"{resp.usage.output_tokens} out, ${resp.cost_usd or 0:.8f})",

@@ -74,6 +74,7 @@ def test_deprecated_before_retirement_warns_once_with_both_dates(emu, client) ->
             client.chat("anthropic/claude-opus-4-1", "Hi", max_tokens=16)
             client.chat("anthropic/claude-opus-4-1-20250805", "Hi", max_tokens=16)
     assert [str(w.message) for w in caught] == [OPUS_41]
+    assert caught[0].filename == __file__  # the warning names the caller's line, not llmkit's
     assert resp.text == "You said: Hi"
     assert [r.json()["model"] for r in emu.requests] == [
         "claude-opus-4-1",
