@@ -45,24 +45,27 @@ def _check(srv: FaultyServer, events: list[llmkit.HookEvent], err: Exception, c:
 
 
 def test_sync_speech_stream_cut_mid_body_is_booked_as_an_error() -> None:
-    with FaultyServer(body_then(200, AUDIO, CUT, end="close")) as srv:
-        with llmkit.Client(providers=openai_at(srv.url, max_retries=2)) as c:
-            events = _events(c, True)
-            got: list[bytes] = []
-            with pytest.raises(llmkit.StreamError) as info:
-                with c.speak_stream("openai/tts-1", "Say it", voice="alloy") as stream:
-                    got.extend(stream)
-            assert 0 < len(b"".join(got)) <= CUT and AUDIO.startswith(b"".join(got))
-            _check(srv, events, info.value, c)
+    with (
+        FaultyServer(body_then(200, AUDIO, CUT, end="close")) as srv,
+        llmkit.Client(providers=openai_at(srv.url, max_retries=2)) as c,
+    ):
+        events = _events(c, True)
+        got: list[bytes] = []
+        with (
+            pytest.raises(llmkit.StreamError) as info,
+            c.speak_stream("openai/tts-1", "Say it", voice="alloy") as stream,
+        ):
+            got.extend(stream)
+        assert 0 < len(b"".join(got)) <= CUT and AUDIO.startswith(b"".join(got))
+        _check(srv, events, info.value, c)
 
 
 def test_sync_speech_stream_read_cut_mid_body_fails() -> None:
-    with FaultyServer(body_then(200, AUDIO, CUT, end="reset")) as srv:
-        with llmkit.Client(providers=openai_at(srv.url)) as c:
-            events = _events(c, True)
-            with pytest.raises(llmkit.StreamError) as info:
-                c.speak_stream("openai/tts-1", "Say it", voice="alloy").read()
-            _check(srv, events, info.value, c)
+    with FaultyServer(body_then(200, AUDIO, CUT, end="reset")) as srv, llmkit.Client(providers=openai_at(srv.url)) as c:
+        events = _events(c, True)
+        with pytest.raises(llmkit.StreamError) as info:
+            c.speak_stream("openai/tts-1", "Say it", voice="alloy").read()
+        _check(srv, events, info.value, c)
 
 
 def test_async_speech_stream_cut_mid_body_is_booked_as_an_error() -> None:
