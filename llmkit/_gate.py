@@ -14,9 +14,9 @@ caches) see it: the same `send` / `stream`, each request one call. `acall`, `Asy
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager, contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import httpx
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncCall", "AsyncGate", "Call", "Gate", "Request", "acall", "call"]
 
+T = TypeVar("T")
 Request = WireRequest | ModalRequest
 # Methods that read or delete: they never run a model, so the budget never refuses them.
 _FREE_METHODS = frozenset({"GET", "HEAD", "DELETE"})
@@ -268,6 +269,12 @@ class AsyncCall:
         resp = await self.client._with_retries(_view(self.ticket, wire), t, None, once)
         self.client._orch.learn(self.ticket, resp.headers)
         return resp
+
+    async def connect(self, opener: Callable[[], Awaitable[T]]) -> T:
+        """A connection the call opens itself (a WebSocket handshake), with the same rate
+        limits, hooks and retries as `send`; the retries stop once it is open."""
+        self.ticket.requests += 1
+        return await self.client._with_retries(self.ticket, self.transport, None, lambda dl: opener())
 
     @asynccontextmanager
     async def stream(

@@ -11,7 +11,10 @@ close. An `Error` message, a refused handshake or an error close code becomes a 
 error, never a silently short transcript.
 
 `websockets` is an optional extra (`pip install llmkit[live]`), imported only when a live
-stream starts. The method reaches the clients through `LiveMixin`.
+stream starts. The method reaches the clients through `LiveMixin`. A stream is one call of the
+client's orchestration (`llmkit._gate.acall`, kind "transcribe_stream"): the budget refuses it
+before connecting, the handshake waits for the rate limiter and is retried like any request,
+hooks and the span see it, and it is booked once (an unpriced request) when it ends.
 """
 
 from __future__ import annotations
@@ -37,9 +40,12 @@ from ._errors import (
     UnsupportedFeatureError,
 )
 from ._modal_types import TranscriptionWord
+from ._types import Usage
 
 if TYPE_CHECKING:
+    from ._client import AsyncClient
     from ._transport import AsyncProviderTransport
+    from .modalities._plan import Resolved
 
 __all__ = [
     "DEFAULT_KEEPALIVE_INTERVAL",
@@ -181,14 +187,16 @@ class LiveTranscriptStream:
 
     def __init__(
         self,
-        transport: AsyncProviderTransport,
+        client: AsyncClient,
+        resolved: Resolved,
         url: str,
         chunks: AsyncIterable[bytes] | Iterable[bytes] | bytes,
         *,
         keepalive_interval: float,
         open_timeout: float | None,
     ) -> None:
-        self._transport = transport
+        self._client = client
+        self._resolved = resolved
         self._url = url
         self._chunks = chunks
         self._keepalive = keepalive_interval
@@ -211,13 +219,12 @@ class LiveTranscriptStream:
         """Stop early: the socket closes and the audio source is no longer read."""
         await self._gen.aclose()
 
-    async def _connect(self) -> Any:
+    async def _connect(self, t: AsyncProviderTransport) -> Any:
         try:
             from websockets.asyncio.client import connect
             from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
         except ImportError:
             raise ConfigError("live transcription needs the `websockets` package: pip install 'llmkit[live]'") from None
-        t = self._transport
         headers, _ = t.credentials()
         extra = {k: v for k, v in t.base_headers.items() if k.lower() not in ("user-agent", "accept")}
         try:
@@ -273,9 +280,30 @@ class LiveTranscriptStream:
                 await ws.close()
 
     async def _run(self) -> AsyncGenerator[LiveEvent, None]:
+        """The stream as one call of the client's orchestration: the budget before connecting,
+        the handshake through rate limits, hooks and retries, booked once when it ends."""
+        from ._gate import acall
+
+        r = self._resolved
+        async with acall(
+            self._client, r.provider, r.spec, "transcribe_stream", r.ctx.model, operation="listen", stream=True
+        ) as c:
+            ws = await c.connect(lambda: self._connect(c.transport))
+            events = self._events(ws)
+            try:
+                async for event in events:
+                    yield event
+            except GeneratorExit:  # the caller stopped early: the audio sent so far was still used
+                await events.aclose()
+                await c.done(self.metadata, Usage())
+                raise
+            finally:
+                await events.aclose()  # the socket closes here, whatever ended the stream
+            await c.done(self.metadata, Usage())
+
+    async def _events(self, ws: Any) -> AsyncGenerator[LiveEvent, None]:
         from websockets.exceptions import ConnectionClosedError
 
-        ws = await self._connect()
         self.request_id = ws.response.headers.get("dg-request-id") if ws.response is not None else None
         sender = asyncio.create_task(self._send(ws))
         try:
@@ -347,6 +375,8 @@ class LiveMixin:
 
         def _transport(self, provider: str, spec: ProviderSpec) -> AsyncProviderTransport: ...
 
+        def _client_self(self) -> AsyncClient: ...
+
     def transcribe_stream(
         self,
         model: str,
@@ -378,5 +408,5 @@ class LiveMixin:
         transport = self._transport(r.provider, r.spec)
         url = _ws_url(transport.settings.base_url, r.ctx.model, options)
         return LiveTranscriptStream(
-            transport, url, chunks, keepalive_interval=keepalive_interval, open_timeout=open_timeout
+            self._client_self(), r, url, chunks, keepalive_interval=keepalive_interval, open_timeout=open_timeout
         )

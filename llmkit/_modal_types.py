@@ -14,6 +14,8 @@ from typing import Any
 
 import attrs
 
+from ._deadline import aiter_chunks, iter_chunks
+
 __all__ = [
     "AsyncSpeechStream",
     "EmbeddingResponse",
@@ -141,7 +143,9 @@ class SpeechResponse:
 class SpeechStream:
     """Audio chunks as the provider sends them; use in a `with` block, or iterate to the end.
 
-    The connection closes when iteration ends, on `close()`, or when the `with` block exits.
+    The connection closes when iteration ends, on `close()`, or when the `with` block exits. A
+    body that breaks mid-read raises `StreamError` and ends the call as failed (its `on_error`
+    hook, no usage booked), never as a short success.
     """
 
     def __init__(
@@ -160,11 +164,20 @@ class SpeechStream:
 
     def __iter__(self) -> Iterator[bytes]:
         try:
-            for chunk in self._response.iter_bytes():
+            for chunk in iter_chunks(self._response, self.provider):
                 if chunk:
                     yield chunk
+        except Exception as exc:
+            self._fail(exc)
+            raise
         finally:
             self.close()
+
+    def _fail(self, exc: BaseException) -> None:
+        """End the call with this error: the opener's call books it as failed."""
+        if not self._closed:
+            self._closed = True
+            self._opener.__exit__(type(exc), exc, exc.__traceback__)
 
     def read(self) -> bytes:
         """All the remaining audio, as one bytes object."""
@@ -207,11 +220,19 @@ class AsyncSpeechStream:
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
-            async for chunk in self._response.aiter_bytes():
+            async for chunk in aiter_chunks(self._response, self.provider):
                 if chunk:
                     yield chunk
+        except Exception as exc:
+            await self._fail(exc)
+            raise
         finally:
             await self.aclose()
+
+    async def _fail(self, exc: BaseException) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._opener.__aexit__(type(exc), exc, exc.__traceback__)
 
     async def read(self) -> bytes:
         return b"".join([c async for c in self])
