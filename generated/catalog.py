@@ -1315,7 +1315,7 @@ PROVIDER_INFO: dict[str, dict[str, object]] = {
         "base_url": "https://api.x.ai/v1",
         "docs_url": "https://docs.x.ai/docs/api-reference",
         "env": ("XAI_API_KEY", "XAI_BASE_URL"),
-        "price_source": "not in llmkit's reviewed facts (shared/reference gives none); prices left out rather than guessed",
+        "price_source": "grok-4.3 only: docs.x.ai/developers/models as copied by two independent sources (2026, cited in the spec); other models' prices are not in llmkit's reviewed facts and are left out rather than guessed",
     },
     "yandex": {
         "name": "YandexGPT",
@@ -6018,6 +6018,16 @@ MODELS: tuple[ModelInfo, ...] = (
     ),
     ModelInfo(
         provider="xai",
+        id="grok-4.3",
+        aliases=(),
+        context_window=1000000,
+        max_output_tokens=None,
+        price=Price(input=1.25, output=2.5),
+        capabilities=PROVIDER_CAPABILITIES["xai"].merged(Capabilities(vision=True, reasoning=True)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="xai",
         id="grok-4",
         aliases=(),
         context_window=256000,
@@ -6036,7 +6046,8 @@ MODELS: tuple[ModelInfo, ...] = (
         capabilities=PROVIDER_CAPABILITIES["xai"].merged(Capabilities(vision=True, reasoning=True)),
         lifecycle=Lifecycle(
             retires="2026-05-15",
-            note="retired at 12:00 PT; xAI recommends grok-4.3, not in this catalog",
+            replacement="grok-4.3",
+            note="retired at 12:00 PT",
             source="https://docs.x.ai/docs/migration/may-15-retirement",
         ),
     ),
@@ -6075,7 +6086,8 @@ MODELS: tuple[ModelInfo, ...] = (
         capabilities=PROVIDER_CAPABILITIES["xai"].merged(Capabilities(reasoning=True)),
         lifecycle=Lifecycle(
             retires="2026-05-15",
-            note="retired at 12:00 PT; xAI recommends grok-4.3, not in this catalog",
+            replacement="grok-4.3",
+            note="retired at 12:00 PT",
             source="https://docs.x.ai/docs/migration/may-15-retirement",
         ),
     ),
@@ -6089,7 +6101,8 @@ MODELS: tuple[ModelInfo, ...] = (
         capabilities=PROVIDER_CAPABILITIES["xai"].merged(Capabilities()),
         lifecycle=Lifecycle(
             retires="2026-05-15",
-            note="retired at 12:00 PT; xAI recommends grok-4.3, not in this catalog",
+            replacement="grok-4.3",
+            note="retired at 12:00 PT",
             source="https://docs.x.ai/docs/migration/may-15-retirement",
         ),
     ),

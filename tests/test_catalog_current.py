@@ -39,6 +39,11 @@ CURRENT = [
         {"model": "claude-opus-5", "max_tokens": 16, "messages": [{"role": "user", "content": "Hi"}]},
     ),
     (
+        "xai",
+        "grok-4.3",
+        {"model": "grok-4.3", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 16},
+    ),
+    (
         "gemini",
         "gemini-3.5-flash",
         {"contents": [{"role": "user", "parts": [{"text": "Hi"}]}], "generationConfig": {"maxOutputTokens": 16}},
@@ -48,6 +53,7 @@ CURRENT = [
 PATHS = {
     "openai": "/openai/v1/chat/completions",
     "anthropic": "/anthropic/v1/messages",
+    "xai": "/xai/v1/chat/completions",
     "gemini": "/gemini/v1beta/models/{model}:generateContent",
 }
 
@@ -61,7 +67,7 @@ def _active_chat_models(provider: str) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini", "xai"])
 def test_each_provider_has_an_active_chat_model_on_the_day(provider: str) -> None:
     with frozen_date(DAY):
         active = _active_chat_models(provider)
@@ -74,20 +80,26 @@ def test_the_named_replacements_exist_and_are_active() -> None:
     assert by_id["gpt-5"].lifecycle is not None and by_id["gpt-5"].lifecycle.replacement == "gpt-6.1-sol"
     for old in ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini"):
         lc = by_id[old].lifecycle
-        assert lc is not None and (lc.deprecated, lc.retires, lc.replacement) == ("2026-10-14", "2027-01-14", "gpt-6-luna")
+        assert lc is not None and (lc.deprecated, lc.retires, lc.replacement) == (
+            "2026-10-14",
+            "2027-01-14",
+            "gpt-6-luna",
+        )
     with frozen_date(DAY):
         active = _active_chat_models("openai")
     assert {"gpt-6.1-sol", "gpt-6-luna"} <= set(active)
 
 
 @pytest.mark.parametrize(("provider", "model", "body"), CURRENT)
-def test_chat_with_a_current_model_on_the_emulator(emu, client, provider: str, model: str, body: dict[str, Any]) -> None:
+def test_chat_with_a_current_model_on_the_emulator(
+    emu, client, provider: str, model: str, body: dict[str, Any]
+) -> None:
     with frozen_date(DAY), warnings.catch_warnings():
         warnings.simplefilter("error", ModelDeprecationWarning)  # a current model warns of nothing
         resp = client.chat(f"{provider}/{model}", "Hi", max_tokens=16)
     req = emu.last_request
     assert (req.method, req.path, req.query) == ("POST", PATHS[provider].format(model=model), {})
-    if provider == "openai":
+    if provider in ("openai", "xai"):
         assert req.headers["authorization"] == "Bearer test-key"
     elif provider == "anthropic":
         assert (req.headers["x-api-key"], req.headers["anthropic-version"]) == ("test-key", "2023-06-01")
@@ -152,6 +164,20 @@ def test_anthropic_current_model_cost_for_a_known_usage(emu, client) -> None:
     # $5 input, $25 output, $0.50 cache read, $6.25 5-minute and $10 1-hour cache write
     expected = (100 * 5.0 + 50 * 25.0 + 1000 * 0.5 + 120 * 6.25 + 80 * 10.0) / 1e6
     assert resp.cost_usd == pytest.approx(expected, rel=1e-12)
+
+
+def test_xai_current_model_cost_and_the_retired_models_point_at_it(emu, client) -> None:
+    resp = client.chat("xai/grok-4.3", "Hi")
+    assert resp.cost_usd == pytest.approx(
+        (resp.usage.input_tokens * 1.25 + resp.usage.output_tokens * 2.5) / 1e6, rel=1e-12
+    )
+    assert resp.usage.output_tokens > 0
+    sent = len(emu.requests)
+    for old in ("grok-3", "grok-code-fast-1", "grok-4-fast-reasoning"):
+        with pytest.raises(llmkit.ConfigError) as info:
+            client.chat(f"xai/{old}", "Hi")
+        assert f"model xai/{old} was retired on 2026-05-15; use xai/grok-4.3 instead" in str(info.value)
+    assert len(emu.requests) == sent  # refused before any request
 
 
 def test_gemini_current_model_has_no_price_so_no_cost(emu, client) -> None:
