@@ -874,7 +874,7 @@ PROVIDER_INFO: dict[str, dict[str, object]] = {
         "base_url": "https://api.anthropic.com",
         "docs_url": "https://docs.anthropic.com/en/api/messages",
         "env": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"),
-        "price_source": "anthropic.com/pricing as recalled (late 2025); cached_input = cache read (0.1x input), cache_write = 5-minute cache write (1.25x input), cache_write_1h = 1-hour cache write (2x input, derived from the input price by that recalled multiplier)",
+        "price_source": "claude-opus-5 from its model page, platform.claude.com/docs/en/models/opus-5/overview (2026); the rest anthropic.com/pricing as recalled (late 2025); cached_input = cache read (0.1x input), cache_write = 5-minute cache write (1.25x input), cache_write_1h = 1-hour cache write (2x input, derived from the input price by that recalled multiplier where not given)",
     },
     "anyscale": {
         "name": "Anyscale",
@@ -1170,7 +1170,7 @@ PROVIDER_INFO: dict[str, dict[str, object]] = {
         "base_url": "https://api.openai.com/v1",
         "docs_url": "https://platform.openai.com/docs/api-reference",
         "env": ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"),
-        "price_source": "openai.com/api/pricing, standard tier (recalled, late 2025)",
+        "price_source": "developers.openai.com/api/docs/pricing, standard tier, short context (<= 272K input tokens): gpt-6.1-sol and gpt-6-luna from several independent copies of that page (Sep-Nov 2026, cited in the spec); older models recalled (late 2025)",
         "fine_tuned_prefix": "ft:",
     },
     "openrouter": {
@@ -1315,7 +1315,7 @@ PROVIDER_INFO: dict[str, dict[str, object]] = {
         "base_url": "https://api.x.ai/v1",
         "docs_url": "https://docs.x.ai/docs/api-reference",
         "env": ("XAI_API_KEY", "XAI_BASE_URL"),
-        "price_source": "not in llmkit's reviewed facts (shared/reference gives none); prices left out rather than guessed",
+        "price_source": "grok-4.3 only: docs.x.ai/developers/models as copied by two independent sources (2026, cited in the spec); other models' prices are not in llmkit's reviewed facts and are left out rather than guessed",
     },
     "yandex": {
         "name": "YandexGPT",
@@ -1402,6 +1402,16 @@ MODELS: tuple[ModelInfo, ...] = (
         max_output_tokens=None,
         price=Price(),
         capabilities=PROVIDER_CAPABILITIES["aleph_alpha"].merged(Capabilities(tools=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="anthropic",
+        id="claude-opus-5",
+        aliases=(),
+        context_window=1000000,
+        max_output_tokens=128000,
+        price=Price(input=5.0, output=25.0, cached_input=0.5, cache_write=6.25, cache_write_1h=10.0),
+        capabilities=PROVIDER_CAPABILITIES["anthropic"].merged(Capabilities()),
         lifecycle=None,
     ),
     ModelInfo(
@@ -2940,6 +2950,16 @@ MODELS: tuple[ModelInfo, ...] = (
     ),
     ModelInfo(
         provider="gemini",
+        id="gemini-3.5-flash",
+        aliases=(),
+        context_window=1048576,
+        max_output_tokens=65536,
+        price=Price(),
+        capabilities=PROVIDER_CAPABILITIES["gemini"].merged(Capabilities(embeddings=False)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="gemini",
         id="gemini-embedding-001",
         aliases=(),
         context_window=2048,
@@ -4026,6 +4046,46 @@ MODELS: tuple[ModelInfo, ...] = (
     ),
     ModelInfo(
         provider="openai",
+        id="gpt-6.1-sol",
+        aliases=(),
+        context_window=1050000,
+        max_output_tokens=128000,
+        price=Price(input=2.0, output=10.0, cached_input=0.1),
+        capabilities=PROVIDER_CAPABILITIES["openai"].merged(
+            Capabilities(
+                tools=False,
+                parallel_tool_calls=False,
+                reasoning=True,
+                temperature=False,
+                embeddings=False,
+                transcription=False,
+                speech=False,
+                image_generation=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="openai",
+        id="gpt-6-luna",
+        aliases=(),
+        context_window=1050000,
+        max_output_tokens=128000,
+        price=Price(input=0.1, output=0.5, cached_input=0.01),
+        capabilities=PROVIDER_CAPABILITIES["openai"].merged(
+            Capabilities(
+                reasoning=True,
+                temperature=False,
+                embeddings=False,
+                transcription=False,
+                speech=False,
+                image_generation=False,
+            )
+        ),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="openai",
         id="gpt-5",
         aliases=(),
         context_window=400000,
@@ -4044,7 +4104,7 @@ MODELS: tuple[ModelInfo, ...] = (
         lifecycle=Lifecycle(
             deprecated="2026-06-11",
             retires="2026-12-11",
-            note="OpenAI names a newer model, not in this catalog",
+            replacement="gpt-6.1-sol",
             source="https://developers.openai.com/api/docs/deprecations",
         ),
     ),
@@ -4068,7 +4128,7 @@ MODELS: tuple[ModelInfo, ...] = (
         lifecycle=Lifecycle(
             deprecated="2026-06-11",
             retires="2026-12-11",
-            note="OpenAI names a newer model, not in this catalog",
+            note="OpenAI names gpt-6.1-terra, not in this catalog",
             source="https://developers.openai.com/api/docs/deprecations",
         ),
     ),
@@ -4110,7 +4170,8 @@ MODELS: tuple[ModelInfo, ...] = (
         lifecycle=Lifecycle(
             deprecated="2026-10-14",
             retires="2027-01-14",
-            note="fine-tunes of it shut down on the same day; OpenAI names a newer model, not in this catalog",
+            replacement="gpt-6-luna",
+            note="fine-tunes of it shut down on the same day; replacement as given by copies of OpenAI's page (Oct 2026); one reseller notice (cometapi) names gpt-6.1-sol instead",
             source="https://developers.openai.com/api/docs/deprecations",
         ),
     ),
@@ -4128,7 +4189,8 @@ MODELS: tuple[ModelInfo, ...] = (
         lifecycle=Lifecycle(
             deprecated="2026-10-14",
             retires="2027-01-14",
-            note="fine-tunes of it shut down on the same day; OpenAI names a newer model, not in this catalog",
+            replacement="gpt-6-luna",
+            note="fine-tunes of it shut down on the same day; replacement as given by copies of OpenAI's page (Oct 2026)",
             source="https://developers.openai.com/api/docs/deprecations",
         ),
     ),
@@ -4163,7 +4225,8 @@ MODELS: tuple[ModelInfo, ...] = (
         lifecycle=Lifecycle(
             deprecated="2026-10-14",
             retires="2027-01-14",
-            note="fine-tunes of it shut down on the same day; OpenAI names a newer model, not in this catalog",
+            replacement="gpt-6-luna",
+            note="fine-tunes of it shut down on the same day; replacement as given by copies of OpenAI's page (Oct 2026); one reseller notice (cometapi) names gpt-6.1-sol instead",
             source="https://developers.openai.com/api/docs/deprecations",
         ),
     ),
@@ -4181,7 +4244,8 @@ MODELS: tuple[ModelInfo, ...] = (
         lifecycle=Lifecycle(
             deprecated="2026-10-14",
             retires="2027-01-14",
-            note="fine-tunes of it shut down on the same day; OpenAI names a newer model, not in this catalog",
+            replacement="gpt-6-luna",
+            note="fine-tunes of it shut down on the same day; replacement as given by copies of OpenAI's page (Oct 2026)",
             source="https://developers.openai.com/api/docs/deprecations",
         ),
     ),
@@ -5954,6 +6018,16 @@ MODELS: tuple[ModelInfo, ...] = (
     ),
     ModelInfo(
         provider="xai",
+        id="grok-4.3",
+        aliases=(),
+        context_window=1000000,
+        max_output_tokens=None,
+        price=Price(input=1.25, output=2.5),
+        capabilities=PROVIDER_CAPABILITIES["xai"].merged(Capabilities(vision=True, reasoning=True)),
+        lifecycle=None,
+    ),
+    ModelInfo(
+        provider="xai",
         id="grok-4",
         aliases=(),
         context_window=256000,
@@ -5972,7 +6046,8 @@ MODELS: tuple[ModelInfo, ...] = (
         capabilities=PROVIDER_CAPABILITIES["xai"].merged(Capabilities(vision=True, reasoning=True)),
         lifecycle=Lifecycle(
             retires="2026-05-15",
-            note="retired at 12:00 PT; xAI recommends grok-4.3, not in this catalog",
+            replacement="grok-4.3",
+            note="retired at 12:00 PT",
             source="https://docs.x.ai/docs/migration/may-15-retirement",
         ),
     ),
@@ -6011,7 +6086,8 @@ MODELS: tuple[ModelInfo, ...] = (
         capabilities=PROVIDER_CAPABILITIES["xai"].merged(Capabilities(reasoning=True)),
         lifecycle=Lifecycle(
             retires="2026-05-15",
-            note="retired at 12:00 PT; xAI recommends grok-4.3, not in this catalog",
+            replacement="grok-4.3",
+            note="retired at 12:00 PT",
             source="https://docs.x.ai/docs/migration/may-15-retirement",
         ),
     ),
@@ -6025,7 +6101,8 @@ MODELS: tuple[ModelInfo, ...] = (
         capabilities=PROVIDER_CAPABILITIES["xai"].merged(Capabilities()),
         lifecycle=Lifecycle(
             retires="2026-05-15",
-            note="retired at 12:00 PT; xAI recommends grok-4.3, not in this catalog",
+            replacement="grok-4.3",
+            note="retired at 12:00 PT",
             source="https://docs.x.ai/docs/migration/may-15-retirement",
         ),
     ),

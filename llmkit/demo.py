@@ -17,7 +17,7 @@ from .testing import emulator
 __all__ = ["main"]
 
 MODELS = {
-    "openai": "openai/gpt-4o-mini",
+    "openai": "openai/gpt-6-luna",
     "anthropic": "anthropic/claude-sonnet-4-5",
     "gemini": "gemini/gemini-2.5-flash",
 }

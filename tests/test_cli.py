@@ -248,7 +248,10 @@ def test_models_table(capsys) -> None:
     cells = row.split()
     assert cells[:6] == ["openai/gpt-4o-mini", "128,000", "16,384", "0.15", "0.6", "0.075"]
     assert cells[6].startswith("tools,vision,json_schema,caching")
-    assert row.endswith("deprecated 2026-10-14, retires 2027-01-14")  # on the suite's day, 2026-11-25
+    assert row.endswith("deprecated 2026-10-14, retires 2027-01-14 -> gpt-6-luna")  # on the suite's day, 2026-11-25
+    current = next(line for line in lines if line.startswith("openai/gpt-6-luna ")).split()
+    assert current[:6] == ["openai/gpt-6-luna", "1,050,000", "128,000", "0.1", "0.5", "0.01"]
+    assert current[-1] == "active"
     assert next(line for line in lines if line.startswith("openai/text-embedding-3-small ")).endswith("active")
     retired = next(line for line in lines if line.startswith("openai/o1-mini "))
     assert retired.endswith("retired 2025-10-27 -> o4-mini")

@@ -127,7 +127,7 @@ def test_a_real_spec_against_itself_changed(tmp_path: Path, capsys) -> None:
     shutil.copytree(old, new)
     spec = yaml.safe_load((new / "openai.yaml").read_text(encoding="utf-8"))
     mini = next(m for m in spec["models"] if m["id"] == "gpt-4o-mini")
-    before = mini["price"]["input"]
+    before, replaced = mini["price"]["input"], mini["lifecycle"].get("replacement") or "-"
     mini["price"]["input"] = before / 2
     mini["lifecycle"] = {**mini["lifecycle"], "retires": "2026-12-01", "replacement": "gpt-4.1-mini"}
     (new / "openai.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
@@ -135,5 +135,5 @@ def test_a_real_spec_against_itself_changed(tmp_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert f"- `gpt-4o-mini`: input price {before} -> {before / 2} (-50%)" in out
     assert "- :warning: openai/gpt-4o-mini: lifecycle retires 2027-01-14 -> 2026-12-01" in out
-    assert "- `gpt-4o-mini`: lifecycle replacement - -> gpt-4.1-mini" in out
+    assert f"- `gpt-4o-mini`: lifecycle replacement {replaced} -> gpt-4.1-mini" in out
     assert "deprecated" not in out  # an unchanged field is not reported
