@@ -27,6 +27,11 @@ def env(emu, monkeypatch):  # type: ignore[no-untyped-def]
 
 # Doctor tests name their providers, so specs added later (some need no key) do not change them.
 THREE = ("-p", "anthropic", "-p", "gemini", "-p", "openai")
+# gpt-4o-mini is deprecated on the suite's day: the CLI says so once per command, on one line.
+MINI_WARNING = (
+    "llmkit: warning: model openai/gpt-4o-mini was deprecated on 2026-10-14; retires on 2027-01-14; "
+    "use openai/gpt-6-luna instead\n"
+)
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
@@ -40,7 +45,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-
 
 def test_chat_streams_the_answer(env, capsys) -> None:
     code, out, err = run(capsys, "chat", "openai/gpt-4o-mini", "Hello there", "-m", "50", "-t", "0.5")
-    assert (code, out, err) == (0, "You said: Hello there\n", "")
+    assert (code, out, err) == (0, "You said: Hello there\n", MINI_WARNING)
     body = env.last_request.json()
     assert body["stream"] is True
     assert body["messages"] == [{"role": "user", "content": "Hello there"}]
@@ -83,13 +88,13 @@ def test_chat_reads_stdin_with_a_system_prompt(env, capsys, monkeypatch) -> None
 def test_chat_usage_line(env, capsys) -> None:
     code, _, err = run(capsys, "chat", "openai/gpt-4o-mini", "one two", "--no-stream", "--usage")
     assert code == 0
-    assert err == "openai/gpt-4o-mini: 2 input + 4 output tokens, $0.000003, finish_reason=stop\n"
+    assert err == MINI_WARNING + "openai/gpt-4o-mini: 2 input + 4 output tokens, $0.000003, finish_reason=stop\n"
 
 
 def test_chat_warns_when_the_answer_is_cut_off(env, capsys) -> None:
     code, out, err = run(capsys, "chat", "openai/gpt-4o-mini", "a b c d e", "--max-tokens", "2")
     assert (code, out) == (0, "You said:\n")
-    assert err == "llmkit: the answer was cut off at the token limit (raise --max-tokens)\n"
+    assert err == MINI_WARNING + "llmkit: the answer was cut off at the token limit (raise --max-tokens)\n"
 
 
 def test_chat_attaches_images(env, capsys, tmp_path) -> None:
@@ -147,8 +152,10 @@ def test_provider_errors_map_to_exit_codes(env, capsys, status, code, kind) -> N
         env.queue_error("openai", status, "emulated failure", headers={"retry-after": "0"})
     rc, out, err = run(capsys, "chat", "openai/gpt-4o-mini", "Hi")
     assert (rc, out) == (code, "")
-    assert err.startswith(f"llmkit: {kind}: [openai HTTP {status}") and "emulated failure" in err
-    assert err.count("\n") == 1
+    assert err.startswith(MINI_WARNING)
+    error = err[len(MINI_WARNING) :]
+    assert error.startswith(f"llmkit: {kind}: [openai HTTP {status}") and "emulated failure" in error
+    assert error.count("\n") == 1
 
 
 def test_errors_raised_before_any_request(env, capsys, monkeypatch) -> None:
@@ -160,7 +167,12 @@ def test_errors_raised_before_any_request(env, capsys, monkeypatch) -> None:
         "{'allow_retired_models': ['o1-mini']}} (`llmkit doctor` shows what is configured)\n"
     )
     rc, _, err = run(capsys, "chat", "openai/gpt-5", "Hi", "--temperature", "0.3")
-    assert rc == 11 and err.startswith("llmkit: UnsupportedFeatureError: ")
+    warning, error = err.splitlines()
+    assert warning == (
+        "llmkit: warning: model openai/gpt-5 was deprecated on 2026-06-11; retires on 2026-12-11; "
+        "use openai/gpt-6.1-sol instead"
+    )
+    assert rc == 11 and error.startswith("llmkit: UnsupportedFeatureError: ")
     monkeypatch.delenv("OPENAI_API_KEY")
     rc, _, err = run(capsys, "chat", "openai/gpt-4o-mini", "Hi")
     assert rc == 3 and "set OPENAI_API_KEY" in err

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from .._errors import LLMKitError
 from .._version import __version__
 from . import _batch, _catalog_cmds, _chat, _doctor, _ollama
-from ._exit import EXIT_CODES, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, InputError, error_line, exit_code
+from ._exit import EXIT_CODES, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, InputError, error_line, exit_code, warning_lines
 
 __all__ = ["EXIT_CODES", "build_parser", "main"]
 
@@ -65,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code (the console script passes it to sys.exit)."""
     args = build_parser().parse_args(argv)
     try:
-        code: int = args.func(args)
+        with warning_lines():
+            code: int = args.func(args)
         return code
     except InputError as exc:
         print(f"llmkit: {exc}", file=sys.stderr)

@@ -2,9 +2,17 @@
 
 Each typed llmkit error has its own exit code, so `case $?` in a script can tell "fix your key"
 from "try again later"; the message names the error, the provider's own words and what to do.
+llmkit's own warnings (a deprecated model) become one `llmkit: warning: ...` line too, but
+only while a command runs: library users keep Python's warning display untouched.
 """
 
 from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TextIO
 
 from .._errors import (
     AuthenticationError,
@@ -32,6 +40,7 @@ __all__ = [
     "InputError",
     "error_line",
     "exit_code",
+    "warning_lines",
 ]
 
 
@@ -81,3 +90,32 @@ def error_line(exc: LLMKitError) -> str:
         hint = f"slow down; the provider asks to retry after {exc.retry_after:g} s"
     message = " ".join(str(exc).split())  # provider messages can span lines
     return f"llmkit: {type(exc).__name__}: {message}" + (f" ({hint})" if hint else "")
+
+
+def warning_line(message: Warning | str) -> str:
+    """`llmkit: warning: <message>`, on one line."""
+    return "llmkit: warning: " + " ".join(str(message).split())
+
+
+@contextmanager
+def warning_lines() -> Iterator[None]:
+    """While the block runs, llmkit's own warnings print as `warning_line` on stderr (no file
+    path, no source line); other packages' warnings keep Python's own format."""
+    with warnings.catch_warnings():
+        previous = warnings.showwarning
+
+        def show(
+            message: Warning | str,
+            category: type[Warning],
+            filename: str,
+            lineno: int,
+            file: TextIO | None = None,
+            line: str | None = None,
+        ) -> None:
+            if category.__module__.split(".")[0] == "llmkit":
+                print(warning_line(message), file=sys.stderr)
+            else:
+                previous(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
