@@ -22,7 +22,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ._batches import AsyncBatchHandle, BatchHandle, BatchItemError, BatchStatus
+    from ._batches import AsyncBatchHandle, BatchHandle, BatchItemError, BatchPage, BatchStatus
     from ._cache import CacheUnavailableWarning, MemoryCache, RedisCache
     from ._catalog import models, providers
     from ._client import AsyncClient, Client
@@ -131,6 +131,7 @@ _EXPORTS: dict[str, str] = {
     "FineTuneJob": "._fine_tuning",
     "BatchHandle": "._batches",
     "BatchItemError": "._batches",
+    "BatchPage": "._batches",
     "BatchStatus": "._batches",
     "ContextCache": "._context_cache",
     "LiveTranscriptStream": "._live",
@@ -181,6 +182,7 @@ __all__ = [
     "BadRequestError",
     "BatchHandle",
     "BatchItemError",
+    "BatchPage",
     "BatchStatus",
     "BreakerState",
     "BudgetExceededError",

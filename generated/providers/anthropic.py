@@ -92,6 +92,44 @@ SPEC = ProviderSpec(
             model_in_path=False,
             description="Send many Messages requests at once, processed asynchronously (use client.batches.submit).",
         ),
+        "list_message_batches": Operation(
+            name="list_message_batches",
+            method="GET",
+            path="/v1/messages/batches",
+            query=(),
+            params=(
+                QueryParam(
+                    name="before_id",
+                    wire="before_id",
+                    kind="string",
+                    required=False,
+                    enum=(),
+                    description="The id just before the page wanted (the first_id of the page after it).",
+                ),
+                QueryParam(
+                    name="after_id",
+                    wire="after_id",
+                    kind="string",
+                    required=False,
+                    enum=(),
+                    description="The id just after the page wanted (the last_id of the page before it).",
+                ),
+                QueryParam(
+                    name="limit",
+                    wire="limit",
+                    kind="integer",
+                    required=False,
+                    enum=(),
+                    description="How many batches per page, 1-1000 (default 20).",
+                ),
+            ),
+            request=None,
+            response="MessageBatchList",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="The workspace's message batches, newest first, paged by `after_id` / `before_id` (client.batches.list reads them as statuses).",
+        ),
         "list_models": Operation(
             name="list_models",
             method="GET",
@@ -280,6 +318,36 @@ class AnthropicClient(NativeClient):
             extra_query=extra_query,
         )
 
+    def list_message_batches(
+        self,
+        *,
+        before_id: str | None = None,
+        after_id: str | None = None,
+        limit: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.MessageBatchList:
+        """The workspace's message batches, newest first, paged by `after_id` / `before_id` (client.batches.list reads them as statuses).
+
+        Query options:
+            before_id: The id just before the page wanted (the first_id of the page after it).
+            after_id: The id just after the page wanted (the last_id of the page before it).
+            limit: How many batches per page, 1-1000 (default 20).
+        """
+        return self._call(
+            SPEC.operations["list_message_batches"],
+            None,
+            wire.MessageBatchList,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            params={
+                "before_id": before_id,
+                "after_id": after_id,
+                "limit": limit,
+            },
+        )
+
     def list_models(
         self,
         *,
@@ -459,6 +527,36 @@ class AsyncAnthropicClient(AsyncNativeClient):
             path_params={},
             extra_headers=extra_headers,
             extra_query=extra_query,
+        )
+
+    async def list_message_batches(
+        self,
+        *,
+        before_id: str | None = None,
+        after_id: str | None = None,
+        limit: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.MessageBatchList:
+        """The workspace's message batches, newest first, paged by `after_id` / `before_id` (client.batches.list reads them as statuses).
+
+        Query options:
+            before_id: The id just before the page wanted (the first_id of the page after it).
+            after_id: The id just after the page wanted (the last_id of the page before it).
+            limit: How many batches per page, 1-1000 (default 20).
+        """
+        return await self._call(
+            SPEC.operations["list_message_batches"],
+            None,
+            wire.MessageBatchList,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            params={
+                "before_id": before_id,
+                "after_id": after_id,
+                "limit": limit,
+            },
         )
 
     async def list_models(

@@ -206,6 +206,36 @@ SPEC = ProviderSpec(
             model_in_path=True,
             description="Delete a fine-tuned model the organization owns.",
         ),
+        "list_batches": Operation(
+            name="list_batches",
+            method="GET",
+            path="/batches",
+            query=(),
+            params=(
+                QueryParam(
+                    name="after",
+                    wire="after",
+                    kind="string",
+                    required=False,
+                    enum=(),
+                    description="The id of the last batch of the previous page (its last_id).",
+                ),
+                QueryParam(
+                    name="limit",
+                    wire="limit",
+                    kind="integer",
+                    required=False,
+                    enum=(),
+                    description="How many batches to return, 1-100 (default 20).",
+                ),
+            ),
+            request=None,
+            response="BatchList",
+            stream="none",
+            stream_event=None,
+            model_in_path=False,
+            description="The organization's batches, newest first, paged by `after` (client.batches.list reads them as statuses).",
+        ),
         "list_files": Operation(
             name="list_files",
             method="GET",
@@ -698,6 +728,33 @@ class OpenAIClient(NativeClient):
             },
             extra_headers=extra_headers,
             extra_query=extra_query,
+        )
+
+    def list_batches(
+        self,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.BatchList:
+        """The organization's batches, newest first, paged by `after` (client.batches.list reads them as statuses).
+
+        Query options:
+            after: The id of the last batch of the previous page (its last_id).
+            limit: How many batches to return, 1-100 (default 20).
+        """
+        return self._call(
+            SPEC.operations["list_batches"],
+            None,
+            wire.BatchList,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            params={
+                "after": after,
+                "limit": limit,
+            },
         )
 
     def list_files(
@@ -1205,6 +1262,33 @@ class AsyncOpenAIClient(AsyncNativeClient):
             },
             extra_headers=extra_headers,
             extra_query=extra_query,
+        )
+
+    async def list_batches(
+        self,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> wire.BatchList:
+        """The organization's batches, newest first, paged by `after` (client.batches.list reads them as statuses).
+
+        Query options:
+            after: The id of the last batch of the previous page (its last_id).
+            limit: How many batches to return, 1-100 (default 20).
+        """
+        return await self._call(
+            SPEC.operations["list_batches"],
+            None,
+            wire.BatchList,
+            path_params={},
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            params={
+                "after": after,
+                "limit": limit,
+            },
         )
 
     async def list_files(

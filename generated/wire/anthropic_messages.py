@@ -226,6 +226,17 @@ class MessageBatch:
 
 
 @_wire_model
+class MessageBatchList:
+    """GET /v1/messages/batches: a page of batches, most recently created first."""
+
+    data: list[MessageBatch] = _wire_field("data")
+    has_more: bool = _wire_field("has_more")
+    first_id: str | None = _wire_field("first_id", default=None)
+    last_id: str | None = _wire_field("last_id", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class MessageBatchRequest:
     custom_id: str = _wire_field("custom_id")
     params: CreateMessageRequest = _wire_field("params")

@@ -39,6 +39,18 @@ class Batch:
 
 
 @_wire_model
+class BatchList:
+    """GET /batches: a page of batches, newest first (the official ListBatchesResponse)."""
+
+    data: list[Batch] = _wire_field("data")
+    has_more: bool = _wire_field("has_more")
+    object: str | None = _wire_field("object", default=None)
+    first_id: str | None = _wire_field("first_id", default=None)
+    last_id: str | None = _wire_field("last_id", default=None)
+    additional_properties: dict[str, Any] = _extra_field()
+
+
+@_wire_model
 class BatchRequestCounts:
     total: int | None = _wire_field("total", default=None)
     completed: int | None = _wire_field("completed", default=None)

@@ -5,7 +5,8 @@ match `^[a-zA-Z0-9_-]{1,64}$` and are unique, and `params` must not stream. Each
 through the emulator's own Messages logic, so a bad item is `errored` with the error a direct
 call would get, while the batch itself is accepted. A batch ends on the N-th status poll, N =
 `emu.batch_polls` (default 1); a canceled batch ends with its items `canceled`. Results are JSONL
-and only served once the batch has ended.
+and only served once the batch has ended. `GET /v1/messages/batches` lists them most recent
+first, paged by `after_id` / `before_id` with `limit` 1-1000 (default 20).
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ def _route(req: EmuRequest, emu: Emulator, h: AnthropicHandler) -> EmuResponse:
     parts = rest.split("/") if rest else []
     if not parts and req.method == "POST":
         return _create(req, st)
+    if not parts and req.method == "GET":
+        return EmuResponse.json(_list(req.query, st))
     if not parts:
         raise _Reject(404, "Not found")
     b = st.get(parts[0])
@@ -142,6 +145,39 @@ def _create(req: EmuRequest, st: dict[str, _Batch]) -> EmuResponse:
     }
     st[bid] = _Batch(raw=raw, requests=requests)
     return EmuResponse.json(raw)
+
+
+def _list(query: dict[str, str], st: dict[str, _Batch]) -> dict[str, Any]:
+    """`GET /v1/messages/batches`: most recently created first, `limit` 1-1000 (default 20), a
+    page immediately after `after_id` or immediately before `before_id`."""
+    try:
+        limit = int(query.get("limit", "20"))
+    except ValueError:
+        raise _Reject(400, "limit: Input should be a valid integer") from None
+    if limit < 1:
+        raise _Reject(400, "limit: Input should be greater than or equal to 1")
+    if limit > 1000:
+        raise _Reject(400, "limit: Input should be less than or equal to 1000")
+    if "after_id" in query and "before_id" in query:
+        raise _Reject(400, "Only one of before_id and after_id may be given")
+    rows = [b.raw for b in reversed(st.values())]
+    ids = [r["id"] for r in rows]
+    for key in ("after_id", "before_id"):
+        if key in query and query[key] not in ids:
+            raise _Reject(400, f"{key}: unknown message batch id {query[key]!r}")
+    if "before_id" in query:
+        end = ids.index(query["before_id"])
+        start = max(end - limit, 0)
+        page, more = rows[start:end], start > 0
+    else:
+        start = ids.index(query["after_id"]) + 1 if "after_id" in query else 0
+        page, more = rows[start : start + limit], start + limit < len(rows)
+    return {
+        "data": page,
+        "has_more": more,
+        "first_id": page[0]["id"] if page else None,
+        "last_id": page[-1]["id"] if page else None,
+    }
 
 
 def _end(b: _Batch, emu: Emulator, h: AnthropicHandler, *, canceled: bool) -> None:

@@ -7,6 +7,7 @@ custom ids; a batch must name an uploaded batch file, `endpoint: /v1/chat/comple
 item fails alone, with the error chat would answer). A batch completes on the N-th status poll,
 N = `emu.batch_polls` (default 1: the first `GET /batches/{id}` finds it completed), so tests
 need no sleeping; a cancel makes it `cancelling`, and the next poll finds it `cancelled` with no items answered.
+`GET /batches` lists them newest first, paged by `after` with `limit` 1-100 (default 20).
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ def handle_batch(req: EmuRequest, emu: Emulator, h: OpenAIHandler) -> EmuRespons
         return EmuResponse.json(f[0]) if f else h.error(404, f"No such File object: {parts[1]}", param="id")
     if parts == ["batches"] and req.method == "POST":
         return _create(req, emu, st, h)
+    if parts == ["batches"] and req.method == "GET":
+        return _list(req, st, h)
     if len(parts) >= 2 and parts[0] == "batches":
         b = st.batches.get(parts[1])
         if b is None:
@@ -208,6 +211,35 @@ def _create(req: EmuRequest, emu: Emulator, st: _State, h: OpenAIHandler) -> Emu
     }
     st.batches[bid] = _Batch(raw=raw, lines=lines)
     return EmuResponse.json(raw)
+
+
+def _list(req: EmuRequest, st: _State, h: OpenAIHandler) -> EmuResponse:
+    """`GET /batches?after=&limit=`: newest first; `limit` an integer 1-100 (default 20)."""
+    raw_limit = req.query.get("limit", "20")
+    try:
+        limit = int(raw_limit)
+    except ValueError:
+        return h.error(400, f"Invalid 'limit': expected an integer, but got {raw_limit!r} instead.", param="limit")
+    if limit < 1:
+        return h.error(
+            400, f"Invalid 'limit': integer below minimum value. Expected a value >= 1, but got {limit} instead.",
+            param="limit",
+        )  # fmt: skip
+    if limit > 100:
+        return h.error(
+            400, f"Invalid 'limit': integer above maximum value. Expected a value <= 100, but got {limit} instead.",
+            param="limit",
+        )  # fmt: skip
+    rows = [b.raw for b in reversed(st.batches.values())]
+    start = 0
+    after = req.query.get("after")
+    if after is not None:
+        ids = [r["id"] for r in rows]
+        start = ids.index(after) + 1 if after in ids else len(rows)
+    page = rows[start : start + limit]
+    first, last = (page[0]["id"], page[-1]["id"]) if page else (None, None)
+    body = {"object": "list", "data": page, "first_id": first, "last_id": last, "has_more": start + limit < len(rows)}
+    return EmuResponse.json(body)
 
 
 def _run(b: _Batch, emu: Emulator, st: _State, h: OpenAIHandler, how_many: int) -> None:
