@@ -167,7 +167,9 @@ class SpeechStream:
             for chunk in iter_chunks(self._response, self.provider):
                 if chunk:
                     yield chunk
-        except Exception as exc:
+        except GeneratorExit:  # the reader stopped early: the call still happened
+            raise
+        except BaseException as exc:
             self._fail(exc)
             raise
         finally:
@@ -223,7 +225,9 @@ class AsyncSpeechStream:
             async for chunk in aiter_chunks(self._response, self.provider):
                 if chunk:
                     yield chunk
-        except Exception as exc:
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
             await self._fail(exc)
             raise
         finally:
