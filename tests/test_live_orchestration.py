@@ -168,3 +168,35 @@ def test_a_live_stream_is_an_otel_span() -> None:
     assert ok["gen_ai.request.model"] == "nova-3" and ok["llmkit.kind"] == "transcribe_stream"
     assert dict(spans[1].attributes)["error.type"] == "BadRequestError"
     assert spans[1].status.status_code.name == "ERROR"
+
+
+def test_a_refused_connection_is_retried_like_any_request() -> None:
+    from tests._faulty import closed_port
+
+    async def run() -> tuple[Exception, list[llmkit.HookEvent], list[float]]:
+        base_url = f"http://127.0.0.1:{closed_port()}"
+        config = {"deepgram": {"api_key": "emu-key", "base_url": base_url, "max_retries": 2}}
+        async with llmkit.AsyncClient(providers=config) as c:
+            events = _hooked(c)
+            waits: list[float] = []
+
+            async def sleep(s: float) -> None:
+                waits.append(s)
+
+            c._sleep = sleep
+            with pytest.raises(llmkit.ConnectionError) as info:
+                [e async for e in c.transcribe_stream(MODEL, [b"hello"])]
+            return info.value, events, waits
+
+    err, events, waits = asyncio.run(run())
+    assert "could not open the deepgram live socket" in str(err)
+    assert [(e.name, e.attempt) for e in events] == [
+        ("before_request", 0),
+        ("on_retry", 0),
+        ("before_request", 1),
+        ("on_retry", 1),
+        ("before_request", 2),
+        ("on_error", 0),
+    ]
+    assert len(waits) == 2 and all(w >= 0 for w in waits)  # the transport's backoff, recorded not slept
+    assert all(e.kind == "transcribe_stream" for e in events) and events[-1].error is err
