@@ -1,6 +1,8 @@
 """Anthropic's 1-hour cache writes: read from `usage.cache_creation`, priced at the catalog's
 `cache_write_1h` (2x input) rather than the 5-minute `cache_write` (1.25x), in plain and
-streamed answers, sync and async, and in the client's running totals."""
+streamed answers, sync and async, and in the client's running totals. The documented usage
+object is parsed as served; the emulator's own prompt cache then splits writes by TTL (1-hour
+breakpoints first, the rest at 5 minutes), reads them back, and refuses what Anthropic refuses."""
 
 from __future__ import annotations
 
@@ -8,12 +10,15 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
+
 import llmkit
 from llmkit import models
 from llmkit._features import cost_usd
 from llmkit._spec import Capabilities, ModelInfo, Price
 from llmkit._types import Usage
 from llmkit.testing import Emulator
+from llmkit.testing._brain import count_tokens
 
 # Anthropic's documented usage object (wire-facts-core.md §3) with writes under both TTLs.
 USAGE = {
@@ -114,19 +119,110 @@ def test_1h_writes_in_a_stream(emu: Emulator, client: llmkit.Client) -> None:
     assert final.text == "ok" and final.usage == WANT and final.cost_usd == COST
 
 
-def test_1h_writes_async(emu: Emulator) -> None:
-    emu.queue_json("anthropic", _message())
-    emu.queue_stream("anthropic", _stream())
+# The emulator's own answers: its prompt cache splits writes by TTL as Anthropic does.
+MANUAL = "A long manual. " * 20
+CHAPTER = "Chapter one. " * 10
 
+
+def _mixed(first: dict[str, Any], second: dict[str, Any]) -> list[dict[str, Any]]:
+    content = [
+        {"type": "text", "text": MANUAL, "cache_control": first},
+        {"type": "text", "text": CHAPTER, "cache_control": second},
+        {"type": "text", "text": "Summarise it."},
+    ]
+    return [{"role": "user", "content": content}]
+
+
+HOUR, FIVE = {"type": "ephemeral", "ttl": "1h"}, {"type": "ephemeral"}
+# The emulator's tokenizer: the 1h breakpoint covers the manual, the 5m one manual + chapter.
+UPTO_1H = count_tokens(MANUAL)
+UPTO_5M = count_tokens(MANUAL + " " + CHAPTER)
+PROMPT = count_tokens(MANUAL + " " + CHAPTER + " Summarise it.")
+
+
+def _split_cost(usage: dict[str, Any]) -> float:
+    # claude-sonnet-4-5: input 3.0, output 15.0, read 0.3, 5m write 3.75, 1h write 6.0 per million.
+    cc = usage["cache_creation"]
+    return round(
+        (
+            usage["input_tokens"] * 3.0
+            + usage["cache_read_input_tokens"] * 0.3
+            + cc["ephemeral_5m_input_tokens"] * 3.75
+            + cc["ephemeral_1h_input_tokens"] * 6.0
+            + usage["output_tokens"] * 15.0
+        )
+        / 1e6,
+        10,
+    )
+
+
+def test_the_emulator_splits_writes_by_ttl_then_reads(emu: Emulator, client: llmkit.Client) -> None:
+    first = client.chat("anthropic/claude-sonnet-4-5", _mixed(HOUR, FIVE), max_tokens=64)
+    sent = emu.last_request.json()["messages"][0]["content"]
+    assert [b.get("cache_control") for b in sent] == [HOUR, FIVE, None]
+    raw = first.raw["usage"]
+    assert raw["cache_creation"] == {
+        "ephemeral_1h_input_tokens": UPTO_1H,
+        "ephemeral_5m_input_tokens": UPTO_5M - UPTO_1H,
+    }
+    assert raw["cache_creation_input_tokens"] == UPTO_5M and raw["cache_read_input_tokens"] == 0
+    assert raw["input_tokens"] == PROMPT - UPTO_5M
+    assert first.usage == Usage(
+        input_tokens=PROMPT,
+        output_tokens=raw["output_tokens"],
+        cache_write_tokens=UPTO_5M,
+        cache_write_1h_tokens=UPTO_1H,
+    )
+    assert first.cost_usd == _split_cost(raw) and UPTO_1H > 0 and UPTO_5M > UPTO_1H
+
+    again = client.chat("anthropic/claude-sonnet-4-5", _mixed(HOUR, FIVE), max_tokens=64)
+    assert again.raw["usage"]["cache_read_input_tokens"] == UPTO_5M
+    assert again.raw["usage"]["cache_creation"] == {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}
+    assert again.usage.cached_input_tokens == UPTO_5M and again.usage.cache_write_tokens == 0
+    total = client.usage.total
+    assert (total.cache_write_tokens, total.cache_write_1h_tokens) == (UPTO_5M, UPTO_1H)
+
+    # A new chapter after the cached manual: the manual is read, only the chapter is written.
+    other = _mixed(HOUR, FIVE)
+    other[0]["content"][1]["text"] = "Chapter two. " * 10
+    third = client.chat("anthropic/claude-sonnet-4-5", other, max_tokens=64).raw["usage"]
+    assert third["cache_read_input_tokens"] == UPTO_1H
+    assert third["cache_creation"] == {
+        "ephemeral_1h_input_tokens": 0,
+        "ephemeral_5m_input_tokens": count_tokens(MANUAL + " " + "Chapter two. " * 10) - UPTO_1H,
+    }
+
+
+def test_the_emulator_refuses_bad_ttls_as_anthropic_does(emu: Emulator, client: llmkit.Client) -> None:
+    with pytest.raises(llmkit.BadRequestError, match="ttl='1h' cannot come after a block with ttl='5m'") as info:
+        client.chat("anthropic/claude-sonnet-4-5", _mixed(FIVE, HOUR), max_tokens=64)
+    assert info.value.status == 400 and emu.last_request.json()["messages"][0]["content"][1]["cache_control"] == HOUR
+    with pytest.raises(llmkit.BadRequestError, match="ttl"):
+        client.chat("anthropic/claude-sonnet-4-5", _mixed({"type": "ephemeral", "ttl": "2h"}, FIVE), max_tokens=64)
+    five = [{"type": "text", "text": f"part {i}", "cache_control": FIVE} for i in range(5)]
+    with pytest.raises(
+        llmkit.BadRequestError, match="A maximum of 4 blocks with cache_control may be provided. Found 5."
+    ):
+        client.chat("anthropic/claude-sonnet-4-5", [{"role": "user", "content": five}], max_tokens=64)
+    assert client.usage.total.requests == 0
+
+
+def test_1h_writes_async_from_the_emulator(emu: Emulator) -> None:
     async def run() -> tuple[Any, Any]:
         async with llmkit.AsyncClient(providers=emu.providers_config()) as ac:
-            plain = await ac.chat("anthropic/claude-sonnet-4-5", MESSAGES, max_tokens=64)
-            stream = await ac.chat("anthropic/claude-sonnet-4-5", MESSAGES, max_tokens=64, stream=True)
-            return plain, await stream.get_final_response()
+            stream = await ac.chat("anthropic/claude-sonnet-4-5", _mixed(HOUR, FIVE), max_tokens=64, stream=True)
+            streamed = await stream.get_final_response()
+            plain = await ac.chat("anthropic/claude-sonnet-4-5", _mixed(HOUR, FIVE), max_tokens=64)
+            return streamed, plain
 
-    plain, streamed = asyncio.run(run())
-    assert plain.usage == WANT and streamed.usage == WANT
-    assert plain.cost_usd == streamed.cost_usd == COST
+    streamed, plain = asyncio.run(run())
+    assert emu.requests[0].json()["stream"] is True
+    assert (streamed.usage.cache_write_tokens, streamed.usage.cache_write_1h_tokens) == (UPTO_5M, UPTO_1H)
+    assert streamed.usage.input_tokens == PROMPT and streamed.usage.cached_input_tokens == 0
+    write_cost = (UPTO_1H * 6.0 + (UPTO_5M - UPTO_1H) * 3.75) / 1e6
+    fresh = (PROMPT - UPTO_5M) * 3.0 / 1e6 + streamed.usage.output_tokens * 15.0 / 1e6
+    assert streamed.cost_usd == round(write_cost + fresh, 10)
+    assert plain.usage.cached_input_tokens == UPTO_5M and plain.usage.cache_write_1h_tokens == 0
 
 
 def test_a_model_without_a_1h_price_has_no_cost_for_1h_writes() -> None:

@@ -10,7 +10,9 @@ content_block_stop, message_delta (cumulative usage), message_stop.
 
 Prompt caching is emulated per Emulator: the first request with a cache_control breakpoint
 writes the prefix, the next identical prefix reads it (no 1024-token minimum, so tests stay
-small).
+small). Writes are reported by TTL (`cache_creation.ephemeral_5m_input_tokens` /
+`ephemeral_1h_input_tokens`, summed in `cache_creation_input_tokens`); more than four
+breakpoints, or a 1-hour breakpoint after a 5-minute one, is refused.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import weakref
 from typing import Any
 from urllib.parse import unquote
 
@@ -26,6 +27,7 @@ from .._spec import ModelInfo
 from .._wire import WireValidationError, structure_strict
 from ..generated.wire import anthropic_messages as wire
 from ._anthropic_batch import BATCH_PREFIX, handle_batch
+from ._anthropic_cache import Breakpoint, cache_usage, check_breakpoints
 from ._brain import Conversation, Plan, chunks, count_tokens, plan
 from ._server import Emulator, EmuRequest, EmuResponse
 
@@ -44,7 +46,6 @@ _STATUS_TYPES = {
     529: "overloaded_error",
 }
 _IDS = itertools.count(1)
-_CACHES: weakref.WeakKeyDictionary[Emulator, set[str]] = weakref.WeakKeyDictionary()
 
 
 class _Reject(Exception):
@@ -147,12 +148,12 @@ class AnthropicHandler:
         _check_messages(body.messages)
         _check_tools(body.tools)
         thinking = _check_thinking(body)
-        segments, cut = _segments(body.tools, body.system, body.messages)
+        segments, marks = _segments(body.tools, body.system, body.messages)
         conv = _conversation(body, segments)
         conv.reasoning = thinking
         p = plan(conv)
         stop_reason, stop_seq = _stop(p, body.stop_sequences)
-        usage = _usage(emu, body.model, segments, cut, p)
+        usage = _usage(emu, body.model, segments, marks, p)
         model = _dated(body.model, info)
         msg_id = f"msg_emu{hashlib.sha256(req.body).hexdigest()[:20]}"
         blocks = _content(p, len(body.messages))
@@ -316,10 +317,12 @@ def _block_text(b: Any) -> str:
     return ""
 
 
-def _segments(tools: list[wire.Tool] | None, system: Any, messages: list[wire.MessageParam]) -> tuple[list[str], int]:
-    """The prompt in cache order (tools, system, messages) and the index of its last breakpoint."""
+def _segments(
+    tools: list[wire.Tool] | None, system: Any, messages: list[wire.MessageParam]
+) -> tuple[list[str], list[Breakpoint]]:
+    """The prompt in cache order (tools, system, messages) and its cache breakpoints, in order."""
     segs: list[str] = []
-    cut = -1
+    marks: list[Breakpoint] = []
     items: list[tuple[str, Any]] = []
     for t in tools or []:
         items.append(
@@ -343,8 +346,11 @@ def _segments(tools: list[wire.Tool] | None, system: Any, messages: list[wire.Me
         if text:
             segs.append(text)
         if cc is not None:
-            cut = len(segs) - 1
-    return segs, cut
+            marks.append((len(segs) - 1, cc.ttl or "5m"))
+    problem = check_breakpoints(marks)
+    if problem is not None:
+        raise _Reject(400, problem)
+    return segs, marks
 
 
 def _conversation(body: wire.CreateMessageRequest, segments: list[str]) -> Conversation:
@@ -383,24 +389,16 @@ def _stop(p: Plan, stops: list[str] | None) -> tuple[str, str | None]:
     return ("max_tokens" if p.truncated else "end_turn"), None
 
 
-def _usage(emu: Emulator, model: str, segments: list[str], cut: int, p: Plan) -> dict[str, Any]:
+def _usage(emu: Emulator, model: str, segments: list[str], marks: list[Breakpoint], p: Plan) -> dict[str, Any]:
     total = max(count_tokens(" ".join(segments)), 1)
-    write = read = 0
-    if cut >= 0:
-        prefix = " ".join(segments[: cut + 1])
-        key = hashlib.sha256(f"{model}\0{prefix}".encode()).hexdigest()
-        seen = _CACHES.setdefault(emu, set())
-        if key in seen:
-            read = count_tokens(prefix)
-        else:
-            write = count_tokens(prefix)
-            seen.add(key)
+    read, written = cache_usage(emu, model, segments, marks)
+    write = written["5m"] + written["1h"]
     reasoning = count_tokens(p.reasoning) if p.reasoning else 0
     return {
         "input_tokens": max(total - write - read, 0),
         "cache_creation_input_tokens": write,
         "cache_read_input_tokens": read,
-        "cache_creation": {"ephemeral_5m_input_tokens": write, "ephemeral_1h_input_tokens": 0},
+        "cache_creation": {"ephemeral_5m_input_tokens": written["5m"], "ephemeral_1h_input_tokens": written["1h"]},
         "output_tokens": p.output_tokens + reasoning,
         "service_tier": "standard",
     }
