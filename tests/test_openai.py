@@ -393,6 +393,15 @@ def test_reasoning_model_gets_reasoning_effort(emu, client) -> None:
     }
 
 
+def test_reasoning_effort_none_goes_on_the_wire(emu, client) -> None:
+    """`none` (newer reasoning models: no reasoning, and the only effort some take tools
+    with) is a value OpenAI's request accepts; the strict emulator checks the enum."""
+    client.chat("openai/gpt-6-luna", "quick", reasoning_effort="none", tools=[WEATHER], max_tokens=50)
+    body = emu.last_request.json()
+    assert body["reasoning_effort"] == "none" and body["model"] == "gpt-6-luna"
+    assert body["tools"][0]["function"]["name"] == "get_current_weather"
+
+
 def test_extra_headers_and_provider_headers(emu) -> None:
     cfg = emu.providers_config()["openai"]
     c = llmkit.Client(providers={"openai": {**cfg, "organization": "org-1", "headers": {"X-Team": "a"}}})

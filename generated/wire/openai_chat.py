@@ -178,7 +178,9 @@ class CreateChatCompletionRequest:
     )
     stream: bool | None = _wire_field("stream", default=None)
     stream_options: StreamOptions | None = _wire_field("stream_options", default=None)
-    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = _wire_field("reasoning_effort", default=None)
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high"] | None = _wire_field(
+        "reasoning_effort", default=None
+    )
     verbosity: Literal["low", "medium", "high"] | None = _wire_field("verbosity", default=None)
     store: bool | None = _wire_field("store", default=None)
     metadata: dict[str, str] | None = _wire_field("metadata", default=None)
