@@ -143,7 +143,11 @@ def test_a_thousand_concurrent_streams_with_random_faults() -> None:
                 break
             asyncio.run(asyncio.sleep(0.05))
         assert srv.connections_now() == 0
-        assert srv.peak_connections <= 100  # httpx's pool limit held under 1,000 callers
+        # httpx's pool limit (100) held under 1,000 callers. The server counts a connection
+        # until it reads the client's EOF, so when the client drops a faulted connection and
+        # opens its replacement at once, the server may accept the new one first: a few of
+        # those closes in flight show as a peak just over 100 (101 was seen on a loaded machine).
+        assert srv.peak_connections <= 100 + 8, srv.peak_connections
     assert rss.growth < 150 * 1024 * 1024, f"resident memory grew by {rss.growth / 1e6:.1f} MB"
 
 
