@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 import llmkit
-from llmkit.modalities._base import TranscribeOptions
 from llmkit.testing._media_emu import audio_for, parse_multipart
 from tests.test_modal_types import AMClient, MClient
 
@@ -56,17 +55,13 @@ def test_deepgram_listen_sends_raw_audio_with_token_auth(emu: Any, mc: MClient) 
     assert [(s.text, s.start, s.end, s.speaker) for s in t.segments] == [("Hello, world. Good day!", 0.0, 2.0, "0")]
 
 
-def test_deepgram_repeated_query_values_all_go_on_the_wire(mc: MClient) -> None:
-    from llmkit.modalities._http import _build
-    from llmkit.modalities._plan import resolve
-    from llmkit.modalities.deepgram import ADAPTER
-
-    r = resolve(mc, "deepgram/nova-2", "transcription")
-    opts = TranscribeOptions(media_type="audio/ogg", extra={"keyterm": ["a b", "c"], "punctuate": False})
-    m = ADAPTER.transcribe_request(b"OggS", opts, r.ctx)
-    request = _build(mc._transport("deepgram", r.spec), m, None)
-    assert request.url.query == b"model=nova-2&punctuate=false&keyterm=a+b&keyterm=c"
-    assert request.headers["content-type"] == "audio/ogg" and request.content == b"OggS"
+def test_deepgram_repeated_query_values_all_go_on_the_wire(emu: Any, mc: MClient) -> None:
+    mc.transcribe(
+        "deepgram/nova-2", b"OggS", media_type="audio/ogg", options={"keyterm": ["a b", "c"], "punctuate": False}
+    )
+    req = emu.last_request
+    assert req.raw_query == "model=nova-2&punctuate=false&keyterm=a+b&keyterm=c"
+    assert req.headers["content-type"] == "audio/ogg" and req.body == b"OggS"
 
 
 def test_deepgram_language_detection_and_errors(emu: Any, mc: MClient) -> None:

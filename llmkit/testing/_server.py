@@ -57,6 +57,8 @@ class EmuRequest:
     subpath: str  # the path after the provider's prefix
     # Every query pair in wire order, repeated keys kept (`keyterm=a&keyterm=b`); `query` keeps the last.
     query_items: list[tuple[str, str]] = attrs.field(factory=list)
+    # The query string exactly as sent, still percent-encoded (`keyterm=a+b`).
+    raw_query: str = ""
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -258,6 +260,7 @@ class Emulator:
                     path=path,
                     query=dict(parse_qsl(parts.query, keep_blank_values=True)),
                     query_items=parse_qsl(parts.query, keep_blank_values=True),
+                    raw_query=parts.query,
                     headers=headers,
                     body=body,
                     provider=h.provider,
